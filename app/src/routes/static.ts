@@ -1,0 +1,30 @@
+// GET /static/... serves the files in app/static through @fastify/static, so
+// the proxy topology can compare them with nginx serving the same directory.
+// The files are made by scripts/make-static.mjs (run by `npm run build`).
+import { fileURLToPath } from 'node:url'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance } from 'fastify'
+
+/** app/static, from both app/src/routes (tsx) and app/dist/routes. */
+export const DEFAULT_STATIC_ROOT = fileURLToPath(new URL('../../static/', import.meta.url))
+
+/** Cache-Control max-age of static responses, in seconds; nginx's `expires` should match. */
+export const STATIC_MAX_AGE_S = 3600
+
+export async function staticRoutes (app: FastifyInstance, opts: { root: string }): Promise<void> {
+  await app.register(fastifyStatic, {
+    root: opts.root,
+    prefix: '/static/',
+    // Resolved per request (not globbed at boot), so files made after start are served.
+    wildcard: true,
+    index: ['index.html'],
+    list: false,
+    // Dotfiles (.gitignore and friends) are not content: 404, as nginx does with a deny rule.
+    dotfiles: 'ignore',
+    etag: true,
+    lastModified: true,
+    cacheControl: true,
+    maxAge: STATIC_MAX_AGE_S * 1000,
+    decorateReply: false
+  })
+}
