@@ -55,7 +55,8 @@ export function installErrorHandlers (app: FastifyInstance, production: boolean)
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else {
-      request.log.info({ err: error }, 'request rejected')
+      // A client's mistake: no stack trace, it would only bury the server's own errors.
+      request.log.info({ statusCode: status, code: error.code }, error.message)
     }
     const hide = production && status >= 500
     const message = hide ? STATUS_CODES[status] ?? 'Internal Server Error' : error.message

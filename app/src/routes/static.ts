@@ -3,7 +3,7 @@
 // The files are made by scripts/make-static.mjs (run by `npm run build`).
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance } from 'fastify'
 
 /** app/static, from both app/src/routes (tsx) and app/dist/routes. */
 export const DEFAULT_STATIC_ROOT = fileURLToPath(new URL('../../static/', import.meta.url))
@@ -12,6 +12,14 @@ export const DEFAULT_STATIC_ROOT = fileURLToPath(new URL('../../static/', import
 export const STATIC_MAX_AGE_S = 3600
 
 export async function staticRoutes (app: FastifyInstance, opts: { root: string }): Promise<void> {
+  // @fastify/send answers a path with `..` in it 403; a 404 says less about the
+  // layout around the root, and matches what a missing file gets.
+  const inherited = app.errorHandler
+  app.setErrorHandler(function (error: FastifyError, request, reply) {
+    if (error.statusCode === 403) return reply.callNotFound()
+    return inherited.call(this, error, request, reply)
+  })
+
   await app.register(fastifyStatic, {
     root: opts.root,
     prefix: '/static/',
