@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * `gateway [OPTIONS] MODULE[:EXPORT]`: resolves the configuration, then runs the master. A bad
+ * command line or configuration is one line on stderr and exit code 2, before anything starts.
+ */
+import { readFileSync } from 'node:fs';
+import { Arbiter, MASTER_SIGNALS } from './arbiter.js';
+import { loadApp } from './app-loader.js';
+import { helpText, parseArgv, printConfig, resolveConfig, type ParsedArgs } from './config.js';
+import { EXIT, GatewayError, formatError } from './errors.js';
+import { createErrorLog } from './logger.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function die(err: unknown, code: number = EXIT.USAGE): never {
+  process.stderr.write(`gateway: ${formatError(err)}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgv(argv);
+  } catch (err) {
+    die(err);
+  }
+  if (args.help) { process.stdout.write(`${helpText()}\n`); return; }
+  if (args.version) { process.stdout.write(`gateway ${VERSION}\n`); return; }
+
+  const resolved = await resolveConfig(args).catch((err: unknown) => die(err));
+  const { config, app } = resolved;
+  if (args.values.get('print_config')) {
+    process.stdout.write(`${printConfig(config)}\napp                        = ${JSON.stringify(app ?? null)}\n`);
+    return;
+  }
+  if (!app) die(new GatewayError('GW_ERR_USAGE', 'no app given: gateway [OPTIONS] MODULE[:EXPORT] (see --help)'));
+
+  if (args.values.get('check_config')) {
+    try {
+      const hosted = await loadApp(app, { trustProxy: true, workerId: 0, generation: 0 });
+      await hosted.close?.();
+      process.stdout.write(`configuration OK; ${app} is a ${hosted.kind} app\n`);
+      process.exit(EXIT.OK);
+    } catch (err) {
+      if (err instanceof GatewayError) die(err, EXIT.APP_LOAD_ERROR);
+      process.stderr.write(`gateway: GW_ERR_APP_LOAD: ${app} failed to load:\n${(err as Error)?.stack ?? String(err)}\n`);
+      process.exit(EXIT.APP_LOAD_ERROR);
+    }
+  }
+
+  const errorLog = createErrorLog(config.errorlog, config.loglevel, 'master');
+  const arbiter = new Arbiter({
+    config, app, log: errorLog.logger,
+    reloadConfig: async () => (await resolveConfig(parseArgv(argv))).config,
+    reopenLogs: () => errorLog.reopen(),
+  });
+  for (const sig of MASTER_SIGNALS) process.on(`SIG${sig}`, () => arbiter.signal(sig));
+  try {
+    await arbiter.start();
+  } catch (err) {
+    errorLog.flush();
+    die(err, EXIT.RUNTIME);
+  }
+  const code = await arbiter.done;
+  errorLog.flush();
+  process.exit(code);
+}
+
+void main(process.argv.slice(2)).catch((err: unknown) => die(err, EXIT.RUNTIME));

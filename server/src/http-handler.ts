@@ -1,0 +1,139 @@
+/**
+ * The gateway's part of every request, around the app's: limits the parser does not enforce
+ * (request line, header count and field size, body size), proxy-header vetting, figures for the
+ * metrics, the access log line, and a last-resort 500 when the app throws.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RequestListener } from './app-loader.js';
+import { applyForwarded, resolveForwarded, type TrustFn } from './forwarded.js';
+import type { Config } from './settings.js';
+import type { WorkerStats } from './worker-stats.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 413: 'Content Too Large', 414: 'URI Too Long', 431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+/** Answers on the gateway's behalf and closes the connection: the rest of the request is not read. */
+export function reject(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) { res.destroy(); return; }
+  const body = JSON.stringify({ statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body);
+}
+
+function headerLimitViolation(req: IncomingMessage, config: Config): string | undefined {
+  const raw = req.rawHeaders;
+  if (raw.length / 2 > config.limit_request_fields) return `more than ${config.limit_request_fields} header fields`;
+  for (let i = 0; i < raw.length; i += 2) {
+    // name + ": " + value, as it stood on the wire
+    if (raw[i]!.length + raw[i + 1]!.length + 2 > config.limit_request_field_size) {
+      return `header field ${raw[i]} is larger than ${config.limit_request_field_size} bytes`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Counts body bytes as the parser pushes them, so a chunked body over the limit is cut off even
+ * when the app streams it and never looks at its size.
+ */
+function watchBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  let seen = 0;
+  const push = req.push.bind(req);
+  req.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (chunk !== null && chunk !== undefined) {
+      seen += (chunk as Buffer).length;
+      if (seen > limit) {
+        req.push = push;
+        reject(res, 413, `request body is larger than ${limit} bytes`);
+        // Nothing more of this body reaches the app; the connection closes after the 413.
+        req.destroy();
+        return false;
+      }
+    }
+    return push(chunk, encoding);
+  };
+}
+
+export interface PipelineOptions {
+  config: Config;
+  trust: TrustFn;
+  app: RequestListener;
+  stats: WorkerStats;
+  errorLog: Logger;
+  accessLog: Logger | undefined;
+  isDraining: () => boolean;
+  onRequest: () => void;
+}
+
+export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { config, trust, app, stats, errorLog, accessLog } = o;
+  const idPrefix = `${randomBytes(4).toString('hex')}-`;
+  let seq = 0;
+  const bodyLimit = config.limit_request_body;
+
+  return function handle(req, res) {
+    const start = performance.now();
+    const sock = req.socket;
+    const written0 = accessLog ? sock.bytesWritten : 0;
+    stats.inFlight++;
+    o.onRequest();
+    res.once('close', () => {
+      stats.inFlight--;
+      const seconds = (performance.now() - start) / 1000;
+      stats.record(res.statusCode, seconds);
+      if (accessLog) {
+        accessLog.info({
+          method: req.method, path: req.url, status: res.statusCode,
+          // Like nginx's $bytes_sent: the whole response on the wire, head included.
+          bytes_sent: sock.bytesWritten - written0,
+          duration_ms: Math.round(seconds * 1e6) / 1e3, client_ip: req.headers['x-forwarded-for'],
+          worker_pid: process.pid, request_id: req.headers['x-request-id'], completed: res.writableFinished,
+        });
+      }
+    });
+    if (o.isDraining()) res.setHeader('connection', 'close');
+
+    // The request line is method SP target SP HTTP/x.y; the parser only caps the head as a whole.
+    if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) {
+      reject(res, 414, `request line is longer than ${config.limit_request_line} bytes`);
+      return;
+    }
+    const headerProblem = headerLimitViolation(req, config);
+    if (headerProblem) { reject(res, 431, headerProblem); return; }
+    if (bodyLimit > 0) {
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) > bodyLimit) {
+        reject(res, 413, `request body is larger than ${bodyLimit} bytes`);
+        return;
+      }
+      if (req.headers['transfer-encoding'] !== undefined) watchBody(req, res, bodyLimit);
+    }
+
+    const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const trusted = trust(req.socket.remoteAddress ?? '', 0);
+    applyForwarded(req, resolveForwarded(req, trust, encrypted));
+    if (accessLog) {
+      // A trusted proxy's request id is kept so one id follows the request through nginx and here.
+      if (!trusted || req.headers['x-request-id'] === undefined) req.headers['x-request-id'] = idPrefix + (++seq).toString(36);
+      res.setHeader('x-request-id', req.headers['x-request-id'] as string);
+    }
+
+    try {
+      const out = app(req, res);
+      if (out && typeof (out as Promise<void>).then === 'function') {
+        (out as Promise<void>).then(undefined, (err: unknown) => appFailed(err, req, res, errorLog));
+      }
+    } catch (err) {
+      appFailed(err, req, res, errorLog);
+    }
+  };
+}
+
+function appFailed(err: unknown, req: IncomingMessage, res: ServerResponse, log: Logger): void {
+  log.error({ err, method: req.method, path: req.url }, 'Error handling request');
+  reject(res, 500, 'internal server error');
+}

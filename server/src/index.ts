@@ -1,0 +1,10 @@
+/**
+ * The gateway as a library: the app contract's types (for apps that want to type themselves
+ * against it) and the pieces the CLI is made of.
+ */
+export type { AppContext, FetchApp, HostedApp, RequestListener } from './app-loader.js';
+export { loadApp, splitAppSpec } from './app-loader.js';
+export { Arbiter, type ArbiterOptions, type MasterSignal } from './arbiter.js';
+export { parseArgv, resolveConfig, printConfig, settingsMarkdown } from './config.js';
+export { ERRORS, EXIT, GatewayError, type ErrorCode } from './errors.js';
+export { SETTINGS, type Config } from './settings.js';

@@ -1,0 +1,49 @@
+/**
+ * Logs: an error log (master and workers, JSON via pino, stderr by default) and an access log
+ * (workers only, one JSON line a request, off by default). Both are files that USR1 reopens, so
+ * logrotate can move them away.
+ */
+import pino, { type Logger } from 'pino';
+
+const LEVELS: Record<string, pino.Level> = {
+  debug: 'debug', info: 'info', warning: 'warn', error: 'error', critical: 'fatal',
+};
+
+export interface ReopenableLogger {
+  logger: Logger;
+  reopen(): void;
+  flush(): void;
+}
+
+function destination(target: string, sync: boolean): pino.DestinationStream & { reopen?: () => void; flushSync?: () => void } {
+  if (target === '-') return pino.destination({ dest: 1, sync });
+  if (target === 'stderr') return pino.destination({ dest: 2, sync });
+  return pino.destination({ dest: target, sync, mkdir: true });
+}
+
+export function createErrorLog(target: string, level: string, role: 'master' | 'worker'): ReopenableLogger {
+  const dest = destination(target === '-' ? 'stderr' : target, true);
+  const logger = pino({
+    level: LEVELS[level] ?? 'info',
+    base: { pid: process.pid, role },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  }, dest);
+  return { logger, reopen: () => dest.reopen?.(), flush: () => dest.flushSync?.() };
+}
+
+export function createAccessLog(target: string): ReopenableLogger {
+  // Buffered: a synchronous write per request would cost more than the request itself.
+  const dest = destination(target, false);
+  const logger = pino({
+    base: null,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: () => ({}) },
+    messageKey: 'msg',
+  }, dest);
+  return {
+    logger,
+    reopen: () => dest.reopen?.(),
+    flush: () => { try { dest.flushSync?.(); } catch { /* not ready yet: nothing buffered */ } },
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * Messages between the master and its workers over the IPC channel. Plain objects with a `t`
+ * tag; the listening handles travel alongside `listener` messages.
+ */
+import type { Config } from './settings.js';
+
+export interface BootMessage { t: 'boot'; config: Config; app: string; listeners: number; generation: number; workerId: number }
+export interface ListenerMessage { t: 'listener'; index: number }
+export interface MetricsRequest { t: 'metrics'; id: number }
+export type MasterMessage = BootMessage | ListenerMessage | MetricsRequest;
+
+/** The worker's event loop is alive; `rss` feeds the memory ceiling. */
+export interface Heartbeat { t: 'hb'; rss: number }
+export interface Ready { t: 'ready' }
+/** The worker wants to be replaced (max requests, memory ceiling, or an uncaught error). */
+export interface RecycleRequest { t: 'recycle'; reason: 'max_requests' | 'memory' | 'error' }
+export interface MetricsReply { t: 'metrics'; id: number; data: unknown[] }
+export type WorkerMessage = Heartbeat | Ready | RecycleRequest | MetricsReply;

@@ -1,0 +1,174 @@
+/**
+ * A worker process: receives its configuration and the master's listening handles, loads the app,
+ * serves HTTP, beats its heartbeat from its event loop, and stops as the master (or a signal) says.
+ * Signals, as in Gunicorn's workers: TERM graceful, INT/QUIT quick, USR1 reopen the logs.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import { loadApp, type HostedApp } from './app-loader.js';
+import { EXIT, GatewayError } from './errors.js';
+import { fetchListener } from './fetch-adapter.js';
+import { compileTrust } from './forwarded.js';
+import { createPipeline } from './http-handler.js';
+import { createAccessLog, createErrorLog, type ReopenableLogger } from './logger.js';
+import type { BootMessage, MasterMessage, WorkerMessage } from './protocol.js';
+import { WorkerStats } from './worker-stats.js';
+
+const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+let boot: BootMessage | undefined;
+let errorLog: ReopenableLogger | undefined;
+let accessLog: ReopenableLogger | undefined;
+let hosted: HostedApp | undefined;
+const servers: http.Server[] = [];
+/** The master's bound sockets (raw TCP or Pipe handles), listened on here. */
+const handles = new Map<number, object>();
+let listening = false;
+let draining = false;
+let recycleReason: 'max_requests' | 'memory' | 'error' | undefined;
+let requests = 0;
+let maxRequests = Infinity;
+const stats = new WorkerStats();
+
+function send(msg: WorkerMessage): void {
+  if (process.connected) process.send!(msg, undefined, undefined, () => { /* master gone: 'disconnect' handles it */ });
+}
+
+// The heartbeat is a timer on this event loop: if the loop blocks, the beats stop and the master notices.
+let heartbeat = setInterval(beat, 1000);
+function beat(): void {
+  const rss = process.memoryUsage.rss();
+  send({ t: 'hb', rss });
+  if (draining || !boot) return;
+  const limitMb = boot.config.max_worker_memory;
+  if (limitMb > 0 && rss > limitMb * 1024 * 1024) askRecycle('memory');
+  else if (recycleReason) send({ t: 'recycle', reason: recycleReason }); // the master may have been busy with another
+}
+
+function askRecycle(reason: 'max_requests' | 'memory' | 'error'): void {
+  if (recycleReason === undefined || reason === 'error') {
+    recycleReason = reason;
+    send({ t: 'recycle', reason });
+  }
+}
+
+function log() {
+  return errorLog?.logger;
+}
+
+async function onBoot(msg: BootMessage): Promise<void> {
+  boot = msg;
+  const { config } = msg;
+  errorLog = createErrorLog(config.errorlog, config.loglevel, 'worker');
+  if (config.accesslog) accessLog = createAccessLog(config.accesslog);
+  clearInterval(heartbeat);
+  heartbeat = setInterval(beat, Math.min(1000, (config.timeout * 1000) / 4));
+  if (config.max_requests > 0) {
+    maxRequests = config.max_requests + Math.floor(Math.random() * (config.max_requests_jitter + 1));
+  }
+  try {
+    hosted = await loadApp(msg.app, { trustProxy: true, workerId: msg.workerId, generation: msg.generation });
+  } catch (err) {
+    const detail = err instanceof GatewayError ? { code: err.code, msg: err.message } : { err };
+    errorLog.logger.error(detail, `Worker failed to load app ${msg.app}`);
+    errorLog.flush();
+    process.exit(EXIT.APP_LOAD_ERROR);
+  }
+  const listener = hosted.kind === 'fetch' ? fetchListener(hosted.handle) : hosted.handle;
+  const pipeline = createPipeline({
+    config, trust: compileTrust(config.forwarded_allow_ips), app: listener, stats,
+    errorLog: errorLog.logger, accessLog: accessLog?.logger, isDraining: () => draining,
+    onRequest: () => { if (++requests >= maxRequests) askRecycle('max_requests'); },
+  });
+  for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline));
+  maybeListen();
+}
+
+function createServer(pipeline: http.RequestListener): http.Server {
+  const { config } = boot!;
+  const server = http.createServer({
+    maxHeaderSize: config.limit_request_header_size,
+    headersTimeout: config.header_timeout * 1000,
+    requestTimeout: config.request_timeout * 1000,
+    keepAliveTimeout: config.keepalive * 1000,
+    // How often the header/request timeouts are checked; Node's 30 s default would let a slow
+    // client hold a connection up to 30 s past its deadline.
+    connectionsCheckingInterval: 1000,
+  }, pipeline);
+  // One more than allowed, so the pipeline sees that there were too many (Node drops the rest silently).
+  server.maxHeadersCount = config.limit_request_fields + 1;
+  server.maxConnections = config.worker_connections;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    const inProgress = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) { socket.destroy(); return; }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    stats.record(status, 0);
+    log()?.debug({ code: err.code, peer: socket.remoteAddress }, `Malformed request: ${err.message}`);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_LINE[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  return server;
+}
+
+function maybeListen(): void {
+  if (listening || !boot || !hosted || handles.size < boot.listeners) return;
+  listening = true;
+  servers.forEach((server, i) => server.listen(handles.get(i)!, boot!.config.backlog));
+  log()?.info(`Worker ready (app kind: ${hosted.kind})`);
+  send({ t: 'ready' });
+}
+
+async function gracefulStop(exitCode: number = EXIT.OK): Promise<void> {
+  if (draining) return;
+  draining = true;
+  const timeoutS = boot?.config.graceful_timeout ?? 0;
+  log()?.info(`Worker draining (graceful timeout ${timeoutS}s)`);
+  setTimeout(() => quickStop(exitCode), timeoutS * 1000).unref();
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
+    // A kept-alive connection whose response finishes now is idle: close it instead of waiting.
+    server.on('request', (_req, res) => res.once('finish', () => setImmediate(() => server.closeIdleConnections())));
+    if (!server.listening) { resolve(); return; }
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  })));
+  try { await hosted?.close?.(); } catch (err) { log()?.warn({ err }, 'App close failed'); }
+  quickStop(exitCode);
+}
+
+function quickStop(exitCode: number = EXIT.OK): never {
+  accessLog?.flush();
+  errorLog?.flush();
+  process.exit(exitCode);
+}
+
+process.on('message', (msg: MasterMessage, handle?: object) => {
+  switch (msg.t) {
+    case 'boot':
+      void onBoot(msg);
+      break;
+    case 'listener':
+      if (handle) handles.set(msg.index, handle);
+      maybeListen();
+      break;
+    case 'metrics':
+      void stats.toJSON().then((data) => send({ t: 'metrics', id: msg.id, data }));
+      break;
+  }
+});
+
+process.on('SIGTERM', () => void gracefulStop());
+process.on('SIGINT', () => quickStop());
+process.on('SIGQUIT', () => quickStop());
+process.on('SIGUSR1', () => { errorLog?.reopen(); accessLog?.reopen(); });
+// Job-control and reload signals are the master's business (a terminal sends them to the whole group).
+for (const sig of ['SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH'] as const) process.on(sig, () => {});
+// The master is gone (killed, or crashed): finish what is in flight and leave, like Gunicorn's ppid check.
+process.on('disconnect', () => void gracefulStop());
+
+function fatal(err: unknown, what: string): void {
+  log()?.fatal({ err }, `${what}; this worker stops accepting and will be replaced`);
+  if (!errorLog) console.error(err);
+  askRecycle('error');
+  void gracefulStop(EXIT.RUNTIME);
+}
+process.on('uncaughtException', (err) => fatal(err, 'Uncaught exception'));
+process.on('unhandledRejection', (err) => fatal(err, 'Unhandled promise rejection'));
