@@ -27,8 +27,8 @@ const K6_MISSING = k6Version.error !== undefined || k6Version.status !== 0
   ? `k6 not on PATH (${k6Version.error?.message ?? `k6 version exited ${String(k6Version.status)}`}): ` +
     'k6 scripts are type-checked only, not run. Install k6 or use the grafana/k6 image to run them.'
   : null
-if (K6_MISSING !== null) console.log(`# ${K6_MISSING}`)
-else console.log(`# using ${k6Version.stdout.trim()}`)
+if (K6_MISSING !== null) console.log(K6_MISSING)
+else console.log(`k6 scripts run with ${k6Version.stdout.trim()}`)
 
 interface Run { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
 
