@@ -104,6 +104,11 @@ export async function listen(bind: Bind, backlog: number, socketMode: number): P
   }
   const out: { address?: string; port?: number; family?: string } = {};
   handle.getsockname?.(out);
+  // libuv keeps EADDRINUSE from bind() until listen(); the socket is then left unbound (port 0).
+  if (bind.port !== 0 && !out.port) {
+    handle.close();
+    throw new GatewayError('GW_ERR_BIND', `cannot listen on ${bind.text}: EADDRINUSE`);
+  }
   const address = out.family === 'IPv6' ? `[${out.address}]:${out.port}` : `${out.address}:${out.port}`;
   return { bind, handle, address };
 }

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RequestListener } from './app-loader.js';
+import type { AccessLog } from './logger.js';
 import { applyForwarded, resolveForwarded, type TrustFn } from './forwarded.js';
 import type { Config } from './settings.js';
 import type { WorkerStats } from './worker-stats.js';
@@ -64,7 +65,7 @@ export interface PipelineOptions {
   app: RequestListener;
   stats: WorkerStats;
   errorLog: Logger;
-  accessLog: Logger | undefined;
+  accessLog: AccessLog | undefined;
   isDraining: () => boolean;
   onRequest: () => void;
 }
@@ -86,7 +87,7 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       const seconds = (performance.now() - start) / 1000;
       stats.record(res.statusCode, seconds);
       if (accessLog) {
-        accessLog.info({
+        accessLog.write({
           method: req.method, path: req.url, status: res.statusCode,
           // Like nginx's $bytes_sent: the whole response on the wire, head included.
           bytes_sent: sock.bytesWritten - written0,

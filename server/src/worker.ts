@@ -10,7 +10,7 @@ import { EXIT, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust } from './forwarded.js';
 import { createPipeline } from './http-handler.js';
-import { createAccessLog, createErrorLog, type ReopenableLogger } from './logger.js';
+import { createAccessLog, createErrorLog, type AccessLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, MasterMessage, WorkerMessage } from './protocol.js';
 import { WorkerStats } from './worker-stats.js';
 
@@ -18,7 +18,7 @@ const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 408: 'Request 
 
 let boot: BootMessage | undefined;
 let errorLog: ReopenableLogger | undefined;
-let accessLog: ReopenableLogger | undefined;
+let accessLog: AccessLog | undefined;
 let hosted: HostedApp | undefined;
 const servers: http.Server[] = [];
 /** The master's bound sockets (raw TCP or Pipe handles), listened on here. */
@@ -77,7 +77,7 @@ async function onBoot(msg: BootMessage): Promise<void> {
   const listener = hosted.kind === 'fetch' ? fetchListener(hosted.handle) : hosted.handle;
   const pipeline = createPipeline({
     config, trust: compileTrust(config.forwarded_allow_ips), app: listener, stats,
-    errorLog: errorLog.logger, accessLog: accessLog?.logger, isDraining: () => draining,
+    errorLog: errorLog.logger, accessLog, isDraining: () => draining,
     onRequest: () => { if (++requests >= maxRequests) askRecycle('max_requests'); },
   });
   for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline));
@@ -95,8 +95,9 @@ function createServer(pipeline: http.RequestListener): http.Server {
     // client hold a connection up to 30 s past its deadline.
     connectionsCheckingInterval: 1000,
   }, pipeline);
-  // One more than allowed, so the pipeline sees that there were too many (Node drops the rest silently).
-  server.maxHeadersCount = config.limit_request_fields + 1;
+  // No truncation: Node would silently drop headers past the count (Host among them); the pipeline
+  // counts them and answers 431, and maxHeaderSize bounds the memory.
+  server.maxHeadersCount = 0;
   server.maxConnections = config.worker_connections;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const inProgress = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
@@ -112,9 +113,18 @@ function createServer(pipeline: http.RequestListener): http.Server {
 function maybeListen(): void {
   if (listening || !boot || !hosted || handles.size < boot.listeners) return;
   listening = true;
-  servers.forEach((server, i) => server.listen(handles.get(i)!, boot!.config.backlog));
-  log()?.info(`Worker ready (app kind: ${hosted.kind})`);
-  send({ t: 'ready' });
+  let pending = servers.length;
+  servers.forEach((server, i) => {
+    server.once('error', (err) => {
+      log()?.error({ err }, 'Worker cannot listen on the shared socket');
+      quickStop(EXIT.WORKER_BOOT_ERROR);
+    });
+    server.listen(handles.get(i)!, boot!.config.backlog, () => {
+      if (--pending > 0) return;
+      log()?.info(`Worker ready (app kind: ${hosted!.kind})`);
+      send({ t: 'ready' });
+    });
+  });
 }
 
 async function gracefulStop(exitCode: number = EXIT.OK): Promise<void> {

@@ -1,0 +1,215 @@
+/**
+ * HTTP serving through the real CLI: the three app shapes of the contract, unix sockets, the
+ * limits that make the gateway safe to expose (414/431/413/400), proxy-header trust, the access
+ * log and the metrics endpoint.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fixture, rawExchange, request, sleep, startGateway, type Gateway } from './helpers.js';
+
+describe('the app contract', () => {
+  test('a request listener', async () => {
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
+    try {
+      const r = await request(`${gw.url}/`);
+      assert.equal(r.status, 200);
+      assert.equal(r.json().ok, true);
+      assert.notEqual(r.json().pid, gw.proc.pid, 'served by a worker, not the master');
+    } finally { await gw.stop(); }
+  });
+
+  test('a fetch handler: URL, headers, streamed body, several Set-Cookie', async () => {
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('fetch-app.mjs')]);
+    try {
+      const r = await request(`${gw.url}/hello?x=1`, { headers: { host: 'example.test' } });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json(), { kind: 'fetch', url: 'http://example.test/hello?x=1', ip: '127.0.0.1' });
+      assert.equal(r.headers['x-kind'], 'fetch');
+      assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+      const post = await request(`${gw.url}/echo`, { method: 'POST', body: 'payload-123' });
+      assert.deepEqual(post.json(), { got: 'payload-123', method: 'POST' });
+    } finally { await gw.stop(); }
+  });
+
+  test('a Fastify instance, and an async factory that receives the context', async () => {
+    const inst = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('fastify-app.mjs')]);
+    try {
+      assert.deepEqual((await request(`${inst.url}/`)).json(), { kind: 'fastify-instance' });
+      const miss = await request(`${inst.url}/nope`);
+      assert.equal(miss.status, 404);
+    } finally { await inst.stop(); }
+    const fac = await startGateway(['-w', '1', '-b', '127.0.0.1:0', `${fixture('factory-app.mjs')}:build`]);
+    try {
+      const body = (await request(`${fac.url}/`, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } })).json();
+      // Loopback is trusted by default, so the factory app sees the forwarded client.
+      assert.deepEqual(body, { kind: 'factory', ip: '203.0.113.9', protocol: 'https', workerId: 1 });
+    } finally { await fac.stop(); }
+  });
+
+  test('an app that throws gets a 500 and the worker keeps serving', async () => {
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
+    try {
+      const pid = (await request(`${gw.url}/`)).json().pid;
+      assert.equal((await request(`${gw.url}/throw`)).status, 500);
+      assert.equal((await request(`${gw.url}/reject`)).status, 500);
+      assert.equal((await request(`${gw.url}/`)).json().pid, pid, 'same worker');
+      assert.ok(gw.count(/Error handling request/) >= 2);
+    } finally { await gw.stop(); }
+  });
+});
+
+describe('binding', () => {
+  test('a unix socket with the configured mode, alongside TCP; the file is removed on exit and a stale one is replaced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-sock-'));
+    const path = join(dir, 'gw.sock');
+    const viaSocket = () => new Promise<string>((resolve, reject) => {
+      http.get({ socketPath: path, path: '/headers', agent: false }, (res) => {
+        let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve(b));
+      }).on('error', reject);
+    });
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '-b', `unix:${path}`, '--unix-socket-mode', '600', fixture('echo.mjs')]);
+    try {
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.equal((await request(`${gw.url}/`)).status, 200);
+      assert.equal(JSON.parse(await viaSocket()).proto, 'http');
+    } finally { await gw.stop(); }
+    assert.throws(() => statSync(path), 'socket file removed on exit');
+
+    // A socket file left by a killed server is stale: the next start replaces it.
+    const killed = await startGateway(['-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')]);
+    killed.proc.kill('SIGKILL');
+    await killed.exited;
+    await sleep(200); // the orphaned worker notices its master is gone and leaves
+    const next = await startGateway(['-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')]);
+    try {
+      assert.equal(JSON.parse(await viaSocket()).proto, 'http');
+    } finally { await next.stop(); }
+  });
+});
+
+describe('limits', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--limit-request-line', '200', '--limit-request-fields', '20',
+      '--limit-request-field_size', '300', '--limit-request-body', '1000', fixture('echo.mjs')]);
+  });
+  after(() => gw.stop());
+
+  test('request line too long → 414', async () => {
+    const r = await request(`${gw.url}/${'a'.repeat(300)}`);
+    assert.equal(r.status, 414);
+    assert.match(r.json<{ message: string }>().message, /request line is longer than 200 bytes/);
+  });
+
+  test('too many header fields, or one too large → 431; a head over the parser limit → 431', async () => {
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 25; i++) many[`x-h${i}`] = 'v';
+    assert.equal((await request(`${gw.url}/`, { headers: many })).status, 431);
+    assert.equal((await request(`${gw.url}/`, { headers: { 'x-big': 'b'.repeat(400) } })).status, 431);
+    const huge = await rawExchange(gw.port, `GET / HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431 /);
+  });
+
+  test('a body over the limit → 413, announced or chunked; at the limit → 200', async () => {
+    const at = Buffer.alloc(1000, 7);
+    const ok = await request(`${gw.url}/upload`, { method: 'POST', body: at });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.json(), { bytes: 1000, sha256: createHash('sha256').update(at).digest('hex') });
+    assert.equal((await request(`${gw.url}/upload`, { method: 'POST', body: Buffer.alloc(1001) })).status, 413);
+    const chunked = await rawExchange(gw.port,
+      'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + `258\r\n${'z'.repeat(600)}\r\n`.repeat(2) + '0\r\n\r\n');
+    assert.match(chunked, /^HTTP\/1\.1 413 /);
+    assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker is fine');
+  });
+
+  test('malformed requests and smuggling shapes → 400, connection closed', async () => {
+    for (const payload of [
+      'GARBAGE\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+      'GET / HTTP/1.1\r\n\r\n',
+    ]) {
+      const out = await rawExchange(gw.port, payload);
+      assert.match(out, /^HTTP\/1\.1 400 /, JSON.stringify(payload));
+      assert.match(out, /Connection: close/i);
+    }
+    assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker survived them all');
+  });
+});
+
+describe('proxy headers', () => {
+  test('trusted only from --forwarded-allow-ips; dropped from anyone else', async () => {
+    const spoof = { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test', forwarded: 'for=198.51.100.8;proto=https' };
+    const trusted = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
+    try {
+      const r = (await request(`${trusted.url}/headers`, { headers: { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.test' } })).json();
+      assert.deepEqual(r, { xff: '198.51.100.7', proto: 'https', host: 'app.test', forwarded: null, requestId: null });
+      const rfc = (await request(`${trusted.url}/headers`, { headers: { forwarded: 'for=192.0.2.60;proto=https;host=rfc.test' } })).json();
+      assert.deepEqual(rfc, { xff: '192.0.2.60', proto: 'https', host: 'rfc.test', forwarded: null, requestId: null });
+      // A chain: only the hop next to us is trusted (loopback), so the client is the entry before it.
+      const chain = (await request(`${trusted.url}/headers`, { headers: { 'x-forwarded-for': '1.1.1.1, 203.0.113.5' } })).json();
+      assert.equal(chain.xff, '203.0.113.5');
+    } finally { await trusted.stop(); }
+
+    const untrusted = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--forwarded-allow-ips', '10.9.8.7', fixture('echo.mjs')]);
+    try {
+      const r = (await request(`${untrusted.url}/headers`, { headers: { ...spoof, host: 'real.test' } })).json();
+      assert.deepEqual(r, { xff: '127.0.0.1', proto: 'http', host: 'real.test', forwarded: null, requestId: null });
+    } finally { await untrusted.stop(); }
+  });
+});
+
+describe('logs and metrics', () => {
+  test('the access log is one JSON line a request with the fields operators need', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-log-'));
+    const file = join(dir, 'access.log');
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--access-logfile', file, fixture('echo.mjs')]);
+    let pid: number;
+    try {
+      pid = (await request(`${gw.url}/?q=1`)).json().pid as number;
+      const r = await request(`${gw.url}/headers`, { headers: { 'x-request-id': 'from-proxy-1' } });
+      assert.equal(r.json().requestId, 'from-proxy-1', 'a trusted proxy\'s request id is kept');
+      assert.equal(r.headers['x-request-id'], 'from-proxy-1');
+      assert.equal((await request(`${gw.url}/missing`)).status, 404);
+    } finally { await gw.stop(); }
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    const [first, , third] = lines;
+    assert.equal(first.method, 'GET');
+    assert.equal(first.path, '/?q=1');
+    assert.equal(first.status, 200);
+    assert.equal(first.client_ip, '127.0.0.1');
+    assert.equal(first.worker_pid, pid!);
+    assert.ok(first.bytes_sent > 0);
+    assert.ok(typeof first.duration_ms === 'number');
+    assert.match(first.request_id, /^[0-9a-f]{8}-\w+$/);
+    assert.equal(third.status, 404);
+  });
+
+  test('metrics are aggregated over all workers, on their own address only', async () => {
+    const probe = http.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => probe.once('listening', r));
+    const mport = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', '--metrics-bind', `127.0.0.1:${mport}`, fixture('echo.mjs')]);
+    try {
+      await gw.waitFor(/2 workers ready/);
+      for (let i = 0; i < 20; i++) await request(`${gw.url}/`);
+      await request(`${gw.url}/missing`);
+      const text = (await request(`http://127.0.0.1:${mport}/metrics`)).body;
+      assert.match(text, /^gateway_http_requests_total\{status="200"\} 20$/m);
+      assert.match(text, /^gateway_http_requests_total\{status="404"\} 1$/m);
+      assert.match(text, /^gateway_http_request_duration_seconds_count 21$/m);
+      assert.match(text, /^gateway_workers\{state="ready"\} 2$/m);
+      assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+      assert.match(text, /^gateway_http_requests_in_flight 0$/m);
+      assert.equal((await request(`${gw.url}/metrics`)).status, 404, 'not on the public port');
+    } finally { await gw.stop(); }
+  });
+});
