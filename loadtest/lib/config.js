@@ -176,15 +176,18 @@ export function thresholds (spec) {
 
 /**
  * VUs an arrival-rate scenario needs: rate × expected latency (Little's law),
- * with headroom. PRE_VUS / MAX_VUS override.
+ * with generous headroom. Preallocation matters: an iteration due while every
+ * VU is busy is dropped, even when k6 is still allowed to start more VUs
+ * (starting one takes a while), so a latency blip with a tight pool shows up
+ * as dropped_iterations although the server was fine. PRE_VUS / MAX_VUS override.
  * @param {number} ratePerSecond
  * @param {number} expectedLatencyMs
  * @returns {{ preAllocatedVUs: number, maxVUs: number }}
  */
 export function vusFor (ratePerSecond, expectedLatencyMs) {
   const inFlight = ratePerSecond * Math.max(expectedLatencyMs, 1) / 1000
-  const pre = envNumber('PRE_VUS', Math.max(2, Math.ceil(inFlight * 1.5) + 2))
-  const max = envNumber('MAX_VUS', Math.max(pre, Math.ceil(inFlight * 4) + 20))
+  const pre = envNumber('PRE_VUS', Math.ceil(inFlight * 5) + 10)
+  const max = envNumber('MAX_VUS', Math.max(pre * 2, pre + 50))
   return { preAllocatedVUs: pre, maxVUs: Math.max(pre, max) }
 }
 

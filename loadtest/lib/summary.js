@@ -4,7 +4,7 @@
 // XML for CI, and a compact text summary on stdout. Self-contained: no jslib
 // import from the network, so the suite runs offline.
 
-import { BASE_URL, RESULTS_DIR, TOPOLOGY } from './config.js'
+import { BASE_URL, RESULTS_DIR, TOPOLOGY, TREND_STATS } from './config.js'
 
 /**
  * The parts of k6's summary data this module reads.
@@ -100,6 +100,7 @@ export function junit (data, script) {
 function formatValue (value, contains) {
   if (contains === 'time') return value >= 1000 ? `${(value / 1000).toFixed(2)}s` : `${value.toFixed(2)}ms`
   if (contains === 'data') return value >= 1048576 ? `${(value / 1048576).toFixed(1)}MiB` : `${(value / 1024).toFixed(1)}KiB`
+  if (contains === 'rate') return value.toFixed(2)
   return Number.isInteger(value) ? String(value) : value.toFixed(3)
 }
 
@@ -120,11 +121,14 @@ export function textSummary (data, script, files) {
     /** @type {string} */
     let values
     if (m.type === 'trend') {
-      values = Object.entries(m.values).map(([k, v]) => `${k}=${k === 'count' ? v : formatValue(v, m.contains)}`).join(' ')
+      // k6 hands the stats over in no particular order: show them in TREND_STATS order.
+      const order = (/** @type {string} */ k) => { const i = TREND_STATS.indexOf(k); return i === -1 ? TREND_STATS.length : i }
+      values = Object.entries(m.values).sort(([a], [b]) => order(a) - order(b))
+        .map(([k, v]) => `${k}=${k === 'count' ? v : formatValue(v, m.contains)}`).join(' ')
     } else if (m.type === 'rate') {
       values = `${((m.values.rate ?? 0) * 100).toFixed(2)}% (${m.values.passes ?? 0} of ${(m.values.passes ?? 0) + (m.values.fails ?? 0)})`
     } else if (m.type === 'counter') {
-      values = `${formatValue(m.values.count ?? 0, m.contains)} (${(m.values.rate ?? 0).toFixed(2)}/s)`
+      values = `${formatValue(m.values.count ?? 0, m.contains)} (${formatValue(m.values.rate ?? 0, m.contains === 'data' ? 'data' : 'rate')}/s)`
     } else {
       values = `${formatValue(m.values.value ?? 0, m.contains)} (min ${formatValue(m.values.min ?? 0, m.contains)}, max ${formatValue(m.values.max ?? 0, m.contains)})`
     }

@@ -108,14 +108,14 @@ export function upload (digests) {
     let answer = null
     try { answer = JSON.parse(String(res.body)) } catch { /* checked below */ }
     check(res, {
-      'accepted (200)': (r) => r.status === 200,
-      'byte count echoed': () => answer !== null && answer.bytes === mine.bytes,
-      'sha256 echoed': () => answer !== null && answer.sha256 === digests[mine.name]
+      [`${mine.name}: accepted (200)`]: (r) => r.status === 200,
+      [`${mine.name}: byte count echoed`]: () => answer !== null && answer.bytes === mine.bytes,
+      [`${mine.name}: sha256 echoed`]: () => answer !== null && answer.sha256 === digests[mine.name]
     })
   } else {
     // status 0 here means the connection was reset before a response: the
     // refusal the client never got to read.
-    check(res, { 'refused (413)': (r) => r.status === 413 })
+    check(res, { [`${mine.name}: refused (413)`]: (r) => r.status === 413 })
   }
 }
 
