@@ -62,9 +62,15 @@ interface Summary {
   metrics: Record<string, { values: Record<string, number>, thresholds?: Record<string, { ok: boolean }> }>
 }
 
+const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+
 test('every k6 script type-checks against @types/k6 (tsc --checkJs)', () => {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  const result = spawnSync(process.execPath, [tsc, '-p', join(LOADTEST, 'tsconfig.json')], { encoding: 'utf8' })
+  const result = spawnSync(process.execPath, [TSC, '-p', join(LOADTEST, 'tsconfig.json')], { encoding: 'utf8' })
+  assert.equal(result.status, 0, `tsc failed:\n${result.stdout}${result.stderr}`)
+})
+
+test('the suite\'s own tests type-check (test/tsconfig.json)', () => {
+  const result = spawnSync(process.execPath, [TSC, '-p', join(LOADTEST, 'test', 'tsconfig.json')], { encoding: 'utf8' })
   assert.equal(result.status, 0, `tsc failed:\n${result.stdout}${result.stderr}`)
 })
 
