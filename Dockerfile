@@ -1,0 +1,76 @@
+# Images for every topology, from one file:
+#
+#   (default, last stage) the Node image: the gateway and the app's own server.
+#       docker build -t node-gateway-stack .
+#       gateway (default command):  node server/dist/cli.js app/dist/app.js
+#       the app's own server:       node app/dist/standalone.js
+#   --target nginx: nginx with this project's config and the app's static files.
+#
+# Buildable by the legacy builder (docker-compose 1.29, DOCKER_BUILDKIT=0) and by
+# BuildKit alike: no `# syntax=` line, no RUN --mount, no heredocs.
+# Base images are pinned to exact versions; the nginx one must equal the version
+# the config is tested with (test/containers.test.ts).
+
+# ---- build: compile TypeScript and make the static files (dev dependencies) ----
+FROM node:26.10.0-trixie-slim AS build
+WORKDIR /src
+# Manifests first, so the npm ci layer is reused until a manifest or the lock changes.
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY app/package.json app/
+COPY server/package.json server/
+COPY loadtest/package.json loadtest/
+RUN npm ci --no-audit --no-fund
+COPY config config
+COPY app app
+COPY server server
+RUN npm run build && node app/scripts/make-static.mjs
+
+# ---- nginx: the reverse proxy of the `proxy` and `full` topologies ----
+FROM nginx:1.26.3 AS nginx
+# The image's default site is not included by our nginx.conf; remove it so no
+# entrypoint script tries to edit it.
+RUN rm -f /etc/nginx/conf.d/default.conf
+COPY nginx/nginx.conf /etc/nginx/nginx.conf
+COPY nginx/includes /etc/nginx/includes
+# Reloads nginx when the backend's addresses change (recreated or scaled containers).
+COPY nginx/docker-entrypoint.d/40-reload-on-upstream-change.sh /docker-entrypoint.d/
+# The same files the app would serve, from the same build, served by nginx itself.
+COPY --from=build /src/app/static /srv/www/static
+# uid 101 is the image's `nginx` user; port 8080 because it cannot bind below 1024.
+USER 101:101
+EXPOSE 8080
+# bash's /dev/tcp: a health probe with nothing installed. HTTP/1.0 without a
+# Host header lands on the default server, which answers /nginx-health.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /nginx-health HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+
+# ---- runtime: the gateway or the app's own server (production dependencies only) ----
+FROM node:26.10.0-trixie-slim AS runtime
+# tini as PID 1: forwards SIGTERM/SIGHUP/... to the gateway master (a process 1
+# without handlers would ignore them) and reaps orphaned processes.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production
+# Listen on all interfaces of the container, port 8000: the gateway binds
+# 0.0.0.0:$PORT when PORT is set, the app's own server reads HOST and PORT.
+ENV HOST=0.0.0.0 PORT=8000
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY app/package.json app/
+COPY server/package.json server/
+COPY loadtest/package.json loadtest/
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Both the gateway and the app read config/limits.json at run time.
+COPY config config
+COPY --from=build /src/app/dist app/dist
+COPY --from=build /src/app/static app/static
+COPY --from=build /src/server/dist server/dist
+# The official image's unprivileged user (uid 1000); nothing in /app is writable by it.
+USER node
+EXPOSE 8000
+# Node's own fetch: no curl in the image.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--", "docker-entrypoint.sh"]
+CMD ["node", "server/dist/cli.js", "app/dist/app.js"]
