@@ -135,23 +135,34 @@ export class Arbiter {
   private drainQueue(): void {
     for (let sig = this.queue.shift(); sig; sig = this.queue.shift()) {
       this.log.info(`Handling signal: ${sig.toLowerCase()}`);
-      switch (sig) {
-        case 'HUP': void this.reload(); break;
-        case 'TERM': this.stop(!this.gracefulStop && this.phase !== 'stopping'); break;
-        case 'INT':
-        case 'QUIT': this.stop(false); break;
-        case 'TTIN': this.target++; this.log.info(`Workers: ${this.target}`); this.manageWorkers(); break;
-        case 'TTOU':
-          if (this.target > 1) this.target--;
-          this.log.info(`Workers: ${this.target}`);
-          this.manageWorkers();
-          break;
-        case 'USR1':
-          this.opts.reopenLogs?.();
-          for (const w of this.workers.values()) w.child.kill('SIGUSR1');
-          break;
+      try {
+        this.handleSignal(sig);
+      } catch (err) {
+        // The master outlives its own mistakes: a failed handler is logged, never fatal.
+        this.log.error({ err }, `Handling ${sig} failed`);
       }
     }
+  }
+
+  private handleSignal(sig: MasterSignal): void {
+    switch (sig) {
+      case 'HUP': void this.reload(); break;
+      case 'TERM': this.stop(!this.gracefulStop && this.phase !== 'stopping'); break;
+      case 'INT':
+      case 'QUIT': this.stop(false); break;
+      case 'TTIN': this.scale(this.target + 1); break;
+      case 'TTOU': this.scale(Math.max(1, this.target - 1)); break;
+      case 'USR1':
+        this.opts.reopenLogs?.();
+        for (const w of this.workers.values()) w.child.kill('SIGUSR1');
+        break;
+    }
+  }
+
+  private scale(n: number): void {
+    this.target = n;
+    this.log.info(`Workers: ${n}`);
+    this.manageWorkers();
   }
 
   private tick(): void {

@@ -29,7 +29,8 @@ export function createErrorLog(target: string, level: string, role: 'master' | '
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   }, dest);
-  return { logger, reopen: () => dest.reopen?.(), flush: () => dest.flushSync?.() };
+  const isFile = target !== '-' && target !== 'stderr';
+  return { logger, reopen: () => { if (isFile) dest.reopen?.(); }, flush: () => dest.flushSync?.() };
 }
 
 /** The access log writes its own JSON lines: no log levels, and cheaper than a logger per request. */
@@ -42,9 +43,10 @@ export interface AccessLog {
 export function createAccessLog(target: string): AccessLog {
   // Buffered: a synchronous write per request would cost more than the request itself.
   const dest = destination(target, false);
+  const isFile = target !== '-';
   return {
     write: (entry) => { dest.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`); },
-    reopen: () => dest.reopen?.(),
+    reopen: () => { if (isFile) dest.reopen?.(); },
     flush: () => { try { dest.flushSync?.(); } catch { /* not open yet: nothing buffered */ } },
   };
 }

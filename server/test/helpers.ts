@@ -92,6 +92,18 @@ export class Gateway {
     return this;
   }
 
+  /** Pids of the workers alive now, from the master's "Booting worker" lines. */
+  liveWorkers(): number[] {
+    return this.lines.map((l) => /^Booting worker with pid: (\d+)$/.exec(l.msg ?? '')?.[1]).filter(Boolean).map(Number)
+      .filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+  }
+
+  /** Pids of workers that said they are ready and are still alive. */
+  readyWorkers(): number[] {
+    const live = new Set(this.liveWorkers());
+    return this.lines.filter((l) => l.role === 'worker' && /^Worker ready/.test(l.msg ?? '') && live.has(l.pid!)).map((l) => l.pid!);
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
