@@ -14,6 +14,7 @@ import { DEFAULT_STATIC_ROOT, staticRoutes } from './routes/static.js'
 import { streamRoutes } from './routes/stream.js'
 import { uploadRoutes } from './routes/upload.js'
 import { workRoutes } from './routes/work.js'
+import { finiteKeyword } from './schema.js'
 
 export type { Limits } from './limits.js'
 
@@ -61,7 +62,8 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
     bodyLimit: limits.bodyLimitBytes,
     ajv: {
       // Reject properties a schema does not allow (Fastify's default strips them silently).
-      customOptions: { removeAdditional: false }
+      customOptions: { removeAdditional: false },
+      onCreate: (ajv) => { ajv.addKeyword(finiteKeyword) }
     }
   })
 

@@ -3,6 +3,7 @@
 // worker sees its own items — the reason real apps keep state in a database.
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../errors.js'
+import { boundedInteger } from '../schema.js'
 
 export interface Item {
   id: number
@@ -99,8 +100,8 @@ export async function itemRoutes (app: FastifyInstance, opts: { capacity?: numbe
       querystring: {
         type: 'object',
         properties: {
-          offset: { type: 'integer', minimum: 0, default: 0 },
-          limit: { type: 'integer', minimum: 1, maximum: DEFAULT_ITEMS_CAPACITY, default: 100 }
+          offset: boundedInteger(0, Number.MAX_SAFE_INTEGER, 0),
+          limit: boundedInteger(1, DEFAULT_ITEMS_CAPACITY, 100)
         }
       },
       response: {
@@ -122,7 +123,7 @@ export async function itemRoutes (app: FastifyInstance, opts: { capacity?: numbe
 
   app.get<{ Params: { id: number } }>('/api/items/:id', {
     schema: {
-      params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+      params: { type: 'object', properties: { id: boundedInteger(1, Number.MAX_SAFE_INTEGER) }, required: ['id'] },
       response: { 200: itemSchema }
     }
   }, async function (request) {

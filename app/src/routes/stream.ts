@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../errors.js'
 import type { Limits } from '../limits.js'
+import { boundedInteger } from '../schema.js'
 
 interface StreamQuery { chunks: number, intervalMs: number }
 
@@ -28,8 +29,8 @@ export async function streamRoutes (app: FastifyInstance, opts: { limits: Limits
       querystring: {
         type: 'object',
         properties: {
-          chunks: { type: 'integer', minimum: 1, maximum: MAX_CHUNKS, default: 5 },
-          intervalMs: { type: 'integer', minimum: 0, maximum: maxWaitMs, default: 200 }
+          chunks: boundedInteger(1, MAX_CHUNKS, 5),
+          intervalMs: boundedInteger(0, maxWaitMs, 200)
         }
       }
     }

@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Limits } from '../limits.js'
+import { boundedInteger } from '../schema.js'
 
 interface MsQuery { ms: number }
 
@@ -11,7 +12,7 @@ function msSchema (maximum: number) {
   return {
     querystring: {
       type: 'object',
-      properties: { ms: { type: 'integer', minimum: 0, maximum } },
+      properties: { ms: boundedInteger(0, maximum) },
       required: ['ms']
     },
     response: {
