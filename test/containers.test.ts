@@ -1,0 +1,394 @@
+// The images and every compose profile, built and run on a real Docker engine.
+//
+// For each topology (gateway, proxy, full) this brings the profile up under its
+// own compose project, talks to it only through its port published on
+// 127.0.0.1, and checks what differs between topologies: who answers /static
+// (nginx or the app), what the app believes the client's address and scheme are,
+// where the body limit bites (413), that a SIGTERM to the stack lets an in-flight
+// request finish, and that nginx follows a backend that was scaled or recreated
+// with a new address. Then the Node image alone under `docker run --read-only`.
+//
+// Needs `docker info` to answer (.ci/docker-engine.sh starts an engine) and the
+// base images present (.ci/base-images.sh builds stand-ins where no registry is
+// reachable). Without an engine the suite is skipped with the reason, unless
+// REQUIRE_DOCKER=1, which turns that into a failure. Everything it creates is
+// removed at the end, also on failure.
+//
+// Environment: COMPOSE_CLI ("docker compose" or "docker-compose"; default: the
+// first that works), REQUIRE_DOCKER=1, KEEP_STACK=1 (leave the last profile up).
+import { strict as assert } from 'node:assert';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };
+const PROJECT = 'stacktest';
+const IMAGE = 'node-gateway-stack';
+const TAG = 'containertest';
+const NODE_IMAGE = `${IMAGE}:${TAG}`;
+const NGINX_IMAGE = `${IMAGE}-nginx:${TAG}`;
+const RO_CONTAINER = `${PROJECT}-readonly`;
+const PLACEHOLDER = `${PROJECT}-placeholder`;
+const log = (line: string): void => { process.stdout.write(`# containers: ${line}\n`); };
+
+// ---- running commands (every one bounded in time) ---------------------------------
+
+interface Ran { status: number | null; stdout: string; stderr: string }
+
+// The legacy builder: Compose 1.29 uses it anyway, and a docker CLI without the
+// buildx plugin cannot build with BuildKit. The Dockerfile builds with both.
+const ENV = { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0', COMPOSE_DOCKER_CLI_BUILD: process.env.COMPOSE_DOCKER_CLI_BUILD ?? '0' };
+
+function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; allowFail?: boolean } = {}): Ran {
+  const options: SpawnSyncOptions = {
+    cwd: ROOT, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024,
+    env: { ...ENV, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe']
+  };
+  const r = spawnSync(cmd, args, options);
+  const ran = { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  if (!opts.allowFail && ran.status !== 0) {
+    assert.fail(`${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-2000)}`);
+  }
+  return ran;
+}
+
+const docker = (args: string[], opts?: Parameters<typeof run>[2]): Ran => run('docker', args, opts);
+
+function composeCli(): string[] | undefined {
+  const wanted = process.env.COMPOSE_CLI?.split(' ');
+  const candidates = wanted ? [wanted] : [['docker', 'compose'], ['docker-compose']];
+  return candidates.find((c) => run(c[0] as string, [...c.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 }).status === 0);
+}
+
+const engineAnswers = spawnSync('docker', ['info'], { timeout: 30_000, stdio: 'ignore' }).status === 0;
+const requireDocker = process.env.REQUIRE_DOCKER === '1';
+const cli = engineAnswers ? composeCli() : undefined;
+const skip = engineAnswers && cli
+  ? false
+  : requireDocker
+    ? false
+    : engineAnswers
+      ? 'no compose CLI (neither `docker compose` nor `docker-compose`): install docker-compose'
+      : '`docker info` failed: no Docker engine answers (run .ci/docker-engine.sh, or set REQUIRE_DOCKER=1 to fail instead)';
+
+let hostPorts: Record<string, number> = {};
+
+function compose(profiles: string[], args: string[], opts: Parameters<typeof run>[2] = {}): Ran {
+  assert.ok(cli);
+  const env: Record<string, string> = {
+    STACK_IMAGE: IMAGE, STACK_TAG: TAG, HOST_BIND: '127.0.0.1',
+    HOST_PORT_GATEWAY: String(hostPorts.gateway), HOST_PORT_PROXY: String(hostPorts.proxy), HOST_PORT_FULL: String(hostPorts.full),
+    ...opts.env
+  };
+  const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
+  return run(cli[0] as string, full, { ...opts, env });
+}
+
+const ALL_PROFILES = ['gateway', 'proxy', 'full', 'loadtest'];
+
+function teardown(): void {
+  docker(['rm', '-f', RO_CONTAINER, PLACEHOLDER], { allowFail: true });
+  if (cli) compose(ALL_PROFILES, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], { allowFail: true, timeoutMs: 180_000 });
+}
+
+// ---- talking to the published ports -------------------------------------------------
+
+interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
+
+function request(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {}): Promise<Reply> {
+  return new Promise((resolvePromise, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', agent: false, headers: opts.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout: ${path}`)));
+    // A 413 may come before the whole oversized body is written, and the write then
+    // fails: give the response a moment to arrive before calling it an error.
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ECONNRESET') setTimeout(() => reject(error), 2000);
+      else reject(error);
+    });
+    req.end(opts.body);
+  });
+}
+
+/** Polls until `check` returns a value (not undefined), at most `timeoutMs`. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() < deadline; i++) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+function containerOf(service: string, index = 1): string {
+  const ids = compose(ALL_PROFILES, ['ps', '-q', service]).stdout.trim().split('\n').filter(Boolean);
+  assert.ok(ids.length >= index, `no container for ${service}`);
+  return ids[index - 1] as string;
+}
+
+function ipOn(container: string, networkSuffix: string): string {
+  const out = docker(['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}', container]).stdout;
+  const hit = out.trim().split(' ').find((kv) => kv.split('=')[0]?.endsWith(networkSuffix));
+  assert.ok(hit, `${container} is not on *${networkSuffix}: ${out}`);
+  return hit.split('=')[1] as string;
+}
+
+/** JSON access-log lines of an nginx service. */
+function nginxLog(service: string): Array<Record<string, unknown>> {
+  const text = compose(ALL_PROFILES, ['logs', '--no-color', service]).stdout;
+  return text.split('\n').map((l) => l.slice(l.indexOf('{'))).filter((l) => l.startsWith('{"time"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+// ---- the profiles -----------------------------------------------------------------
+
+interface Topology {
+  profile: 'gateway' | 'proxy' | 'full';
+  /** The service behind the published port, and the backend service(s). */
+  edge: string;
+  backend: string;
+  nginx: boolean;
+  upArgs: string[];
+}
+
+const TOPOLOGIES: Topology[] = [
+  { profile: 'gateway', edge: 'gateway', backend: 'gateway', nginx: false, upArgs: [] },
+  { profile: 'proxy', edge: 'nginx-proxy', backend: 'app', nginx: true, upArgs: ['--scale', 'app=2'] },
+  { profile: 'full', edge: 'nginx-full', backend: 'gateway-full', nginx: true, upArgs: [] }
+];
+
+describe('images and compose profiles on a real Docker engine', { skip, timeout: 30 * 60_000 }, () => {
+  const timings: string[] = [];
+
+  before(async () => {
+    assert.ok(engineAnswers, 'REQUIRE_DOCKER=1 but `docker info` failed: no Docker engine answers');
+    assert.ok(cli, 'REQUIRE_DOCKER=1 but there is no compose CLI');
+    log(`engine ${docker(['version', '--format', '{{.Server.Version}}']).stdout.trim()}, compose CLI: ${cli.join(' ')}`);
+    hostPorts = { gateway: await freePort(), proxy: await freePort(), full: await freePort() };
+    teardown(); // leftovers of an interrupted run
+  });
+
+  after(() => {
+    if (process.env.KEEP_STACK !== '1') teardown();
+    for (const t of timings) log(t);
+  });
+
+  it('validates the compose file with every compose CLI available (Compose v2 and/or 1.29)', () => {
+    let validated = 0;
+    for (const candidate of [['docker', 'compose'], ['docker-compose']]) {
+      if (run(candidate[0] as string, [...candidate.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 }).status !== 0) continue;
+      run(candidate[0] as string, [...candidate.slice(1), ...ALL_PROFILES.flatMap((p) => ['--profile', p]), 'config', '-q']);
+      validated++;
+    }
+    assert.ok(validated > 0);
+  });
+
+  it('has every base image the Dockerfile and compose file name (pulled, or built by .ci/base-images.sh)', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1] as string).filter((b) => b.includes(':'));
+    for (const base of new Set(bases)) {
+      const ok = docker(['image', 'inspect', base], { allowFail: true }).status === 0;
+      assert.ok(ok, `base image ${base} is missing: run .ci/base-images.sh (or docker pull ${base})`);
+    }
+  });
+
+  it('builds the Node image and the nginx image with the compose file', () => {
+    const t0 = Date.now();
+    compose(['gateway', 'proxy', 'full'], ['build'], { timeoutMs: 20 * 60_000 });
+    timings.push(`build (all profiles): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    for (const image of [NODE_IMAGE, NGINX_IMAGE]) docker(['image', 'inspect', image]);
+  });
+
+  it('runs the Node image with a read-only root filesystem, as a non-root user, healthy', async () => {
+    const port = await freePort();
+    docker(['rm', '-f', RO_CONTAINER], { allowFail: true });
+    docker(['run', '-d', '--name', RO_CONTAINER, '--read-only', '--tmpfs', '/tmp', '-p', `127.0.0.1:${port}:8000`, NODE_IMAGE]);
+    try {
+      const reply = await waitFor('the read-only gateway', async () => {
+        const r = await request(port, '/');
+        return r.status === 200 ? r : undefined;
+      }, 60_000);
+      assert.match(reply.body, /"hello":"world"/);
+      const uids = docker(['exec', RO_CONTAINER, 'sh', '-c', 'grep -h "^Uid:" /proc/[0-9]*/status']).stdout.trim().split('\n');
+      assert.ok(uids.length >= 3, `expected tini, the master and its workers: ${uids.join(' | ')}`);
+      for (const line of uids) assert.doesNotMatch(line, /^Uid:\s+0\s/, 'a process runs as root');
+      assert.equal(docker(['exec', RO_CONTAINER, 'cat', '/proc/1/comm']).stdout.trim(), 'tini', 'PID 1 is not the init process');
+      const health = await waitFor('the image HEALTHCHECK to report healthy', async () => {
+        const s = docker(['inspect', '-f', '{{.State.Health.Status}}', RO_CONTAINER]).stdout.trim();
+        return s === 'healthy' ? s : undefined;
+      }, 60_000, 1000);
+      assert.equal(health, 'healthy');
+      assert.equal(docker(['inspect', '-f', '{{.HostConfig.ReadonlyRootfs}}', RO_CONTAINER]).stdout.trim(), 'true');
+    } finally {
+      docker(['rm', '-f', RO_CONTAINER], { allowFail: true });
+    }
+  });
+
+  for (const topo of TOPOLOGIES) {
+    describe(`profile ${topo.profile}`, () => {
+      const port = (): number => hostPorts[topo.profile] as number;
+      let frontGateway = '';
+
+      before(async () => {
+        const t0 = Date.now();
+        compose([topo.profile], ['up', '-d', ...topo.upArgs], { timeoutMs: 5 * 60_000 });
+        await waitFor(`${topo.profile} on 127.0.0.1:${port()}`, async () => {
+          const r = await request(port(), '/');
+          return r.status === 200 ? r : undefined;
+        }, 120_000);
+        timings.push(`profile ${topo.profile}: up and answering in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        frontGateway = docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', `${PROJECT}_front`]).stdout.trim();
+        assert.match(frontGateway, /^\d+\.\d+\.\d+\.\d+$/);
+      });
+
+      after(() => {
+        if (process.env.KEEP_STACK === '1' && topo.profile === 'full') return;
+        docker(['rm', '-f', PLACEHOLDER], { allowFail: true });
+        compose([topo.profile], ['down', '--volumes', '--remove-orphans', '--timeout', '10'], { allowFail: true, timeoutMs: 180_000 });
+      });
+
+      it('GET / answers through the published port', async () => {
+        const r = await request(port(), '/');
+        assert.equal(r.status, 200);
+        assert.match(r.body, /"hello":"world"/);
+        assert.equal(r.headers.server === 'nginx', topo.nginx, `Server: ${r.headers.server}`);
+      });
+
+      it('GET /whoami: the app sees the real client and scheme, not what the client claims', async () => {
+        const r = await request(port(), '/whoami', { headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', forwarded: 'for=6.6.6.6' } });
+        assert.equal(r.status, 200);
+        const who = JSON.parse(r.body) as { ip: string; scheme: string; peer: string };
+        // Docker's proxy for 127.0.0.1 ports connects from the front network's gateway.
+        assert.equal(who.ip, frontGateway, `client IP as the app sees it (${r.body})`);
+        assert.equal(who.scheme, 'http');
+        if (topo.nginx) {
+          // The TCP peer is nginx on the private network; the client comes from X-Forwarded-For set by nginx.
+          assert.notEqual(who.peer, who.ip, 'the app should see nginx as its peer');
+          assert.equal(who.peer, ipOn(containerOf(topo.edge), '_back-' + topo.profile));
+        } else {
+          assert.equal(who.peer, who.ip, 'the gateway is the edge: the peer is the client');
+        }
+      });
+
+      it('every process of every container runs as a non-root user', () => {
+        const ids = compose(ALL_PROFILES, ['ps', '-q']).stdout.trim().split('\n').filter(Boolean);
+        assert.ok(ids.length >= (topo.nginx ? 2 : 1));
+        for (const id of ids) {
+          const uids = docker(['exec', id, 'sh', '-c', 'grep -h "^Uid:" /proc/[0-9]*/status']).stdout.trim().split('\n');
+          for (const line of uids) assert.doesNotMatch(line, /^Uid:\s+0\s/, `a process of ${id} runs as root`);
+          assert.equal(docker(['inspect', '-f', '{{.HostConfig.ReadonlyRootfs}}', id]).stdout.trim(), 'true');
+        }
+      });
+
+      it(`GET /static/1k.txt is served by ${topo.nginx ? 'nginx itself' : 'the app'}`, async () => {
+        const r = await request(port(), '/static/1k.txt');
+        assert.equal(r.status, 200);
+        assert.equal(r.body.length, 1024);
+        assert.equal(r.headers['x-served-by'], topo.nginx ? 'nginx-static' : undefined);
+      });
+
+      it(`POST /upload: ${limits.bodyLimitBytes} bytes pass, one more is 413`, async () => {
+        const ok = await request(port(), '/upload', { method: 'POST', body: Buffer.alloc(limits.bodyLimitBytes, 7), headers: { 'content-type': 'application/octet-stream' } });
+        assert.equal(ok.status, 200, ok.body);
+        assert.equal((JSON.parse(ok.body) as { bytes: number }).bytes, limits.bodyLimitBytes);
+        const over = await request(port(), '/upload', { method: 'POST', body: Buffer.alloc(limits.bodyLimitBytes + 1, 7), headers: { 'content-type': 'application/octet-stream' } });
+        assert.equal(over.status, 413, over.body);
+      });
+
+      if (topo.profile === 'proxy') {
+        it('nginx balances over the replicas, and picks up a new one when app is scaled to 3', async () => {
+          compose(['proxy'], ['up', '-d', '--no-deps', '--scale', 'app=3', 'app'], { timeoutMs: 120_000 });
+          const replicas = compose(ALL_PROFILES, ['ps', '-q', 'app']).stdout.trim().split('\n').filter(Boolean)
+            .map((id) => `${ipOn(id, '_back-proxy')}:8000`);
+          assert.equal(replicas.length, 3);
+          await waitFor('nginx to send requests to all 3 replicas', async () => {
+            for (let i = 0; i < 9; i++) await request(port(), '/');
+            const used = new Set(nginxLog('nginx-proxy').slice(-30).map((e) => e.upstream_addr));
+            return replicas.every((r) => used.has(r)) ? true : undefined;
+          }, 60_000, 2000);
+        });
+      }
+
+      if (topo.profile === 'full') {
+        it('nginx follows the gateway to a new address when it is recreated (no lasting 502)', async () => {
+          const old = ipOn(containerOf('gateway-full'), '_back-full');
+          compose(['full'], ['rm', '--stop', '--force', 'gateway-full'], { timeoutMs: 120_000 });
+          // Take the freed address, so the new gateway must get another one.
+          docker(['run', '-d', '--name', PLACEHOLDER, '--network', `${PROJECT}_back-full`, '--read-only', '--cap-drop', 'ALL',
+            '--entrypoint', 'node', NODE_IMAGE, '-e', 'setTimeout(() => {}, 600000)']);
+          const t0 = Date.now();
+          compose(['full'], ['up', '-d', '--no-deps', 'gateway-full'], { timeoutMs: 120_000 });
+          const fresh = ipOn(containerOf('gateway-full'), '_back-full');
+          assert.notEqual(fresh, old, 'the recreated gateway kept its address; the test proves nothing');
+          await waitFor('nginx to answer 200 again', async () => {
+            const r = await request(port(), '/');
+            return r.status === 200 ? r : undefined;
+          }, 60_000);
+          timings.push(`profile full: 200 again ${((Date.now() - t0) / 1000).toFixed(1)} s after recreating the gateway (${old} -> ${fresh})`);
+          const logs = compose(ALL_PROFILES, ['logs', '--no-color', 'nginx-full']).stdout;
+          assert.match(logs, /changed from .* reloading nginx/);
+          docker(['rm', '-f', PLACEHOLDER], { allowFail: true });
+        });
+
+        const k6Image = /image:\s*(grafana\/k6:\S+)/.exec(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'))?.[1] ?? 'grafana/k6';
+        const haveK6 = engineAnswers && docker(['image', 'inspect', k6Image], { allowFail: true }).status === 0;
+        it('the loadtest profile runs k6 (smoke) against this topology', { skip: haveK6 ? false : `no ${k6Image} image (no registry, no k6 binary): the loadtest profile is only validated by \`config\`` }, () => {
+          const results = mkdtempSync('/tmp/stacktest-k6-');
+          chmodSync(results, 0o777);
+          try {
+            const r = compose(['full', 'loadtest'], ['run', '--rm', 'k6'], {
+              timeoutMs: 180_000, allowFail: true,
+              env: { TOPOLOGY: 'full', BASE_URL: 'http://nginx-full:8080', K6_SCRIPT: 'scenarios/smoke.js', LOADTEST_RESULTS: results }
+            });
+            assert.equal(r.status, 0, `k6 smoke failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
+            assert.ok(readdirSync(results).includes('smoke-full.json'), `no summary in the results folder: ${readdirSync(results).join(', ')}`);
+          } finally {
+            rmSync(results, { recursive: true, force: true });
+          }
+        });
+      }
+
+      it('SIGTERM to the stack lets an in-flight request finish; nothing is killed', async () => {
+        const inFlight = request(port(), '/slow?ms=3000');
+        await sleep(800);
+        const t0 = Date.now();
+        // `stop` sends each container its stop signal (SIGTERM; SIGQUIT for nginx) and waits.
+        compose([topo.profile], ['stop', '--timeout', '45'], { timeoutMs: 180_000 });
+        const stopS = (Date.now() - t0) / 1000;
+        const r = await inFlight;
+        assert.equal(r.status, 200, r.body);
+        assert.match(r.body, /"ms":3000/);
+        const ids = compose(ALL_PROFILES, ['ps', '-a', '-q']).stdout.trim().split('\n').filter(Boolean);
+        for (const id of ids) {
+          const [name, code] = docker(['inspect', '-f', '{{.Name}} {{.State.ExitCode}}', id]).stdout.trim().split(' ');
+          if (name?.includes(PLACEHOLDER)) continue;
+          assert.notEqual(code, '137', `${name} was killed (exit 137), not stopped gracefully`);
+        }
+        timings.push(`profile ${topo.profile}: stopped in ${stopS.toFixed(1)} s with a 3 s request in flight`);
+      });
+    });
+  }
+});

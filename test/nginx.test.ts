@@ -1,0 +1,391 @@
+// nginx/nginx.conf, run for real by the distribution's nginx (Debian 12: 1.22),
+// proxying to a local upstream that records what it receives.
+//
+// The config is copied to a temp prefix with only its deployment-specific values
+// rewritten: `listen 8080` -> a free loopback port, `backend:8000` -> the local
+// upstream, /tmp/nginx* -> the temp dir, /srv/www -> a temp static root. Every
+// other line is exercised as it ships. The same file runs in the nginx image in
+// test/containers.test.ts.
+//
+// Skipped (with the reason) when there is no nginx binary: NGINX_BIN, default
+// /usr/sbin/nginx (`apt-get install -y nginx`).
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };
+const VERSION = existsSync(NGINX) ? spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr.trim() : '';
+const skip = existsSync(NGINX) ? false : `no nginx at ${NGINX} (apt-get install -y nginx, or set NGINX_BIN)`;
+
+// ---- the local upstream ---------------------------------------------------------
+
+interface Seen {
+  method: string;
+  url: string;
+  httpVersion: string;
+  headers: IncomingHttpHeaders;
+  remotePort: number;
+  /** When the request's headers reached the upstream (performance.now()). */
+  arrivedAt: number;
+  bodyBytes: number;
+}
+
+const seen: Seen[] = [];
+let releaseStream: (() => void) | undefined;
+let bigFinishedAt = 0;
+const BIG_BYTES = 24 * 1024 * 1024;
+
+function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
+  const record: Seen = {
+    method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, headers: req.headers,
+    remotePort: req.socket.remotePort ?? 0, arrivedAt: performance.now(), bodyBytes: 0
+  };
+  seen.push(record);
+  req.on('data', (chunk: Buffer) => { record.bodyBytes += chunk.length; });
+  req.on('end', () => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/stream') {
+      // First line now; the second only once the client has the first (or after 5 s).
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first line of the stream, long enough to be worth compressing if gzip were on\n');
+      const timer = setTimeout(() => releaseStream?.(), 5000);
+      releaseStream = () => {
+        clearTimeout(timer);
+        releaseStream = undefined;
+        res.end('second\n');
+      };
+      return;
+    }
+    if (path === '/big') {
+      // As fast as the socket takes it; 'finish' = all of it handed to nginx.
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG_BYTES });
+      res.on('finish', () => { bigFinishedAt = performance.now(); });
+      res.end(Buffer.alloc(BIG_BYTES, 0x61));
+      return;
+    }
+    const body = JSON.stringify({ ok: true, bodyBytes: record.bodyBytes });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-content-type-options': 'from-upstream' });
+    res.end(body);
+  });
+}
+
+// ---- a client that sends exactly what it is told ---------------------------------
+
+interface Reply { status: number; headers: IncomingHttpHeaders; body: Buffer }
+
+let port = 0;
+
+function request(path: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | Buffer[]; gapMs?: number } = {}): Promise<Reply & { lastWriteAt: number }> {
+  return new Promise((resolvePromise, reject) => {
+    let lastWriteAt = 0;
+    const req = http.request({
+      host: '127.0.0.1', port, path, method: opts.method ?? 'GET', agent: false,
+      headers: { host: 'localhost', ...opts.headers }
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), lastWriteAt }));
+      res.on('error', reject);
+    });
+    req.setTimeout(20_000, () => req.destroy(new Error(`timeout: ${path}`)));
+    // A 413 may come before the whole oversized body is written, and the write then
+    // fails: give the response a moment to arrive before calling it an error.
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ECONNRESET') setTimeout(() => reject(error), 2000);
+      else reject(error);
+    });
+    const parts = opts.body === undefined ? [] : Array.isArray(opts.body) ? opts.body : [opts.body];
+    void (async () => {
+      for (const [i, part] of parts.entries()) {
+        if (i > 0 && opts.gapMs) await sleep(opts.gapMs);
+        req.write(part);
+        lastWriteAt = performance.now();
+      }
+      req.end();
+    })();
+  });
+}
+
+/** Sends raw bytes, returns everything the server sent before closing. */
+function raw(bytes: string): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.setTimeout(10_000, () => socket.destroy(new Error('raw: timeout')));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', () => resolvePromise(Buffer.concat(chunks)));
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port: p } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return p;
+}
+
+const SECURITY_HEADERS = ['x-content-type-options', 'x-frame-options', 'content-security-policy', 'referrer-policy'];
+
+// ---- the nginx under test -------------------------------------------------------
+
+describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
+  let tmp = '';
+  let upstream: http.Server;
+  let upstreamPort = 0;
+  let nginx: ChildProcess | undefined;
+  let accessLog = '';
+  let stderr = '';
+
+  before(async () => {
+    upstream = http.createServer(upstreamHandler);
+    upstream.keepAliveTimeout = 65_000;
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    upstreamPort = (upstream.address() as AddressInfo).port;
+    port = await freePort();
+
+    tmp = mkdtempSync('/tmp/nginx-test-');
+    // nginx's workers run as `nobody` when the test runs as root: they must be able
+    // to traverse the prefix and read the static files.
+    chmodSync(tmp, 0o755);
+    mkdirSync(join(tmp, 'run'));
+    mkdirSync(join(tmp, 'www/static'), { recursive: true });
+    writeFileSync(join(tmp, 'www/static/hello.txt'), 'static hello from disk\n'.repeat(200));
+    cpSync(join(ROOT, 'nginx'), join(tmp, 'conf'), { recursive: true });
+
+    const rewrites: Array<[RegExp, string]> = [
+      [/listen 8080/g, `listen 127.0.0.1:${port}`],
+      [/server backend:8000/g, `server 127.0.0.1:${upstreamPort}`],
+      [/\/tmp\/nginx/g, `${tmp}/run/nginx`],
+      [/\/srv\/www/g, `${tmp}/www`]
+    ];
+    const hits = new Map<RegExp, number>(rewrites.map(([re]) => [re, 0]));
+    const files = ['nginx.conf', ...readdirSync(join(tmp, 'conf/includes')).map((f) => `includes/${f}`)];
+    for (const file of files) {
+      let text = readFileSync(join(tmp, 'conf', file), 'utf8');
+      for (const [re, to] of rewrites) {
+        hits.set(re, (hits.get(re) ?? 0) + (text.match(re)?.length ?? 0));
+        text = text.replace(re, to);
+      }
+      writeFileSync(join(tmp, 'conf', file), text);
+    }
+    for (const [re, n] of hits) assert.ok(n > 0, `the config no longer contains ${re}: update this test's rewrites`);
+
+    const args = ['-p', `${tmp}/`, '-c', join(tmp, 'conf/nginx.conf'), '-e', 'stderr'];
+    // The access log goes to /dev/stdout, which nginx opens by path: that works for
+    // a file or a pipe (Docker's), not for the socket node would give it.
+    accessLog = join(tmp, 'stdout.log');
+    const stdoutFd = openSync(accessLog, 'a');
+    const check = spawnSync(NGINX, [...args, '-t'], { encoding: 'utf8', stdio: ['ignore', stdoutFd, 'pipe'] });
+    assert.equal(check.status, 0, `nginx -t failed:\n${check.stderr}`);
+
+    nginx = spawn(NGINX, [...args, '-g', 'daemon off;'], { stdio: ['ignore', stdoutFd, 'pipe'] });
+    closeSync(stdoutFd);
+    nginx.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
+    for (let i = 0; i < 100; i++) {
+      if (nginx.exitCode !== null) break;
+      const ok = await request('/nginx-health').then((r) => r.status === 200, () => false);
+      if (ok) return;
+      await sleep(100);
+    }
+    assert.fail(`nginx did not answer within 10 s (exit ${nginx.exitCode}):\n${stderr}`);
+  });
+
+  after(async () => {
+    if (nginx && nginx.exitCode === null) {
+      nginx.kill('SIGQUIT');
+      const exited = await Promise.race([new Promise((r) => nginx?.once('exit', r)), sleep(5000).then(() => false)]);
+      if (exited === false) nginx.kill('SIGKILL');
+    }
+    await new Promise<void>((r) => upstream?.close(() => r()));
+    upstream?.closeAllConnections();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it(`passes nginx -t and serves (${VERSION})`, async () => {
+    const r = await request('/');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.server, 'nginx', 'server_tokens off: no version in Server');
+  });
+
+  it('overwrites X-Forwarded-* and Forwarded, talks HTTP/1.1 without Connection: close', async () => {
+    const before = seen.length;
+    const r = await request('/whoami', {
+      headers: {
+        'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example',
+        'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6;proto=https'
+      }
+    });
+    assert.equal(r.status, 200);
+    const got = seen[before];
+    assert.ok(got);
+    assert.equal(got.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(got.headers['x-forwarded-proto'], 'http');
+    assert.equal(got.headers['x-forwarded-host'], 'localhost');
+    assert.equal(got.headers['x-real-ip'], '127.0.0.1');
+    assert.equal(got.headers.host, 'localhost');
+    assert.equal(got.headers.forwarded, undefined);
+    assert.match(String(got.headers['x-request-id']), /^[0-9a-f]{32}$/);
+    assert.equal(got.httpVersion, '1.1');
+    assert.notEqual(String(got.headers.connection ?? '').toLowerCase(), 'close');
+  });
+
+  it('reuses upstream connections (keep-alive pool)', async () => {
+    const before = seen.length;
+    for (let i = 0; i < 20; i++) assert.equal((await request('/')).status, 200);
+    const ports = new Set(seen.slice(before).map((s) => s.remotePort));
+    // At most one idle connection per nginx worker is needed for sequential requests.
+    assert.ok(ports.size <= Math.max(2, availableParallelism()), `20 requests used ${ports.size} upstream connections`);
+  });
+
+  it('adds the security headers once, replacing the backend\'s copies', async () => {
+    const r = await request('/');
+    for (const name of SECURITY_HEADERS) assert.ok(r.headers[name], `missing ${name}`);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  });
+
+  it('serves /static/ itself, with caching headers and gzip, without touching the backend', async () => {
+    const before = seen.length;
+    const plain = await request('/static/hello.txt');
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers['x-served-by'], 'nginx-static');
+    assert.match(String(plain.headers['cache-control']), /max-age=\d+/);
+    assert.ok(plain.headers.etag && plain.headers['last-modified']);
+    for (const name of SECURITY_HEADERS) assert.ok(plain.headers[name], `static: missing ${name}`);
+    const zipped = await request('/static/hello.txt', { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.equal(zipped.headers.vary, 'Accept-Encoding');
+    assert.deepEqual(gunzipSync(zipped.body), plain.body);
+    const missing = await request('/static/nope.txt');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers['x-served-by'], 'nginx-static');
+    assert.equal(seen.length, before, 'the backend saw a static request');
+  });
+
+  it(`accepts a body of exactly ${limits.bodyLimitBytes} bytes and refuses one byte more with 413 before the backend sees it`, async () => {
+    const atLimit = await request('/upload', { method: 'POST', body: Buffer.alloc(limits.bodyLimitBytes, 1) });
+    assert.equal(atLimit.status, 200);
+    assert.equal(JSON.parse(atLimit.body.toString()).bodyBytes, limits.bodyLimitBytes);
+    const before = seen.length;
+    const over = await request('/upload', { method: 'POST', body: Buffer.alloc(limits.bodyLimitBytes + 1, 1) });
+    assert.equal(over.status, 413);
+    assert.equal(JSON.parse(over.body.toString()).statusCode, 413);
+    assert.equal(seen.length, before, 'the backend saw the oversized request');
+  });
+
+  it('buffers a slow client\'s request body: the backend gets the request only when it is complete', async () => {
+    const before = seen.length;
+    const parts = [Buffer.alloc(1000, 1), Buffer.alloc(1000, 2), Buffer.alloc(1000, 3)];
+    const r = await request('/upload', { method: 'POST', body: parts, gapMs: 150, headers: { 'transfer-encoding': 'chunked' } });
+    assert.equal(r.status, 200);
+    const got = seen[before];
+    assert.ok(got);
+    assert.equal(got.bodyBytes, 3000);
+    assert.ok(got.arrivedAt >= r.lastWriteAt, 'the backend saw the request before the client finished sending it');
+    // Buffered, the body goes upstream with a Content-Length, not chunked.
+    assert.equal(got.headers['content-length'], '3000');
+  });
+
+  it('buffers the response: the backend is done while the client has not read it yet', async () => {
+    bigFinishedAt = 0;
+    const result = await new Promise<{ readWhenBackendDone: number; total: number }>((resolvePromise, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/big', agent: false, headers: { host: 'localhost' } }, (res) => {
+        res.pause();
+        let total = 0;
+        let readWhenBackendDone = -1;
+        void (async () => {
+          for (let i = 0; i < 100 && bigFinishedAt === 0; i++) await sleep(100);
+          readWhenBackendDone = bigFinishedAt === 0 ? -1 : total;
+          res.on('data', (c: Buffer) => { total += c.length; });
+          res.on('end', () => resolvePromise({ readWhenBackendDone, total }));
+          res.resume();
+        })();
+      });
+      req.on('error', reject);
+    });
+    assert.notEqual(result.readWhenBackendDone, -1, 'the backend could not finish while the client was not reading');
+    assert.equal(result.readWhenBackendDone, 0);
+    assert.equal(result.total, BIG_BYTES);
+  });
+
+  it('passes /stream through unbuffered (even with gzip asked for)', async () => {
+    let releasedByClient = false;
+    const body = await new Promise<string>((resolvePromise, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/stream', agent: false, headers: { host: 'localhost', 'accept-encoding': 'gzip' } }, (res) => {
+        assert.equal(res.headers['content-encoding'], undefined);
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+          if (text.includes('\n') && releaseStream) {
+            releasedByClient = true;
+            releaseStream();
+          }
+        });
+        res.on('end', () => resolvePromise(text));
+      });
+      req.on('error', reject);
+    });
+    assert.ok(releasedByClient, 'the first chunk reached the client only with the rest of the response');
+    assert.match(body, /second\n$/);
+  });
+
+  it('rate-limits /api/ per client with 429 (JSON), and leaves other paths alone', async () => {
+    const statuses = new Map<number, number>();
+    let bodyOf429 = '';
+    const queue = Array.from({ length: 300 }, (_, i) => i);
+    await Promise.all(Array.from({ length: 20 }, async () => {
+      while (queue.shift() !== undefined) {
+        const r = await request('/api/items');
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        if (r.status === 429) bodyOf429 = r.body.toString();
+      }
+    }));
+    assert.ok((statuses.get(200) ?? 0) > 0, `no request passed: ${[...statuses]}`);
+    assert.ok((statuses.get(429) ?? 0) > 0, `300 quick requests were never limited: ${[...statuses]}`);
+    assert.deepEqual([...statuses.keys()].sort(), [200, 429]);
+    assert.equal(JSON.parse(bodyOf429).statusCode, 429);
+    assert.equal((await request('/')).status, 200, 'the limit leaked outside /api/');
+  });
+
+  it('refuses unknown Host names without a response, but answers its health location for any Host', async () => {
+    const refused = await raw('GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    assert.equal(refused.length, 0, `unknown Host got an answer: ${refused.toString().slice(0, 80)}`);
+    const health = await raw('GET /nginx-health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    assert.match(health.toString(), /^HTTP\/1\.1 200 /);
+    assert.match(health.toString(), /\r\n\r\nok\n$/);
+  });
+
+  it('logs one JSON object per request to stdout, with upstream timing', async () => {
+    await request('/logged');
+    await sleep(200);
+    const lines = readFileSync(accessLog, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    assert.ok(lines.length > 0, 'no access log on stdout');
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logged = entries.find((e) => e.uri === '/logged');
+    assert.ok(logged, 'the request is not in the log');
+    assert.equal(logged.status, 200);
+    assert.equal(logged.upstream_addr, `127.0.0.1:${upstreamPort}`);
+    assert.match(String(logged.upstream_response_time), /^\d+\.\d{3}$/);
+    assert.match(String(logged.upstream_connect_time), /^\d+\.\d{3}$/);
+    assert.equal(typeof logged.request_time, 'number');
+    assert.ok(!entries.some((e) => e.uri === '/nginx-health'), 'health checks are logged');
+  });
+
+  it('never retries non-idempotent requests, nor after a timeout', () => {
+    const proxyConf = readFileSync(join(ROOT, 'nginx/includes/proxy.conf'), 'utf8').replace(/#.*$/gm, '');
+    const nextUpstream = /proxy_next_upstream\s+([^;]+);/.exec(proxyConf)?.[1] ?? '';
+    assert.ok(nextUpstream, 'proxy_next_upstream is not set');
+    assert.doesNotMatch(nextUpstream, /non_idempotent|timeout/);
+  });
+});
