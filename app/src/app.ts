@@ -4,6 +4,7 @@
 import fastify, { LogController } from 'fastify'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { installDraining } from './draining.js'
+import { parseLogLevel } from './env.js'
 import { installErrorHandlers } from './errors.js'
 import { loadLimits } from './limits.js'
 import type { Limits } from './limits.js'
@@ -85,10 +86,14 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
  * The gateway's entry point (`gateway app/dist/app.js`): a factory returning a
  * ready Fastify instance. The gateway strips X-Forwarded-* from untrusted peers
  * and rewrites them to one resolved value from trusted ones, then calls this
- * with `{ trustProxy: true }`.
+ * with `{ trustProxy: true }`. The gateway writes the access log; the app logs
+ * only its own errors and rejections, at LOG_LEVEL (default info).
  */
 export default async function createApp (ctx: GatewayContext = {}): Promise<FastifyInstance> {
-  const app = await buildApp(ctx.trustProxy === undefined ? {} : { trustProxy: ctx.trustProxy })
+  const app = await buildApp({
+    logger: { level: parseLogLevel(process.env.LOG_LEVEL) },
+    ...(ctx.trustProxy === undefined ? {} : { trustProxy: ctx.trustProxy })
+  })
   await app.ready()
   return app
 }

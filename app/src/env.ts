@@ -1,5 +1,6 @@
-// The standalone server's environment, parsed and checked in one place so a
-// typo fails at boot with a clear message instead of binding somewhere odd.
+// The environment the app reads (the standalone server's HOST, PORT,
+// TRUST_PROXY; LOG_LEVEL for both entries), parsed and checked in one place so
+// a typo fails at boot with a clear message instead of binding somewhere odd.
 
 /** Fastify's trustProxy values that an environment variable can express. */
 export type TrustProxySetting = boolean | string | string[]
@@ -41,15 +42,20 @@ export function parsePort (value: string | undefined): number {
   return port
 }
 
+/** LOG_LEVEL: a pino level; default info. */
+export function parseLogLevel (value: string | undefined): string {
+  const level = (value ?? '').trim() || 'info'
+  if (!LOG_LEVELS.includes(level)) throw new RangeError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
+  return level
+}
+
 /** Reads HOST, PORT, TRUST_PROXY and LOG_LEVEL. */
 export function readStandaloneEnv (env: NodeJS.ProcessEnv = process.env): StandaloneEnv {
-  const logLevel = (env.LOG_LEVEL ?? '').trim() || 'info'
-  if (!LOG_LEVELS.includes(logLevel)) throw new RangeError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
   return {
     // Loopback by default, as `flask run` does; the container sets HOST=0.0.0.0.
     host: (env.HOST ?? '').trim() || '127.0.0.1',
     port: parsePort(env.PORT),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
-    logLevel
+    logLevel: parseLogLevel(env.LOG_LEVEL)
   }
 }

@@ -1,7 +1,7 @@
 // The standalone server's environment: HOST, PORT, TRUST_PROXY, LOG_LEVEL.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { parsePort, parseTrustProxy, readStandaloneEnv } from '../src/env.js'
+import { parseLogLevel, parsePort, parseTrustProxy, readStandaloneEnv } from '../src/env.js'
 
 test('defaults: 127.0.0.1:3000, trust loopback proxies, log info', () => {
   assert.deepEqual(readStandaloneEnv({}), { host: '127.0.0.1', port: 3000, trustProxy: 'loopback', logLevel: 'info' })
@@ -29,4 +29,6 @@ test('PORT and LOG_LEVEL are checked', () => {
   assert.equal(parsePort('8080'), 8080)
   for (const bad of ['-1', '65536', 'http', '80.5', '0x50']) assert.throws(() => parsePort(bad), RangeError, bad)
   assert.throws(() => readStandaloneEnv({ LOG_LEVEL: 'verbose' }), RangeError)
+  assert.equal(parseLogLevel(undefined), 'info')
+  assert.equal(parseLogLevel(' debug '), 'debug')
 })
