@@ -176,7 +176,8 @@ interface Topology {
 
 const TOPOLOGIES: Topology[] = [
   { profile: 'gateway', edge: 'gateway', backend: 'gateway', nginx: false, upArgs: [] },
-  { profile: 'proxy', edge: 'nginx-proxy', backend: 'app', nginx: true, upArgs: ['--scale', 'app=2'] },
+  // deploy.replicas (APP_REPLICAS, default 2) gives the proxy profile its replicas.
+  { profile: 'proxy', edge: 'nginx-proxy', backend: 'app', nginx: true, upArgs: [] },
   { profile: 'full', edge: 'nginx-full', backend: 'gateway-full', nginx: true, upArgs: [] }
 ];
 
@@ -320,6 +321,8 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
 
       if (topo.profile === 'proxy') {
         it('nginx balances over the replicas, and picks up a new one when app is scaled to 3', async () => {
+          assert.equal(compose(ALL_PROFILES, ['ps', '-q', 'app']).stdout.trim().split('\n').filter(Boolean).length, 2,
+            'the proxy profile should start 2 app replicas by default');
           compose(['proxy'], ['up', '-d', '--no-deps', '--scale', 'app=3', 'app'], { timeoutMs: 120_000 });
           const replicas = compose(ALL_PROFILES, ['ps', '-q', 'app']).stdout.trim().split('\n').filter(Boolean)
             .map((id) => `${ipOn(id, '_back-proxy')}:8000`);
