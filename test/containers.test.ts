@@ -319,6 +319,20 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         assert.equal(over.status, 413, over.body);
       });
 
+      if (topo.profile === 'gateway') {
+        it('signals reach the gateway master: HUP through tini, TTIN via its pid file', async () => {
+          const booted = (): number => (compose(ALL_PROFILES, ['logs', '--no-color', 'gateway']).stdout.match(/Booting worker with pid/g) ?? []).length;
+          const before = booted();
+          // tini ignores TTIN/TTOU rather than forwarding them: send it to the master itself.
+          compose(['gateway'], ['exec', '-T', 'gateway', 'sh', '-c', 'kill -TTIN "$(cat /tmp/gateway.pid)"']);
+          await waitFor('a worker booted by TTIN', async () => (booted() > before ? true : undefined), 30_000);
+          const afterTtin = booted();
+          compose(['gateway'], ['kill', '-s', 'SIGHUP', 'gateway']);
+          await waitFor('new workers booted by HUP', async () => (booted() > afterTtin ? true : undefined), 30_000);
+          assert.equal((await request(port(), '/')).status, 200);
+        });
+      }
+
       if (topo.profile === 'proxy') {
         it('nginx balances over the replicas, and picks up a new one when app is scaled to 3', async () => {
           assert.equal(compose(ALL_PROFILES, ['ps', '-q', 'app']).stdout.trim().split('\n').filter(Boolean).length, 2,
