@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import type { FetchApp, RequestListener } from './app-loader.js';
 
 function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
-  const proto = (req.headers['x-forwarded-proto'] as string | undefined) ?? 'http';
+  // Set by the gateway when forwarded headers were present; otherwise the socket is the truth.
+  const proto = (req.headers['x-forwarded-proto'] as string | undefined) ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
   const host = (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host ?? 'localhost';
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
@@ -17,6 +18,9 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else headers.set(name, value);
   }
+  // A Web Request has no socket: without forwarded headers, say what the socket says.
+  if (!headers.has('x-forwarded-for') && req.socket.remoteAddress) headers.set('x-forwarded-for', req.socket.remoteAddress);
+  if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', proto);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   const init: RequestInit & { duplex?: 'half' } = { method: req.method ?? 'GET', headers, signal };
   if (hasBody) {

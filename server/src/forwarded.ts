@@ -1,8 +1,9 @@
 /**
  * Proxy awareness. Only peers in --forwarded-allow-ips may tell us the client's address, scheme
- * and host (X-Forwarded-For/Proto/Host, RFC 7239 Forwarded). The gateway resolves them once and
- * hands the app exactly one computed value in each X-Forwarded-* header, dropping `Forwarded`:
- * whatever the app reads is the gateway's verdict, never a client's claim.
+ * and host (X-Forwarded-For/Proto/Host, RFC 7239 Forwarded). When a request carries any of them,
+ * the gateway resolves them once and hands the app exactly one computed value in each
+ * X-Forwarded-* header, dropping `Forwarded`: whatever the app reads there is the gateway's
+ * verdict, never a client's claim. A request without them is left alone: the socket is the truth.
  */
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';

@@ -25,16 +25,38 @@ export function reject(res: ServerResponse, status: number, message: string): vo
   res.end(body);
 }
 
-function headerLimitViolation(req: IncomingMessage, config: Config): string | undefined {
-  const raw = req.rawHeaders;
-  if (raw.length / 2 > config.limit_request_fields) return `more than ${config.limit_request_fields} header fields`;
+/** What one pass over the raw head tells; req.headers (built lazily by Node) is not touched. */
+interface HeadScan {
+  problem: string | undefined;
+  contentLength: string | undefined;
+  chunked: boolean;
+  forwarded: boolean;
+}
+
+const FORWARDED_NAMES = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+function scanHead(raw: string[], config: Config): HeadScan {
+  const out: HeadScan = { problem: undefined, contentLength: undefined, chunked: false, forwarded: false };
+  if (raw.length / 2 > config.limit_request_fields) {
+    out.problem = `more than ${config.limit_request_fields} header fields`;
+    return out;
+  }
   for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
     // name + ": " + value, as it stood on the wire
-    if (raw[i]!.length + raw[i + 1]!.length + 2 > config.limit_request_field_size) {
-      return `header field ${raw[i]} is larger than ${config.limit_request_field_size} bytes`;
+    if (name.length + raw[i + 1]!.length + 2 > config.limit_request_field_size) {
+      out.problem = `header field ${name} is larger than ${config.limit_request_field_size} bytes`;
+      return out;
+    }
+    const n = name.length;
+    if (n === 14 || n === 17 || n === 9 || n === 15 || n === 16) {
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') out.contentLength = raw[i + 1];
+      else if (lower === 'transfer-encoding') out.chunked = true;
+      else if (FORWARDED_NAMES.has(lower)) out.forwarded = true;
     }
   }
-  return undefined;
+  return out;
 }
 
 /**
@@ -66,7 +88,6 @@ export interface PipelineOptions {
   stats: WorkerStats;
   errorLog: Logger;
   accessLog: AccessLog | undefined;
-  isDraining: () => boolean;
   onRequest: () => void;
 }
 
@@ -91,34 +112,37 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
           method: req.method, path: req.url, status: res.statusCode,
           // Like nginx's $bytes_sent: the whole response on the wire, head included.
           bytes_sent: sock.bytesWritten - written0,
-          duration_ms: Math.round(seconds * 1e6) / 1e3, client_ip: req.headers['x-forwarded-for'],
+          duration_ms: Math.round(seconds * 1e6) / 1e3, client_ip: req.headers['x-forwarded-for'] ?? sock.remoteAddress,
           worker_pid: process.pid, request_id: req.headers['x-request-id'], completed: res.writableFinished,
         });
       }
     });
-    if (o.isDraining()) res.setHeader('connection', 'close');
 
     // The request line is method SP target SP HTTP/x.y; the parser only caps the head as a whole.
     if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) {
       reject(res, 414, `request line is longer than ${config.limit_request_line} bytes`);
       return;
     }
-    const headerProblem = headerLimitViolation(req, config);
-    if (headerProblem) { reject(res, 431, headerProblem); return; }
+    const head = scanHead(req.rawHeaders, config);
+    if (head.problem) { reject(res, 431, head.problem); return; }
     if (bodyLimit > 0) {
-      const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) > bodyLimit) {
+      if (head.contentLength !== undefined && Number(head.contentLength) > bodyLimit) {
         reject(res, 413, `request body is larger than ${bodyLimit} bytes`);
         return;
       }
-      if (req.headers['transfer-encoding'] !== undefined) watchBody(req, res, bodyLimit);
+      if (head.chunked) watchBody(req, res, bodyLimit);
     }
 
-    const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
-    const trusted = trust(req.socket.remoteAddress ?? '', 0);
-    applyForwarded(req, resolveForwarded(req, trust, encrypted));
+    // Without forwarded headers the socket already tells the truth and there is nothing to vet:
+    // the common case (a direct client, or a proxy that sets none) costs nothing here.
+    if (head.forwarded) {
+      const encrypted = (sock as { encrypted?: boolean }).encrypted === true;
+      applyForwarded(req, resolveForwarded(req, trust, encrypted));
+    }
     if (accessLog) {
       // A trusted proxy's request id is kept so one id follows the request through nginx and here.
+      const peer = sock.remoteAddress;
+      const trusted = peer === undefined || trust(peer, 0);
       if (!trusted || req.headers['x-request-id'] === undefined) req.headers['x-request-id'] = idPrefix + (++seq).toString(36);
       res.setHeader('x-request-id', req.headers['x-request-id'] as string);
     }

@@ -14,6 +14,10 @@ export interface SharedLimits {
   gracefulTimeoutS: number;
   proxyReadTimeoutS: number;
   stopGracePeriodS: number;
+  clientHeaderTimeoutS: number;
+  clientBodyTimeoutS: number;
+  clientSendTimeoutS: number;
+  clientKeepAliveTimeoutS: number;
 }
 
 // server/dist/limits.js and server/src/limits.ts are both two levels below the repo root.

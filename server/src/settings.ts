@@ -173,8 +173,8 @@ export const SETTINGS = [
     desc: 'How long an idle keep-alive connection stays open. Longer than nginx\'s upstream keepalive_timeout, so nginx, not the gateway, closes idle upstream connections (no race, no 502).',
   }),
   spec({
-    name: 'header_timeout', section: 'Server mechanics', flags: ['--header-timeout'], kind: 'seconds', meta: 'SECONDS', default: 10, validate: toSeconds(1),
-    desc: 'Time a client has to send the complete request head (slow-header protection when exposed without nginx).',
+    name: 'header_timeout', section: 'Server mechanics', flags: ['--header-timeout'], kind: 'seconds', meta: 'SECONDS', default: limits.clientHeaderTimeoutS, validate: toSeconds(1),
+    desc: 'Time a client has to send the complete request head (slow-header protection when exposed without nginx); the same as nginx\'s client_header_timeout.',
   }),
   spec({
     name: 'request_timeout', section: 'Server mechanics', flags: ['--request-timeout'], kind: 'seconds', meta: 'SECONDS', default: 60, validate: toSeconds(1),

@@ -9,6 +9,7 @@ import { loadApp, type HostedApp } from './app-loader.js';
 import { EXIT, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust } from './forwarded.js';
+import { ConnectionDrain } from './drain.js';
 import { createPipeline } from './http-handler.js';
 import { createAccessLog, createErrorLog, type AccessLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, MasterMessage, WorkerMessage } from './protocol.js';
@@ -24,11 +25,12 @@ const servers: http.Server[] = [];
 /** The master's bound sockets (raw TCP or Pipe handles), listened on here. */
 const handles = new Map<number, object>();
 let listening = false;
-let draining = false;
 let recycleReason: 'max_requests' | 'memory' | 'error' | undefined;
 let requests = 0;
 let maxRequests = Infinity;
 const stats = new WorkerStats();
+const connections = new ConnectionDrain();
+const draining = () => connections.draining;
 
 function send(msg: WorkerMessage): void {
   if (process.connected) process.send!(msg, undefined, undefined, () => { /* master gone: 'disconnect' handles it */ });
@@ -39,7 +41,7 @@ let heartbeat = setInterval(beat, 1000);
 function beat(): void {
   const rss = process.memoryUsage.rss();
   send({ t: 'hb', rss });
-  if (draining || !boot) return;
+  if (draining() || !boot) return;
   const limitMb = boot.config.max_worker_memory;
   if (limitMb > 0 && rss > limitMb * 1024 * 1024) askRecycle('memory');
   else if (recycleReason) send({ t: 'recycle', reason: recycleReason }); // the master may have been busy with another
@@ -77,7 +79,7 @@ async function onBoot(msg: BootMessage): Promise<void> {
   const listener = hosted.kind === 'fetch' ? fetchListener(hosted.handle) : hosted.handle;
   const pipeline = createPipeline({
     config, trust: compileTrust(config.forwarded_allow_ips), app: listener, stats,
-    errorLog: errorLog.logger, accessLog, isDraining: () => draining,
+    errorLog: errorLog.logger, accessLog,
     onRequest: () => { if (++requests >= maxRequests) askRecycle('max_requests'); },
   });
   for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline));
@@ -95,6 +97,7 @@ function createServer(pipeline: http.RequestListener): http.Server {
     // client hold a connection up to 30 s past its deadline.
     connectionsCheckingInterval: 1000,
   }, pipeline);
+  connections.track(server);
   // No truncation: Node would silently drop headers past the count (Host among them); the pipeline
   // counts them and answers 431, and maxHeaderSize bounds the memory.
   server.maxHeadersCount = 0;
@@ -128,18 +131,11 @@ function maybeListen(): void {
 }
 
 async function gracefulStop(exitCode: number = EXIT.OK): Promise<void> {
-  if (draining) return;
-  draining = true;
+  if (draining()) return;
   const timeoutS = boot?.config.graceful_timeout ?? 0;
   log()?.info(`Worker draining (graceful timeout ${timeoutS}s)`);
   setTimeout(() => quickStop(exitCode), timeoutS * 1000).unref();
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
-    // A kept-alive connection whose response finishes now is idle: close it instead of waiting.
-    server.on('request', (_req, res) => res.once('finish', () => setImmediate(() => server.closeIdleConnections())));
-    if (!server.listening) { resolve(); return; }
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  })));
+  await connections.drain(servers);
   try { await hosted?.close?.(); } catch (err) { log()?.warn({ err }, 'App close failed'); }
   quickStop(exitCode);
 }

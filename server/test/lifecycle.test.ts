@@ -39,6 +39,40 @@ describe('stopping', () => {
     agent.destroy();
   });
 
+  test('TERM: a request in flight on a kept-alive connection is answered with Connection: close', async () => {
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--keep-alive', '60', fixture('echo.mjs')]);
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true });
+    const reply = request(`${gw.url}/slow?ms=1000`, { agent });
+    await sleep(300);
+    gw.signal('SIGTERM');
+    const r = await reply;
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.connection, 'close');
+    assert.equal(await gw.exited, 0);
+    assert.equal(gw.count(/still running .* after the stop: SIGKILL/), 0);
+    agent.destroy();
+  });
+
+  test('TERM answers a connection accepted before the drain whose request arrives after it', async () => {
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
+    const net = await import('node:net');
+    const sock = net.connect(gw.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    await sleep(200); // accepted by the worker, no request yet
+    let out = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (c: string) => { out += c; });
+    const closed = new Promise((r) => sock.once('close', r));
+    gw.signal('SIGTERM');
+    await gw.waitFor(/Worker draining/);
+    sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    assert.match(out, /^HTTP\/1\.1 200 OK/);
+    assert.match(out, /connection: close/i);
+    assert.equal(await gw.exited, 0);
+  });
+
   test('INT is a quick stop: in-flight requests are cut', async () => {
     const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
     const inflight = request(`${gw.url}/slow?ms=5000`).then(() => 'completed', () => 'cut');

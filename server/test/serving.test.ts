@@ -68,7 +68,8 @@ describe('binding', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-sock-'));
     const path = join(dir, 'gw.sock');
     const viaSocket = () => new Promise<string>((resolve, reject) => {
-      http.get({ socketPath: path, path: '/headers', agent: false }, (res) => {
+      // A unix-socket peer is trusted (only processes the file mode lets in can connect).
+      http.get({ socketPath: path, path: '/headers', agent: false, headers: { 'x-forwarded-for': '198.51.100.20', 'x-forwarded-proto': 'https' } }, (res) => {
         let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve(b));
       }).on('error', reject);
     });
@@ -76,7 +77,7 @@ describe('binding', () => {
     try {
       assert.equal(statSync(path).mode & 0o777, 0o600);
       assert.equal((await request(`${gw.url}/`)).status, 200);
-      assert.equal(JSON.parse(await viaSocket()).proto, 'http');
+      assert.deepEqual(JSON.parse(await viaSocket()), { xff: '198.51.100.20', proto: 'https', host: 'localhost', forwarded: null, requestId: null });
     } finally { await gw.stop(); }
     assert.throws(() => statSync(path), 'socket file removed on exit');
 
@@ -87,7 +88,7 @@ describe('binding', () => {
     await sleep(200); // the orphaned worker notices its master is gone and leaves
     const next = await startGateway(['-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')]);
     try {
-      assert.equal(JSON.parse(await viaSocket()).proto, 'http');
+      assert.equal(JSON.parse(await viaSocket()).proto, 'https');
     } finally { await next.stop(); }
   });
 });

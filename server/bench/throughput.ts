@@ -1,0 +1,220 @@
+/**
+ * Throughput benchmark (a script that prints figures, never a test). On the sample app's GET /:
+ *
+ *   per worker:  gateway -w 1  vs  the app's standalone server, both pinned to the same core
+ *   pool of 2:   gateway -w 2  vs  plain node:cluster  vs  PM2 cluster mode
+ *
+ * wrk runs pinned to core 0. Rounds are interleaved (A B A B …) so machine noise hits every target
+ * alike; medians are reported, with CPU time of the serving processes per 1,000 requests, which
+ * stays meaningful when the load generator and the servers share the two cores.
+ *
+ *   npm run bench:throughput [-- --duration 10 --warmup 3 --rounds 3 --connections 50]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    only: { type: 'string' },
+  },
+});
+const DURATION = Number(opts.duration);
+const WARMUP = Number(opts.warmup);
+const ROUNDS = Number(opts.rounds);
+const CONNECTIONS = Number(opts.connections);
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+const LOAD_CORE = '0';
+const SERVER_CORE = availableParallelism() > 1 ? '1' : '0';
+
+function need(cmd: string, hint: string): void {
+  try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); } catch {
+    console.error(`bench: ${cmd} is not installed (${hint})`);
+    process.exit(2);
+  }
+}
+need('wrk', 'apt-get install wrk');
+need('taskset', 'apt-get install util-linux');
+for (const f of ['app/dist/app.js', 'app/dist/standalone.js', 'server/dist/cli.js']) {
+  if (!existsSync(join(ROOT, f))) { console.error(`bench: ${f} is missing; run npm run build first`); process.exit(2); }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Every process below `root` (inclusive), from /proc. */
+function tree(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* exited */ }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parent) if (ppid === out[i]) out.push(pid);
+  return out;
+}
+
+/** utime + stime of the processes, in seconds. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(0).split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch { /* exited */ }
+  }
+  return ticks / CLK_TCK;
+}
+
+interface Target {
+  name: string;
+  group: 'per worker' | 'pool of 2';
+  start(port: number): Promise<{ pids: () => number[]; stop: () => Promise<void> }>;
+}
+
+async function waitUp(port: number, proc?: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (proc && proc.exitCode !== null) throw new Error(`exited with ${proc.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) {
+      // Every worker must be up, not just the first: give a pool a moment to finish booting.
+      await new Promise((r) => setTimeout(r, 1500));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+function processTarget(name: string, group: Target['group'], argv: (port: number) => string[], env: (port: number) => NodeJS.ProcessEnv = () => ({})): Target {
+  return {
+    name, group,
+    async start(port) {
+      const proc = spawn(argv(port)[0]!, argv(port).slice(1), { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+      await waitUp(port, proc);
+      return {
+        pids: () => tree(proc.pid!),
+        stop: async () => {
+          proc.kill('SIGTERM');
+          const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+          if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
+          clearTimeout(t);
+        },
+      };
+    },
+  };
+}
+
+const node = process.execPath;
+const pm2Bin = join(ROOT, 'node_modules/.bin/pm2');
+
+const TARGETS: Target[] = [
+  processTarget('standalone app (1 process)', 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'], (p) => ({ PORT: String(p), HOST: '127.0.0.1' })),
+  processTarget('gateway -w 1', 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'server/dist/cli.js', '-w', '1', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
+  processTarget('gateway -w 2', 'pool of 2', (p) => [node, 'server/dist/cli.js', '-w', '2', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
+  processTarget('node:cluster ×2', 'pool of 2', () => [node, 'server/bench/cluster-app.mjs'], (p) => ({ PORT: String(p), WORKERS: '2' })),
+  {
+    name: 'PM2 cluster ×2', group: 'pool of 2',
+    async start(port) {
+      const home = mkdtempSync(join(tmpdir(), 'pm2-bench-'));
+      const env = { ...process.env, PM2_HOME: home, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+      execFileSync(pm2Bin, ['start', 'app/dist/standalone.js', '-i', '2', '--name', 'bench', '--silent'], { cwd: ROOT, env, stdio: 'ignore' });
+      await waitUp(port);
+      const daemon = Number(readFileSync(join(home, 'pm2.pid'), 'utf8'));
+      return {
+        pids: () => tree(daemon),
+        stop: async () => { execFileSync(pm2Bin, ['kill', '--silent'], { env, stdio: 'ignore' }); },
+      };
+    },
+  },
+];
+
+interface Sample { rps: number; p50: number; p99: number; cpuPerK: number; errors: number }
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+}
+
+function wrk(port: number, seconds: number): { rps: number; p50: number; p99: number; errors: number; requests: number } {
+  const out = execFileSync('taskset', ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    p50: toMs(/^\s+50%\s+(\S+)$/m.exec(out)?.[1] ?? ''),
+    p99: toMs(/^\s+99%\s+(\S+)$/m.exec(out)?.[1] ?? ''),
+    errors: (errs ? errs.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0) + (Number.isNaN(non2xx) ? 0 : non2xx),
+  };
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+
+async function main(): Promise<void> {
+  const targets = opts.only ? TARGETS.filter((t) => t.name.includes(opts.only!)) : TARGETS;
+  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+  const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  console.log(`# Throughput on GET / — ${new Date().toISOString()}`);
+  console.log(`${availableParallelism()} cores (${cpuModel}), Node ${process.version}; wrk -t1 -c${CONNECTIONS} pinned to core ${LOAD_CORE}; `
+    + `per-worker targets pinned to core ${SERVER_CORE}; ${ROUNDS} rounds × ${DURATION}s after ${WARMUP}s warm-up\n`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      const port = await freePort();
+      const run = await t.start(port);
+      try {
+        wrk(port, WARMUP);
+        const pids = run.pids();
+        const cpu0 = cpuSeconds(pids);
+        const r = wrk(port, DURATION);
+        const cpu = cpuSeconds(pids) - cpu0;
+        const s: Sample = { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, cpuPerK: (cpu / r.requests) * 1000 * 1000 };
+        samples.get(t.name)!.push(s);
+        console.error(`round ${round}: ${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`);
+      } finally {
+        await run.stop();
+      }
+    }
+  }
+  const med = (name: string, k: keyof Sample) => median(samples.get(name)!.map((s) => s[k]));
+  console.log('| target | group | req/s (median) | p50 ms | p99 ms | CPU ms per 1k req | errors |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  for (const t of targets) {
+    console.log(`| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`);
+  }
+  const ratio = (a: string, b: string, k: keyof Sample) => samples.has(a) && samples.has(b) ? (med(a, k) / med(b, k)) : NaN;
+  console.log('');
+  const lines = [
+    ['gateway -w 1 / standalone, throughput (target ≥ 0.97)', ratio('gateway -w 1', 'standalone app (1 process)', 'rps')],
+    ['gateway -w 1 / standalone, CPU per request', ratio('gateway -w 1', 'standalone app (1 process)', 'cpuPerK')],
+    ['gateway -w 2 / node:cluster, throughput', ratio('gateway -w 2', 'node:cluster ×2', 'rps')],
+    ['gateway -w 2 / PM2 cluster, throughput (target ≥ 1.00)', ratio('gateway -w 2', 'PM2 cluster ×2', 'rps')],
+    ['gateway -w 2 / PM2 cluster, CPU per request', ratio('gateway -w 2', 'PM2 cluster ×2', 'cpuPerK')],
+  ] as const;
+  for (const [label, v] of lines) if (!Number.isNaN(v)) console.log(`- ${label}: **${v.toFixed(3)}**`);
+}
+
+main().catch((err: unknown) => { console.error(err); process.exit(1); });
