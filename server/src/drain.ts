@@ -1,14 +1,20 @@
 /**
- * Closing a worker's connections without cutting a request. A drain stops accepting and closes
- * the kept-alive connections that sit between requests (Node's own idle list, in which a freshly
- * accepted connection counts as active, so its first request is still answered). A request in
- * flight ends its connection: a response not started yet gets `Connection: close`, and one whose
- * head already promised keep-alive has its connection ended once it is complete. Without that,
- * a kept-alive client in the middle of a request at stop time would hold the worker until the
- * graceful timeout. Nothing here runs per request.
+ * Closing a worker's connections without cutting a request. A drain stops accepting at once.
+ * Every request from then on is its connection's last (`Connection: close`), and a request in
+ * flight ends its connection too: a response not started yet gets the header, and one whose head
+ * already promised keep-alive has its connection ended once it is complete.
+ *
+ * Kept-alive connections idle at that instant are not closed at once: a busy client reuses its
+ * connection within milliseconds, and closing it just as the client sends would reset a request
+ * (a POST cannot be retried). They get IDLE_GRACE_MS to send one more request, answered and then
+ * closed; what is still idle after that is closed (Node's idle list, in which a freshly accepted
+ * connection counts as active, so its first request is still answered). Nothing here runs per
+ * request.
  */
 import type { Server, ServerResponse } from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
+
+const IDLE_GRACE_MS = 1000;
 
 type WithResponse = net.Socket & { _httpMessage?: ServerResponse | null };
 
@@ -29,9 +35,10 @@ export class ConnectionDrain {
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => {
       // Requests that start from now on are the connection's last.
       server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
-      // http.Server.close(): stop accepting, and close the connections idle right now.
-      if (server.listening) server.close(() => resolve());
+      // net.Server's close: stop accepting, leave the connections to the grace below.
+      if (server.listening) net.Server.prototype.close.call(server, () => resolve());
       else resolve();
+      setTimeout(() => server.closeIdleConnections(), IDLE_GRACE_MS).unref();
     })));
     for (const socket of this.sockets) {
       const res = socket._httpMessage;
