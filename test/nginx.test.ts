@@ -2,16 +2,16 @@
 // proxying to a local upstream that records what it receives.
 //
 // The config is copied to a temp prefix with only its deployment-specific values
-// rewritten: `listen 8080` -> a free loopback port, `backend:8000` -> the local
-// upstream, /tmp/nginx* -> the temp dir, /srv/www -> a temp static root. Every
-// other line is exercised as it ships. The same file runs in the nginx image in
+// rewritten (loadtest/compare/native-nginx.ts, shared with the comparison runner):
+// `listen 8080` -> a free loopback port, `backend:8000` -> the local upstream,
+// /tmp/nginx* -> the temp dir, /srv/www -> a temp static root. Every other line
+// is exercised as it ships. The same file runs in the nginx image in
 // test/containers.test.ts.
 //
 // Skipped (with the reason) when there is no nginx binary: NGINX_BIN, default
 // /usr/sbin/nginx (`apt-get install -y nginx`).
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -20,11 +20,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { NGINX_BIN as NGINX, freePort, nginxVersion, startNativeNginx, type NativeNginx } from '../loadtest/compare/native-nginx.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };
-const VERSION = existsSync(NGINX) ? spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr.trim() : '';
+const VERSION = nginxVersion();
 const skip = existsSync(NGINX) ? false : `no nginx at ${NGINX} (apt-get install -y nginx, or set NGINX_BIN)`;
 
 // ---- the local upstream ---------------------------------------------------------
@@ -128,14 +128,6 @@ function raw(bytes: string): Promise<Buffer> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port: p } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return p;
-}
-
 const SECURITY_HEADERS = ['x-content-type-options', 'x-frame-options', 'content-security-policy', 'referrer-policy'];
 
 // ---- the nginx under test -------------------------------------------------------
@@ -144,9 +136,8 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
   let tmp = '';
   let upstream: http.Server;
   let upstreamPort = 0;
-  let nginx: ChildProcess | undefined;
+  let nginx: NativeNginx | undefined;
   let accessLog = '';
-  let stderr = '';
 
   before(async () => {
     upstream = http.createServer(upstreamHandler);
@@ -155,59 +146,18 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
     upstreamPort = (upstream.address() as AddressInfo).port;
     port = await freePort();
 
+    // The static root nginx serves under /static/.
     tmp = mkdtempSync('/tmp/nginx-test-');
-    // nginx's workers run as `nobody` when the test runs as root: they must be able
-    // to traverse the prefix and read the static files.
     chmodSync(tmp, 0o755);
-    mkdirSync(join(tmp, 'run'));
-    mkdirSync(join(tmp, 'www/static'), { recursive: true });
-    writeFileSync(join(tmp, 'www/static/hello.txt'), 'static hello from disk\n'.repeat(200));
-    cpSync(join(ROOT, 'nginx'), join(tmp, 'conf'), { recursive: true });
-
-    const rewrites: Array<[RegExp, string]> = [
-      [/listen 8080/g, `listen 127.0.0.1:${port}`],
-      [/server backend:8000/g, `server 127.0.0.1:${upstreamPort}`],
-      [/\/tmp\/nginx/g, `${tmp}/run/nginx`],
-      [/\/srv\/www/g, `${tmp}/www`]
-    ];
-    const hits = new Map<RegExp, number>(rewrites.map(([re]) => [re, 0]));
-    const files = ['nginx.conf', ...readdirSync(join(tmp, 'conf/includes')).map((f) => `includes/${f}`)];
-    for (const file of files) {
-      let text = readFileSync(join(tmp, 'conf', file), 'utf8');
-      for (const [re, to] of rewrites) {
-        hits.set(re, (hits.get(re) ?? 0) + (text.match(re)?.length ?? 0));
-        text = text.replace(re, to);
-      }
-      writeFileSync(join(tmp, 'conf', file), text);
-    }
-    for (const [re, n] of hits) assert.ok(n > 0, `the config no longer contains ${re}: update this test's rewrites`);
-
-    const args = ['-p', `${tmp}/`, '-c', join(tmp, 'conf/nginx.conf'), '-e', 'stderr'];
-    // The access log goes to /dev/stdout, which nginx opens by path: that works for
-    // a file or a pipe (Docker's), not for the socket node would give it.
-    accessLog = join(tmp, 'stdout.log');
-    const stdoutFd = openSync(accessLog, 'a');
-    const check = spawnSync(NGINX, [...args, '-t'], { encoding: 'utf8', stdio: ['ignore', stdoutFd, 'pipe'] });
-    assert.equal(check.status, 0, `nginx -t failed:\n${check.stderr}`);
-
-    nginx = spawn(NGINX, [...args, '-g', 'daemon off;'], { stdio: ['ignore', stdoutFd, 'pipe'] });
-    closeSync(stdoutFd);
-    nginx.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
-    for (let i = 0; i < 100; i++) {
-      if (nginx.exitCode !== null) break;
-      const ok = await request('/nginx-health').then((r) => r.status === 200, () => false);
-      if (ok) return;
-      await sleep(100);
-    }
-    assert.fail(`nginx did not answer within 10 s (exit ${nginx.exitCode}):\n${stderr}`);
+    writeFileSync(join(tmp, 'hello.txt'), 'static hello from disk\n'.repeat(200));
+    // The shared launcher (also used by the comparison runner) rewrites only the
+    // deployment values: listen, upstream, /tmp/nginx*, /srv/www.
+    nginx = await startNativeNginx({ upstreams: [`127.0.0.1:${upstreamPort}`], port, staticDir: tmp });
+    accessLog = nginx.accessLogPath;
   });
 
   after(async () => {
-    if (nginx && nginx.exitCode === null) {
-      nginx.kill('SIGQUIT');
-      const exited = await Promise.race([new Promise((r) => nginx?.once('exit', r)), sleep(5000).then(() => false)]);
-      if (exited === false) nginx.kill('SIGKILL');
-    }
+    await nginx?.stop();
     await new Promise<void>((r) => upstream?.close(() => r()));
     upstream?.closeAllConnections();
     if (tmp) rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,159 @@
+// The project's nginx config (nginx/nginx.conf + includes) run by the
+// distribution's nginx, outside Docker. The config is copied to a temp prefix
+// with only its deployment-specific values rewritten: `listen 8080` -> a loopback
+// port, `server backend:8000` -> the given upstream servers (one line each, same
+// parameters), /tmp/nginx* -> the prefix, /srv/www -> a static root holding a
+// copy of `staticDir`. Every other line runs as it ships. Used by the comparison
+// runner's topologies and by test/nginx.test.ts.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { tree } from './procstat.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const NGINX_BIN = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+
+export interface NativeNginxOptions {
+  /** Upstream servers, `HOST:PORT` each, in place of `backend:8000`. */
+  upstreams: string[];
+  /** Port to listen on (127.0.0.1); 0 or absent: a free one. */
+  port?: number;
+  /** Copied to `<root>/static`, i.e. what nginx serves under /static/. */
+  staticDir?: string;
+  /** Where the JSON access log goes: a file in the prefix (default), or off (the directive rewritten to `access_log off`). */
+  accessLog?: 'file' | 'off';
+  /** `worker_processes`: as shipped (`auto`) unless given. */
+  workerProcesses?: number | 'auto';
+  /** Pin nginx (master and workers inherit it) to these CPUs with `taskset -c`. */
+  cpus?: string;
+  /** nginx binary; default NGINX_BIN or /usr/sbin/nginx. */
+  nginxBin?: string;
+  /** Keep the temp prefix after stop (to read logs). */
+  keepPrefix?: boolean;
+}
+
+export interface NativeNginx {
+  port: number;
+  /** The temp prefix: conf/, run/, www/. */
+  prefix: string;
+  /** The access log file ('' when off). */
+  accessLogPath: string;
+  /** `nginx -v`. */
+  version: string;
+  /** The master and its workers. */
+  pids(): number[];
+  /** Everything nginx wrote on stderr (error log) so far. */
+  stderr(): string;
+  /** SIGQUIT (graceful), SIGKILL after 5 s; removes the prefix unless keepPrefix. */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+export function nginxVersion(bin = NGINX_BIN): string {
+  if (!existsSync(bin)) return '';
+  return spawnSync(bin, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: /, '');
+}
+
+function hasTaskset(): boolean {
+  return spawnSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status === 0;
+}
+
+/** GET /nginx-health (answered by nginx alone), true on 200. */
+function healthy(port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/nginx-health', agent: false, headers: { host: 'localhost' } }, (res) => {
+      res.resume();
+      res.on('end', () => r(res.statusCode === 200));
+    });
+    req.setTimeout(2000, () => req.destroy());
+    req.on('error', () => r(false));
+  });
+}
+
+export async function startNativeNginx(opts: NativeNginxOptions): Promise<NativeNginx> {
+  const bin = opts.nginxBin ?? NGINX_BIN;
+  if (!existsSync(bin)) throw new Error(`no nginx at ${bin} (apt-get install -y nginx, or set NGINX_BIN)`);
+  if (opts.upstreams.length === 0) throw new Error('startNativeNginx: at least one upstream');
+  const port = opts.port || await freePort();
+  const prefix = mkdtempSync('/tmp/nginx-native-');
+  // nginx's workers run as `nobody` when started as root: they must be able to
+  // traverse the prefix and read the static files.
+  chmodSync(prefix, 0o755);
+  mkdirSync(join(prefix, 'run'));
+  mkdirSync(join(prefix, 'www/static'), { recursive: true });
+  if (opts.staticDir) cpSync(opts.staticDir, join(prefix, 'www/static'), { recursive: true });
+  cpSync(join(ROOT, 'nginx'), join(prefix, 'conf'), { recursive: true });
+
+  const accessLogPath = opts.accessLog === 'off' ? '' : join(prefix, 'stdout.log');
+  // Each rewrite must match at least once: a config that no longer contains the
+  // pattern would otherwise run with its deployment values (port 8080, `backend`).
+  const rewrites: Array<[RegExp, string | ((...m: string[]) => string)]> = [
+    [/listen 8080/g, `listen 127.0.0.1:${port}`],
+    [/server backend:8000([^;]*);/g, (_m, params = '') => opts.upstreams.map((u) => `server ${u}${params};`).join('\n        ')],
+    [/\/tmp\/nginx/g, `${prefix}/run/nginx`],
+    [/\/srv\/www/g, `${prefix}/www`]
+  ];
+  if (opts.accessLog === 'off') rewrites.push([/access_log \/dev\/stdout json;/g, 'access_log off;']);
+  if (opts.workerProcesses !== undefined) rewrites.push([/worker_processes auto;/g, `worker_processes ${opts.workerProcesses};`]);
+  const hits = new Map<RegExp, number>(rewrites.map(([re]) => [re, 0]));
+  const files = ['nginx.conf', ...readdirSync(join(prefix, 'conf/includes')).map((f) => `includes/${f}`)];
+  for (const file of files) {
+    let text = readFileSync(join(prefix, 'conf', file), 'utf8');
+    for (const [re, to] of rewrites) {
+      hits.set(re, (hits.get(re) ?? 0) + (text.match(re)?.length ?? 0));
+      text = typeof to === 'string' ? text.replace(re, to) : text.replace(re, to as (...m: string[]) => string);
+    }
+    writeFileSync(join(prefix, 'conf', file), text);
+  }
+  for (const [re, n] of hits) {
+    if (n === 0) { rmSync(prefix, { recursive: true, force: true }); throw new Error(`the nginx config no longer contains ${re}: update loadtest/compare/native-nginx.ts`); }
+  }
+
+  const args = ['-p', `${prefix}/`, '-c', join(prefix, 'conf/nginx.conf'), '-e', 'stderr'];
+  // The access log goes to /dev/stdout, which nginx opens by path: that works for
+  // a file or a pipe (Docker's), not for the socket node would give it.
+  const stdoutFd = openSync(accessLogPath || '/dev/null', 'a');
+  const check = spawnSync(bin, [...args, '-t'], { encoding: 'utf8', stdio: ['ignore', stdoutFd, 'pipe'] });
+  if (check.status !== 0) {
+    closeSync(stdoutFd);
+    rmSync(prefix, { recursive: true, force: true });
+    throw new Error(`nginx -t failed:\n${check.stderr}`);
+  }
+  const argv = opts.cpus && hasTaskset() ? ['taskset', '-c', opts.cpus, bin] : [bin];
+  // taskset execs nginx: the spawned pid is nginx's master.
+  const proc: ChildProcess = spawn(argv[0]!, [...argv.slice(1), ...args, '-g', 'daemon off;'], { stdio: ['ignore', stdoutFd, 'pipe'] });
+  closeSync(stdoutFd);
+  let stderr = '';
+  proc.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-64 * 1024); });
+
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGQUIT');
+      const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+      if (!done) { proc.kill('SIGKILL'); await exited; }
+    }
+    if (!opts.keepPrefix) rmSync(prefix, { recursive: true, force: true });
+  };
+
+  for (let i = 0; i < 100; i++) {
+    if (proc.exitCode !== null) break;
+    if (await healthy(port)) {
+      return { port, prefix, accessLogPath, version: nginxVersion(bin), pids: () => (proc.pid ? tree(proc.pid) : []), stderr: () => stderr, stop };
+    }
+    await sleep(100);
+  }
+  await stop();
+  throw new Error(`nginx did not answer within 10 s (exit ${proc.exitCode}):\n${stderr}`);
+}
