@@ -11,12 +11,14 @@
  *   npm run bench:throughput [-- --duration 10 --warmup 3 --rounds 3 --connections 50]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+// CPU accounting shared with the comparison runner (loadtest/compare/).
+import { cpuSeconds, tree } from '../../loadtest/compare/procstat.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
@@ -32,7 +34,6 @@ const DURATION = Number(opts.duration);
 const WARMUP = Number(opts.warmup);
 const ROUNDS = Number(opts.rounds);
 const CONNECTIONS = Number(opts.connections);
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const LOAD_CORE = '0';
 const SERVER_CORE = availableParallelism() > 1 ? '1' : '0';
 
@@ -54,33 +55,6 @@ async function freePort(): Promise<number> {
   const { port } = s.address() as net.AddressInfo;
   await new Promise((r) => s.close(r));
   return port;
-}
-
-/** Every process below `root` (inclusive), from /proc. */
-function tree(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* exited */ }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parent) if (ppid === out[i]) out.push(pid);
-  return out;
-}
-
-/** utime + stime of the processes, in seconds. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(0).split(') ')[1]!.split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* exited */ }
-  }
-  return ticks / CLK_TCK;
 }
 
 interface Target {

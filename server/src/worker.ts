@@ -10,7 +10,7 @@ import { EXIT, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust } from './forwarded.js';
 import { ConnectionDrain } from './drain.js';
-import { createPipeline } from './http-handler.js';
+import { createPipeline, mayContinue } from './http-handler.js';
 import { createAccessLog, createErrorLog, type AccessLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, MasterMessage, WorkerMessage } from './protocol.js';
 import { WorkerStats } from './worker-stats.js';
@@ -102,6 +102,13 @@ function createServer(pipeline: http.RequestListener): http.Server {
   // counts them and answers 431, and maxHeaderSize bounds the memory.
   server.maxHeadersCount = 0;
   server.maxConnections = config.worker_connections;
+  // Expect: 100-continue. Node's default would send "100 Continue" before any check, inviting an
+  // oversized upload only to refuse it. Refused heads get their 413/414/431 instead (emitted as a
+  // 'request' so the pipeline answers it and the drain still sees it); good ones are invited.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (mayContinue(req, config)) res.writeContinue();
+    server.emit('request', req, res);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const inProgress = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) { socket.destroy(); return; }
