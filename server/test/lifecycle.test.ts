@@ -218,6 +218,18 @@ describe('recycling', () => {
   });
 });
 
+describe('memory ceiling', () => {
+  test('--max-worker-memory recycles a worker past the ceiling, replacement first, while requests keep succeeding', async () => {
+    // 1 MiB: every Node process is past it, so each worker is replaced in turn, one at a time.
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--max-worker-memory', '1', fixture('echo.mjs')]);
+    try {
+      const res = await loadLoop(() => request(`${gw.url}/`), { concurrency: 2, until: () => gw.count(/passed the memory ceiling: replacing it/) >= 2, maxRequests: 50_000 });
+      assert.deepEqual(res.failed, []);
+      assert.ok(gw.count(/Booting worker/) >= 3);
+    } finally { await gw.stop(); }
+  });
+});
+
 describe('reload (HUP)', () => {
   test('new workers load the new code and are ready before the old ones stop; a broken deploy keeps the old code serving', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-reload-'));

@@ -93,6 +93,22 @@ describe('binding', () => {
   });
 });
 
+describe('several binds', () => {
+  test('IPv4 and IPv6 addresses at once, each logged with its port', async () => {
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '-b', '[::1]:0', fixture('echo.mjs')]);
+    try {
+      const ports = gw.lines.map((l) => /^Listening at: http:\/\/(\S+):(\d+) /.exec(l.msg ?? '')).filter(Boolean).map((m) => [m![1], Number(m![2])] as const);
+      assert.equal(ports.length, 2);
+      const v6 = ports.find(([host]) => host === '[::1]');
+      assert.ok(v6, 'an IPv6 listener');
+      const r = await request(`http://[::1]:${v6![1]}/headers`, { headers: { 'x-forwarded-for': '198.51.100.30' } });
+      // ::1 is in the default --forwarded-allow-ips (loopback), so its claim is honoured.
+      assert.equal(r.json().xff, '198.51.100.30');
+      assert.equal((await request(`${gw.url}/`)).status, 200);
+    } finally { await gw.stop(); }
+  });
+});
+
 describe('limits', () => {
   let gw: Gateway;
   before(async () => {
@@ -126,6 +142,23 @@ describe('limits', () => {
       'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + `258\r\n${'z'.repeat(600)}\r\n`.repeat(2) + '0\r\n\r\n');
     assert.match(chunked, /^HTTP\/1\.1 413 /);
     assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker is fine');
+  });
+
+  test('a client that sends its head too slowly gets 408 and the connection is closed', async () => {
+    const slow = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--header-timeout', '1', '--request-timeout', '2', fixture('echo.mjs')]);
+    try {
+      const net = await import('node:net');
+      const sock = net.connect(slow.port, '127.0.0.1');
+      let out = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (c: string) => { out += c; });
+      sock.on('error', () => {});
+      const closed = new Promise((r) => sock.once('close', r));
+      sock.write('GET / HTTP/1.1\r\nHost: x\r\n'); // and never the blank line
+      await closed;
+      assert.match(out, /^HTTP\/1\.1 408 /);
+      assert.equal((await request(`${slow.url}/`)).status, 200, 'the worker is fine');
+    } finally { await slow.stop(); }
   });
 
   test('malformed requests and smuggling shapes → 400, connection closed', async () => {
@@ -210,6 +243,10 @@ describe('logs and metrics', () => {
       assert.match(text, /^gateway_workers\{state="ready"\} 2$/m);
       assert.match(text, /^nodejs_eventloop_lag_seconds /m);
       assert.match(text, /^gateway_http_requests_in_flight 0$/m);
+      // A killed worker shows up as a restart with its reason.
+      process.kill(gw.readyWorkers()[0]!, 'SIGKILL');
+      await gw.waitFor(/Perhaps out of memory/);
+      assert.match((await request(`http://127.0.0.1:${mport}/metrics`)).body, /^gateway_worker_restarts_total\{reason="crash"\} 1$/m);
       assert.equal((await request(`${gw.url}/metrics`)).status, 404, 'not on the public port');
     } finally { await gw.stop(); }
   });
