@@ -315,6 +315,14 @@ export class Arbiter {
         if (now - w.abortedAt > ABORT_GRACE_MS) w.child.kill('SIGKILL');
         continue;
       }
+      if (w.state === 'booting' && now - w.startedAt > this.config.timeout * 1000) {
+        // An app that never finishes loading (a factory waiting forever) is a boot failure: the
+        // exit is then handled as one (halt at start-up, abort a reload, back off at runtime).
+        this.log.fatal(`WORKER TIMEOUT (pid:${w.pid}): not ready after ${this.config.timeout}s`);
+        w.abortedAt = now;
+        w.child.kill('SIGKILL');
+        continue;
+      }
       if (now - w.lastBeat > this.config.timeout * 1000) {
         this.log.fatal(`WORKER TIMEOUT (pid:${w.pid})`);
         w.abortedAt = now;

@@ -122,6 +122,13 @@ test('an app that cannot load stops the master with code 4 (APP_LOAD_ERROR) and 
   again.close();
 });
 
+test('an app that never becomes ready is a boot failure after --timeout (exit 3), not a hang', () => {
+  const r = run(['-w', '1', '-b', '127.0.0.1:0', '-t', '2', fixture('never-ready.mjs')]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /WORKER TIMEOUT \(pid:\d+\): not ready after 2s/);
+  assert.match(r.stderr, /Shutting down: Worker failed to boot/);
+});
+
 test('a port already in use is a clear error (exit 1), and no worker is started', async () => {
   const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
   try {
