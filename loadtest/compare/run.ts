@@ -1,0 +1,371 @@
+// The comparison runner: brings up each topology in turn (natively: local
+// processes and the distribution's nginx), runs the same k6 scenarios against
+// each, and writes loadtest/results/<timestamp>/ (raw k6 summaries, run.json,
+// report.md, SVG charts) and a copy in loadtest/results/latest/.
+//
+//   npm run compare
+//   npm run compare -- --topologies gateway,full --scenarios fixed-rate,static --duration 30
+//
+// Fairness: every serving process of a topology (nginx included) is pinned to
+// --server-cpus (default core 1), k6 and this runner to --load-cpus (core 0), so
+// each topology has the same one-core budget and its CPU seconds include nginx's.
+// Each topology is warmed up, then its knee is measured (capacity ramp), and the
+// latency steps run at fractions of that knee, i.e. below it. The whole run holds
+// /tmp/gw-measure.lock (flock) so it never overlaps other measurements.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus as osCpus, release } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { cpuSeconds } from './procstat.ts';
+import { parseWrk, renderReport, rowsOf, type K6Summary, type Row, type RunInfo, type TopologyInfo } from './report.ts';
+import { DESCRIPTIONS, ROOT, startTopology, TOPOLOGIES, unavailable, versions, type Topology, type TopologyName } from './topologies.ts';
+
+const LOCK = '/tmp/gw-measure.lock';
+const K6 = process.env.K6_BIN ?? 'k6';
+const SCENARIOS = ['capacity', 'fixed-rate', 'static', 'slow', 'cpu', 'churn'] as const;
+type Scenario = typeof SCENARIOS[number];
+/** What the Flask reference serves: GET / only (no static files, /slow, /cpu). */
+const PYTHON_SCENARIOS = new Set<Scenario>(['capacity', 'fixed-rate', 'churn']);
+
+const { values: opts } = parseArgs({
+  options: {
+    topologies: { type: 'string', default: TOPOLOGIES.join(',') },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '5' },
+    ramp: { type: 'string', default: '30' },
+    'max-rate': { type: 'string', default: '12000' },
+    'knee-p95': { type: 'string', default: '50' },
+    'k6-max-rate': { type: 'string', default: '2500' },
+    connections: { type: 'string', default: '50' },
+    fractions: { type: 'string', default: '0.5,0.8' },
+    workers: { type: 'string', default: '2' },
+    'server-cpus': { type: 'string', default: availableParallelism() > 1 ? '1' : '0' },
+    'load-cpus': { type: 'string', default: '0' },
+    out: { type: 'string' },
+    'no-latest': { type: 'boolean', default: false },
+    'no-lock': { type: 'boolean', default: false },
+    'nginx-access-log': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
+  }
+});
+
+if (opts.help) {
+  console.log(`npm run compare -- [--topologies ${TOPOLOGIES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]
+  [--duration S (10) per measured step] [--warmup S (5)] [--ramp S (30)] [--max-rate R (12000)] [--knee-p95 MS (50)]
+  [--fractions 0.5,0.8] [--workers N (2)] [--server-cpus 1] [--load-cpus 0] [--out DIR] [--no-latest] [--no-lock] [--nginx-access-log]`);
+  process.exit(0);
+}
+
+// Take the measurement lock by re-running this script under flock(1).
+if (!opts['no-lock'] && process.env.COMPARE_LOCKED !== '1') {
+  if (spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0) {
+    process.stderr.write(`compare: waiting for ${LOCK} (other measurements in progress?)\n`);
+    const child = spawn('flock', [LOCK, process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, COMPARE_LOCKED: '1' } });
+    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+    await new Promise(() => {});
+  }
+}
+
+const DURATION = Number(opts.duration);
+const WARMUP = Number(opts.warmup);
+const RAMP = Number(opts.ramp);
+const MAX_RATE = Number(opts['max-rate']);
+const KNEE_P95 = Number(opts['knee-p95']);
+const K6_MAX = Number(opts['k6-max-rate']);
+const CONNECTIONS = Number(opts.connections);
+const HAS_WRK = spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status === 0;
+const FRACTIONS = opts.fractions!.split(',').map(Number);
+const WORKERS = Number(opts.workers);
+const SERVER_CPUS = opts['server-cpus']!;
+const LOAD_CPUS = opts['load-cpus']!;
+const GAP = 2;
+const topologies = opts.topologies!.split(',').map((s) => s.trim()).filter(Boolean) as TopologyName[];
+const scenarios = opts.scenarios!.split(',').map((s) => s.trim()).filter(Boolean) as Scenario[];
+for (const t of topologies) if (!TOPOLOGIES.includes(t)) { console.error(`unknown topology ${t} (${TOPOLOGIES.join(', ')})`); process.exit(2); }
+for (const s of scenarios) if (!SCENARIOS.includes(s)) { console.error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`); process.exit(2); }
+if (![DURATION, WARMUP, RAMP, MAX_RATE, KNEE_P95, WORKERS, ...FRACTIONS].every((n) => Number.isFinite(n) && n >= 0)) { console.error('numeric options must be numbers'); process.exit(2); }
+if (spawnSync(K6, ['version'], { stdio: 'ignore' }).status !== 0) { console.error(`compare: no k6 (${K6}) on PATH`); process.exit(2); }
+// Counted before this process pins itself (availableParallelism follows the affinity mask).
+const CORES = availableParallelism();
+const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status === 0;
+// This process samples CPU during the runs: keep it off the servers' core too.
+if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPUS, String(process.pid)], { stdio: 'ignore' });
+
+const stamp = new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+const OUT = opts.out ?? join(ROOT, 'loadtest/results', stamp);
+mkdirSync(join(OUT, 'logs'), { recursive: true });
+mkdirSync(join(OUT, 'warmup'), { recursive: true });
+
+// ---- progress ----------------------------------------------------------------------
+
+const t0 = Date.now();
+const clock = (s: number) => `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+/** Planned seconds of each k6 run, for the ETA. */
+function planned(s: Scenario | 'warmup'): number {
+  switch (s) {
+    case 'warmup': return WARMUP + 2;
+    case 'capacity': return HAS_WRK ? DURATION + 1 : RAMP + 3;
+    case 'fixed-rate': return FRACTIONS.length * (DURATION + GAP) + 1;
+    case 'static': return 4 * (DURATION + GAP) + 1;
+    case 'slow': return DURATION + 4;
+    case 'cpu': return DURATION + 3;
+    case 'churn': return 2 * (DURATION + GAP) + 1;
+  }
+}
+const isPython = (t: TopologyName) => t === 'gunicorn' || t === 'nginx-gunicorn';
+const runnable = topologies.filter((t) => !unavailable(t));
+const plan = runnable.flatMap((t) => [...(WARMUP > 0 ? ['warmup' as const] : []), ...scenarios.filter((s) => !isPython(t) || PYTHON_SCENARIOS.has(s))].map((s) => ({ t, s })));
+const plannedTotal = plan.reduce((a, p) => a + planned(p.s) + 3, 0);
+let plannedDone = 0;
+let stepNo = 0;
+function progress(text: string): void {
+  const elapsed = (Date.now() - t0) / 1000;
+  // Scale the remaining plan by how long the plan has taken so far (startup, k6 init).
+  const pace = plannedDone > 0 ? elapsed / plannedDone : 1;
+  const eta = Math.max(0, (plannedTotal - plannedDone) * pace);
+  process.stderr.write(`[${String(stepNo).padStart(2)}/${plan.length} ${clock(elapsed)} elapsed, ETA ${clock(eta)}] ${text}\n`);
+}
+const note = (text: string) => process.stderr.write(`        ${text}\n`);
+
+// ---- CPU sampling ------------------------------------------------------------------
+
+/** Samples the topology's cumulative CPU every 100 ms; cpu(from, to) interpolates. */
+function sampler(topo: Topology): { stop(): void; between(from: number, to: number): number | null } {
+  const last = new Map<number, number>();
+  const samples: Array<[number, number]> = [];
+  let cum = 0;
+  let first = true;
+  const tick = () => {
+    for (const pid of topo.pids()) {
+      const v = cpuSeconds([pid]);
+      // Processes present at the first tick are the baseline; later ones (a
+      // respawned worker) are new and count from zero.
+      const prev = last.get(pid) ?? (first ? v : 0);
+      if (v >= prev) cum += v - prev;
+      last.set(pid, v);
+    }
+    first = false;
+    samples.push([Date.now(), cum]);
+  };
+  tick();
+  const timer = setInterval(tick, 100);
+  const at = (t: number): number => {
+    if (samples.length === 0) return 0;
+    if (t <= samples[0]![0]) return samples[0]![1];
+    for (let i = 1; i < samples.length; i++) {
+      const [ta, va] = samples[i - 1]!;
+      const [tb, vb] = samples[i]!;
+      if (t <= tb) return va + ((vb - va) * (t - ta)) / Math.max(1, tb - ta);
+    }
+    return samples[samples.length - 1]![1];
+  };
+  return {
+    stop: () => { tick(); clearInterval(timer); },
+    between: (from, to) => (samples.length < 2 || to > samples[samples.length - 1]![0] + 500 ? null : at(to) - at(from))
+  };
+}
+
+// ---- k6 ----------------------------------------------------------------------------
+
+async function k6(script: string, topo: Topology, env: Record<string, string | number>, dir: string, seconds: number): Promise<K6Summary | undefined> {
+  const args = ['run', '--quiet', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), join(ROOT, 'loadtest/scenarios', `${script}.js`)];
+  const argv = hasTaskset ? ['taskset', '-c', LOAD_CPUS, K6, ...args] : [K6, ...args];
+  const log = join(OUT, 'logs', `${dir === OUT ? '' : 'warmup-'}${script}-${topo.name}.txt`);
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, K6_NO_USAGE_REPORT: 'true', BASE_URL: topo.baseUrl, TOPOLOGY: topo.name, RESULTS_DIR: dir },
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => { text += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { text += c.toString(); });
+  // Every load is bounded in time: k6 gets its plan plus a minute, then SIGINT, then SIGKILL.
+  const limit = setTimeout(() => { child.kill('SIGINT'); setTimeout(() => child.kill('SIGKILL'), 10_000).unref(); }, (seconds + 60) * 1000);
+  const code: number = await new Promise((r) => child.on('exit', (c) => r(c ?? 1)));
+  clearTimeout(limit);
+  writeFileSync(log, text);
+  const file = join(dir, `${script}-${topo.name}.json`);
+  if (!existsSync(file)) { note(`k6 ${script} wrote no summary (exit ${code}); see ${log}`); return undefined; }
+  // 99 = a threshold failed: expected for capacity (the knee), and a fact worth reporting otherwise.
+  if (code !== 0 && !(code === 99)) note(`k6 ${script} exited ${code}; see ${log}`);
+  return JSON.parse(readFileSync(file, 'utf8')) as K6Summary;
+}
+
+// ---- wrk: the capacity ---------------------------------------------------------------
+
+/**
+ * Capacity with wrk (closed model: CONNECTIONS connections, each sending its
+ * next request as soon as the last is answered). k6 costs far more CPU per
+ * request than wrk: on one core it tops out around 3,000-3,500 req/s, below what
+ * any Node topology serves on one core, so a k6 ramp would find k6's knee, not
+ * the server's. wrk on the same core does not.
+ */
+async function wrkCapacity(topo: Topology, cpu: ReturnType<typeof sampler>): Promise<Row | undefined> {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-H', 'Host: 127.0.0.1', `${topo.baseUrl}/`];
+  const argv = hasTaskset ? ['taskset', '-c', LOAD_CPUS, 'wrk', ...args] : ['wrk', ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => { text += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { text += c.toString(); });
+  const started = Date.now();
+  const limit = setTimeout(() => child.kill('SIGKILL'), (DURATION + 30) * 1000);
+  await new Promise((r) => child.on('exit', r));
+  clearTimeout(limit);
+  const ended = Date.now();
+  writeFileSync(join(OUT, `capacity-${topo.name}.txt`), text);
+  const parsed = parseWrk(text);
+  if (!parsed) { note(`wrk gave no figures; see capacity-${topo.name}.txt`); return undefined; }
+  // wrk's own start-up and the final partial second are a few ms: the window is the process's life.
+  const cpuS = cpu.between(started, ended);
+  return {
+    topology: topo.name, scenario: 'capacity', step: `wrk -c${CONNECTIONS}`, offered: null, requests: parsed.requests,
+    rps: parsed.rps, p50: parsed.p50, p95: NaN, p99: parsed.p99, failed: parsed.errors, dropped: 0,
+    cpuSeconds: cpuS, cpuPer1k: cpuS === null || parsed.requests === 0 ? null : (cpuS / parsed.requests) * 1000, thresholdsOk: parsed.errors === 0
+  };
+}
+
+// ---- the run -----------------------------------------------------------------------
+
+const infos: TopologyInfo[] = [];
+const rows: Row[] = [];
+const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? osCpus()[0]?.model ?? 'unknown CPU';
+const k6Version = (spawnSync(K6, ['version'], { encoding: 'utf8' }).stdout ?? '').trim().replace(/^k6 (v\S+).*/s, '$1');
+
+process.stderr.write(`compare: ${runnable.join(', ') || 'nothing'} × ${scenarios.join(', ')}; ${DURATION}s per step; servers on CPU ${SERVER_CPUS}, k6 on CPU ${LOAD_CPUS}; about ${clock(plannedTotal)} planned → ${OUT}\n`);
+for (const t of topologies) {
+  const why = unavailable(t);
+  if (why) { process.stderr.write(`        skipping ${t}: ${why}\n`); infos.push({ name: t, description: DESCRIPTIONS[t], knee: null, kneeFound: false, skipped: why }); }
+}
+
+let interrupted = false;
+let current: Topology | undefined;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  process.stderr.write('compare: interrupted; stopping after this step (Ctrl-C again to quit now)\n');
+});
+
+for (const name of runnable) {
+  if (interrupted) break;
+  const info: TopologyInfo = { name, description: DESCRIPTIONS[name], knee: null, kneeFound: false };
+  infos.push(info);
+  let topo: Topology;
+  try {
+    topo = await startTopology(name, { workers: WORKERS, cpus: hasTaskset ? SERVER_CPUS : undefined, nginxAccessLog: opts['nginx-access-log'] });
+  } catch (error) {
+    info.skipped = `failed to start: ${(error as Error).message.split('\n')[0]}`;
+    progress(`${name}: ${info.skipped}`);
+    continue;
+  }
+  current = topo;
+  const cpu = sampler(topo);
+  const run = async (s: Scenario | 'warmup', env: Record<string, string | number>, label: string): Promise<K6Summary | undefined> => {
+    stepNo++;
+    progress(`${name}: ${label}`);
+    const summary = await k6(s === 'warmup' ? 'fixed-rate' : s, topo, env, s === 'warmup' ? join(OUT, 'warmup') : OUT, planned(s));
+    plannedDone += planned(s) + 3;
+    if (!summary || s === 'warmup') return summary;
+    const start = Date.parse(summary.meta.endedAt ?? '') - (summary.state?.testRunDurationMs ?? 0);
+    const got = rowsOf(summary, Number.isFinite(start) ? (from, dur) => cpu.between(start + from, start + from + dur) : undefined);
+    rows.push(...got);
+    for (const r of got) note(`${r.step.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.failed + r.dropped}  CPU ${r.cpuPer1k === null ? '–' : r.cpuPer1k.toFixed(3)} s/1k`);
+    return summary;
+  };
+  try {
+    // Warm-up: JIT, connection pools, page cache; not recorded.
+    if (WARMUP > 0) await run('warmup', { CAPACITY: isPython(name) ? 300 : 1000, FRACTIONS: '1', DURATION: `${WARMUP}s`, GAP: '1s' }, `warm-up, ${WARMUP}s`);
+    let knee: number | null = null;
+    if ((scenarios.includes('capacity') || scenarios.includes('fixed-rate')) && HAS_WRK) {
+      stepNo++;
+      progress(`${name}: capacity, wrk -t1 -c${CONNECTIONS} on GET / for ${DURATION}s (closed model: as fast as it answers)`);
+      const row = await wrkCapacity(topo, cpu);
+      plannedDone += planned('capacity') + 3;
+      if (row) {
+        rows.push(row);
+        knee = row.rps;
+        info.knee = Math.round(row.rps);
+        info.kneeFound = true;
+        note(`${row.step.padEnd(12)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  errors ${row.failed}  CPU ${row.cpuPer1k === null ? '–' : row.cpuPer1k.toFixed(3)} s/1k`);
+      }
+    } else if (scenarios.includes('capacity') || scenarios.includes('fixed-rate')) {
+      const cap = await run('capacity', {
+        START_RATE: 100, MAX_RATE, RAMP: `${RAMP}s`, P95_MS: KNEE_P95, P99_MS: 60_000, ABORT_DELAY: '3s',
+        // The VU pool is part of the knee: once MAX_VUS requests are in flight, iterations drop.
+        PRE_VUS: 200, MAX_VUS: 400
+      }, `capacity ramp 100 → ${MAX_RATE} req/s over ${RAMP}s (knee: p95 > ${KNEE_P95} ms or dropped iterations)`);
+      if (cap) {
+        info.kneeFound = cap.meta.kneeFound === true;
+        knee = Number(cap.meta.offeredRateAtStop ?? NaN);
+        if (!Number.isFinite(knee) || knee <= 0) knee = null;
+        info.knee = knee;
+        note(`knee ${knee ?? '?'} req/s${info.kneeFound ? '' : ' (not found: MAX_RATE reached)'}`);
+      }
+    }
+    if (!scenarios.includes('capacity')) rows.splice(0, rows.length, ...rows.filter((r) => !(r.topology === name && r.scenario === 'capacity')));
+    for (const s of scenarios) {
+      if (interrupted) break;
+      if (s === 'capacity' || (isPython(name) && !PYTHON_SCENARIOS.has(s))) continue;
+      const D = `${DURATION}s`;
+      if (s === 'fixed-rate') {
+        if (knee === null) { note('no knee, no fixed-rate steps'); continue; }
+        // Below the knee, and within what k6 itself can offer from one core.
+        const base = Math.round(Math.min(knee, K6_MAX));
+        await run(s, { CAPACITY: base, FRACTIONS: FRACTIONS.join(','), DURATION: D, GAP: `${GAP}s`, EXPECTED_MS: 5, PRE_VUS: 300, MAX_VUS: 600, P95_MS: 60_000, P99_MS: 60_000 }, `fixed-rate at ${FRACTIONS.map((f) => `${Math.round(f * 100)}%`).join(', ')} of ${base} req/s (min of the knee, ${Math.round(knee)}, and k6's ${K6_MAX}), ${D} each`);
+      } else if (s === 'static') {
+        await run(s, { RATE: 500, LARGE_RATE: 20, DURATION: D, GAP: `${GAP}s` }, `static: 1 KiB at 500 req/s, 1 MiB at 20 req/s, gzip and identity, ${D} each`);
+      } else if (s === 'slow') {
+        await run(s, { SLOW_MS: 500, CONCURRENCY: 200, DURATION: D }, `slow: /slow?ms=500 at 400 req/s (~200 in flight), ${D}`);
+      } else if (s === 'cpu') {
+        await run(s, { CPU_MS: 20, RATE: 30, DURATION: D, P95_MS: 60_000, P99_MS: 60_000 }, `cpu: /cpu?ms=20 at 30 req/s (60% of the core), ${D}`);
+      } else if (s === 'churn') {
+        await run(s, { RATE: 500, DURATION: D, GAP: `${GAP}s`, PRE_VUS: 100, MAX_VUS: 300, P95_MS: 60_000, P99_MS: 60_000 }, `churn: GET / at 500 req/s, keep-alive then Connection: close, ${D} each`);
+      }
+    }
+  } finally {
+    cpu.stop();
+    await topo.stop();
+    current = undefined;
+  }
+  await sleep(500);
+}
+void current;
+
+// ---- the report --------------------------------------------------------------------
+
+const v = versions();
+const info: RunInfo = {
+  startedAt: new Date(t0).toISOString().replace(/\.\d+Z$/, 'Z'),
+  durationS: (Date.now() - t0) / 1000,
+  machine: { cores: CORES, cpuModel, kernel: release() },
+  versions: { node: v.node!, nginx: v.nginx!, k6: k6Version, gunicorn: v.gunicorn!, flask: v.flask!, python: v.python! },
+  settings: {
+    'CPU budget': hasTaskset
+      ? `every serving process of a topology pinned to CPU ${SERVER_CPUS} (taskset; children inherit): nginx master and worker, gateway master and workers, app processes, gunicorn master and workers. nginx's CPU is counted in its topology's CPU seconds. k6 and the runner on CPU ${LOAD_CPUS}.`
+      : 'taskset not available: processes not pinned',
+    workers: `${WORKERS} (gateway workers, gunicorn sync workers, app processes behind nginx in proxy); nginx worker_processes 1 (one per core of the budget)`,
+    'nginx config': `nginx/nginx.conf as shipped, rewritten only for listen/upstream/paths${opts['nginx-access-log'] ? '' : ', and access_log off (the gateway and gunicorn log no requests by default either)'}; /api/ is rate-limited there (50 r/s per client), so no scenario here loads /api/`,
+    'CPU seconds': 'utime+stime from /proc/<pid>/stat of every serving process, sampled every 100 ms and integrated over each step\'s window; per 1,000 completed requests',
+    'warm-up': `${WARMUP}s of GET / per topology before anything is measured`,
+    capacity: HAS_WRK
+      ? `wrk -t1 -c${CONNECTIONS} on GET / for ${DURATION}s, on the load core: the most the topology serves on its one core (closed model). k6 is not used for this: it needs several times wrk's CPU per request and tops out near ${K6_MAX} req/s on one core, below every Node topology's capacity`
+      : `k6 capacity ramp 100 → ${MAX_RATE} req/s over ${RAMP}s; the knee is the offered rate when p95 passed ${KNEE_P95} ms or k6's pool of 400 VUs ran out`,
+    'latency steps': `k6 fixed-rate (open model) at ${FRACTIONS.join(', ')} × min(capacity, ${K6_MAX} req/s that k6 can offer from one core), ${DURATION}s each: below every topology's knee`,
+    'load generator': `k6 ${k6Version}, open model (arrival rate), on its own core; at high rates k6 itself may be the limit, which caps every topology alike`
+  },
+  topologies: infos,
+  rows
+};
+const report = renderReport(info);
+writeFileSync(join(OUT, 'run.json'), JSON.stringify(info, null, 2) + '\n');
+writeFileSync(join(OUT, 'report.md'), report.markdown);
+for (const [file, svg] of Object.entries(report.charts)) writeFileSync(join(OUT, file), svg);
+if (!opts['no-latest'] && opts.out === undefined) {
+  const latest = join(ROOT, 'loadtest/results/latest');
+  rmSync(latest, { recursive: true, force: true });
+  mkdirSync(latest);
+  for (const f of readdirSync(OUT)) if (/\.(md|svg|json)$/.test(f)) cpSync(join(OUT, f), join(latest, f));
+}
+progress(`done: ${join(OUT, 'report.md')}${opts['no-latest'] || opts.out !== undefined ? '' : ' (and loadtest/results/latest/)'}`);

@@ -1,0 +1,207 @@
+// The comparison runner (loadtest/compare/): report and chart generation from
+// fixed k6 summaries, wrk parsing, CPU accounting on a real child process, and,
+// where k6, nginx and the build are present, one tiny end-to-end run.
+// No assertion depends on timing.
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cpuDelta, cpuSeconds, cpuSnapshot, tree } from '../compare/procstat.ts';
+import { durationMs, findings, headline, parseWrk, renderReport, rowsOf, scenarioTable, windowsOf, type K6Summary, type RunInfo } from '../compare/report.ts';
+import { barChart, niceMax } from '../compare/svg.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A fixed-rate summary as lib/summary.js writes it: two steps, 10 s each, 2 s apart. */
+function fixedRate(topology: string, rate: number, p99: number): K6Summary {
+  const step = (name: string, count: number, med: number, q99: number, failed: number) => ({
+    [`http_req_duration{scenario:${name}}`]: { type: 'trend', values: { med, 'p(95)': q99 * 0.8, 'p(99)': q99 } },
+    [`http_reqs{scenario:${name}}`]: { type: 'counter', values: { count, rate: count / 10 } },
+    [`http_req_failed{scenario:${name}}`]: { type: 'rate', values: { rate: failed / count, passes: failed, fails: count - failed } },
+    [`dropped_iterations{scenario:${name}}`]: { type: 'counter', values: { count: 0, rate: 0 } }
+  });
+  return {
+    meta: {
+      script: 'fixed-rate', topology, thresholdsOk: true, endedAt: '2026-01-01T00:00:30.000Z', capacity: rate,
+      steps: [
+        { name: 'at_50pct', fraction: 0.5, rate: rate / 2, startTime: '0ms', duration: '10000ms' },
+        { name: 'at_80pct', fraction: 0.8, rate: rate * 0.8, startTime: '12000ms', duration: '10000ms' }
+      ]
+    },
+    state: { testRunDurationMs: 24_000 },
+    metrics: {
+      http_req_duration: { type: 'trend', values: { med: 1, 'p(99)': p99 } },
+      ...step('at_50pct', (rate / 2) * 10, 0.5, p99 / 2, 0),
+      ...step('at_80pct', rate * 0.8 * 10, 0.9, p99, 3)
+    }
+  };
+}
+
+test('durations and step windows come from the summary meta', () => {
+  assert.equal(durationMs('10000ms'), 10_000);
+  assert.equal(durationMs('1m30s'), 90_000);
+  assert.equal(durationMs('2'), 2000);
+  const w = windowsOf(fixedRate('gateway', 2000, 4));
+  assert.deepEqual(w, [
+    { name: 'at_50pct', startMs: 0, durationMs: 10_000, offered: 1000 },
+    { name: 'at_80pct', startMs: 12_000, durationMs: 10_000, offered: 1600 }
+  ]);
+});
+
+test('rows: per-step rate, percentiles, errors, and CPU per 1,000 requests from the window', () => {
+  const windows: Array<[number, number]> = [];
+  const rows = rowsOf(fixedRate('full', 2000, 4), (start, dur) => { windows.push([start, dur]); return start === 0 ? 2 : 4; });
+  assert.deepEqual(windows, [[0, 10_000], [12_000, 10_000]]);
+  assert.equal(rows.length, 2);
+  const [a, b] = rows;
+  assert.equal(a!.requests, 10_000);
+  assert.equal(a!.rps, 1000);
+  assert.equal(a!.p50, 0.5);
+  assert.equal(a!.p99, 2);
+  assert.equal(a!.cpuPer1k, 0.2); // 2 CPU s / 10,000 requests × 1,000
+  assert.equal(b!.failed, 3);
+  assert.equal(b!.cpuPer1k, 0.25); // 4 / 16,000 × 1,000
+  assert.equal(rowsOf(fixedRate('full', 2000, 4))[0]!.cpuPer1k, null, 'no sampler: no CPU figure');
+});
+
+function runInfo(): RunInfo {
+  const cpu = (t: string) => (_s: number, _d: number) => (t === 'gateway' ? 1 : t === 'full' ? 1.5 : 3);
+  const rows = ['gateway', 'full', 'gunicorn'].flatMap((t) => rowsOf(fixedRate(t, 2000, t === 'gunicorn' ? 40 : 4), cpu(t)));
+  rows.push({ topology: 'gateway', scenario: 'capacity', step: 'wrk -c50', offered: null, requests: 160_000, rps: 16_000, p50: 2, p95: NaN, p99: 20, failed: 0, dropped: 0, cpuSeconds: 9.6, cpuPer1k: 0.06, thresholdsOk: true });
+  return {
+    startedAt: '2026-01-01T00:00:00Z', durationS: 600,
+    machine: { cores: 2, cpuModel: 'Test CPU', kernel: '6.1' },
+    versions: { node: 'v20.0.0', nginx: 'nginx/1.22.1', k6: 'v1.3.0', gunicorn: '20.1.0' },
+    settings: { 'CPU budget': 'one core' },
+    topologies: [
+      { name: 'gateway', description: 'client → gateway', knee: 16_000, kneeFound: true },
+      { name: 'full', description: 'client → nginx → gateway', knee: 11_000, kneeFound: true },
+      { name: 'gunicorn', description: 'client → gunicorn', knee: 3500, kneeFound: true },
+      { name: 'nginx-gunicorn', description: 'client → nginx → gunicorn', knee: null, kneeFound: false, skipped: 'no gunicorn' }
+    ],
+    rows
+  };
+}
+
+test('scenario table: one row per topology and step, with the figures', () => {
+  const table = scenarioTable(runInfo().rows, 'fixed-rate').split('\n');
+  assert.match(table[0]!, /^\| topology \| step \| offered req\/s \| achieved req\/s \| p50 ms \| p99 ms \| errors \| CPU s \/ 1k req \|$/);
+  assert.equal(table.length, 2 + 6);
+  assert.equal(table[2], '| gateway | at_50pct | 1,000 | 1,000 | 0.50 | 2.00 | 0 | 0.100 |');
+  assert.equal(table[3], '| gateway | at_80pct | 1,600 | 1,600 | 0.90 | 4.00 | 3 failed | 0.063 |');
+  assert.ok(table.includes('| gunicorn | at_50pct | 1,000 | 1,000 | 0.50 | 20.0 | 0 | 0.300 |'));
+});
+
+test('headline and findings state the figures per topology and the ratios', () => {
+  const info = runInfo();
+  const h = headline(info).split('\n');
+  assert.equal(h.length, 2 + 3, 'skipped topologies are not in the headline');
+  assert.equal(h[2], '| gateway | client → gateway | 16,000 | 0.50 / 2.00 | 0.100 | – | – |');
+  const f = findings(info);
+  assert.ok(f.some((l) => l.includes('capacity 16,000 vs 11,000 req/s (1.45×)')), f.join('\n'));
+  assert.ok(f.some((l) => l.startsWith('**TypeScript vs Python') && l.includes('(4.57×)')), f.join('\n'));
+});
+
+test('report: Markdown with machine, versions, one table per scenario, and SVG charts it links', () => {
+  const { markdown, charts } = renderReport(runInfo());
+  assert.match(markdown, /2 cores, Test CPU/);
+  assert.match(markdown, /nginx nginx\/1\.22\.1, k6 v1\.3\.0, gunicorn 20\.1\.0/);
+  assert.match(markdown, /## Fixed rate/);
+  assert.match(markdown, /## Capacity/);
+  assert.match(markdown, /Not measured: nginx-gunicorn \(no gunicorn\)/);
+  for (const name of ['capacity.svg', 'fixed-rate-p99.svg', 'fixed-rate-cpu.svg']) {
+    assert.ok(charts[name], `chart ${name}`);
+    assert.ok(markdown.includes(`](${name})`), `report links ${name}`);
+  }
+  const svg = charts['fixed-rate-cpu.svg']!;
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  // 3 topologies × 2 steps, each bar carrying its value.
+  assert.equal(svg.match(/<rect class="bar"/g)?.length, 6);
+  assert.match(svg, /data-series="gunicorn" data-group="at_50pct" data-value="0\.3"/);
+  const cap = charts['capacity.svg']!;
+  assert.match(cap, /data-series="full" data-group="GET \/" data-value="11000"/);
+});
+
+test('bar chart: axis, escaping, bars scaled to the axis, n/a for missing values', () => {
+  assert.equal(niceMax(16_000), 20_000);
+  assert.equal(niceMax(0.26), 0.5);
+  const svg = barChart({ title: 'a < b & c', unit: 'ms', groups: ['x', 'y'], series: [{ name: 's1', values: [10, null] }, { name: 's2', values: [5, 2.5] }] });
+  assert.match(svg, /<title>a &lt; b &amp; c<\/title>/);
+  assert.equal(svg.match(/<rect class="bar"/g)?.length, 3);
+  assert.match(svg, />n\/a</);
+  const height = (v: number) => Number(new RegExp(`data-value="${v}"[^>]*height="([\\d.]+)"`).exec(svg)?.[1]);
+  assert.ok(Math.abs(height(10) - 2 * height(5)) < 0.2, 'bar heights proportional to values');
+});
+
+test('wrk output parses into rate, percentiles and errors', () => {
+  const out = `Running 10s test @ http://127.0.0.1:8000/
+  1 threads and 50 connections
+  Latency Distribution
+     50%    1.96ms
+     75%    2.10ms
+     90%    3.00ms
+     99%   21.97ms
+  163270 requests in 10.00s, 30.27MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  16327.01
+`;
+  assert.deepEqual(parseWrk(out), { rps: 16327.01, requests: 163270, p50: 1.96, p99: 21.97, errors: 7 });
+  assert.equal(parseWrk('connection refused'), undefined);
+});
+
+test('CPU accounting: a busy child and its own child are found and their CPU counted', async () => {
+  // The parent spins until its own CPU time passes 0.3 s, starts a sleeping child, says so, then waits.
+  const code = `const { spawn } = require('node:child_process');
+    while (process.cpuUsage().user < 300000) {}
+    spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    setTimeout(() => console.log('busy done'), 200);
+    setTimeout(() => {}, 60000);`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((r) => child.stdout.on('data', (c: Buffer) => { if (c.toString().includes('busy done')) r(); }));
+    const pids = tree(child.pid!);
+    assert.equal(pids[0], child.pid);
+    assert.equal(pids.length, 2, `the child and its grandchild: ${pids}`);
+    const total = cpuSeconds(pids);
+    assert.ok(total >= 0.25, `at least the 0.3 s spun (to a tick), got ${total}`);
+    const before = cpuSnapshot(pids);
+    assert.ok(cpuDelta(before, before) === 0);
+    assert.equal(cpuSeconds([2 ** 22 + 12345]), 0, 'an absent pid counts 0');
+    assert.deepEqual(tree(2 ** 22 + 12345), []);
+  } finally {
+    for (const pid of tree(child.pid!).reverse()) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+const haveK6 = spawnSync('k6', ['version'], { stdio: 'ignore' }).status === 0;
+const haveNginx = existsSync(process.env.NGINX_BIN ?? '/usr/sbin/nginx');
+const built = ['app/dist/app.js', 'server/dist/cli.js'].every((f) => existsSync(join(ROOT, f)));
+const e2eSkip = !haveK6 ? 'k6 not on PATH (the runner needs it)' : !haveNginx ? 'no nginx (apt-get install -y nginx)' : !built ? 'not built (npm run build)' : false;
+
+test('end to end: nginx → gateway, the cpu scenario for 2 s, report and charts written', { skip: e2eSkip, timeout: 180_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'compare-e2e-'));
+  try {
+    // 30 requests/s of /cpu?ms=20 for 2 s: a functional check, not a measurement.
+    // No lock: the test suite may itself run under /tmp/gw-measure.lock (flock …
+    // .ci/run), and a second flock from inside it would wait for ever.
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'loadtest/compare/run.ts'), '--topologies', 'full', '--scenarios', 'cpu',
+      '--duration', '2', '--warmup', '0', '--out', out, '--no-lock'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+    assert.equal(r.status, 0, `runner failed:\n${r.stderr}`);
+    assert.match(r.stderr, /\[ 1\/1 .*elapsed, ETA .*\] full: cpu/);
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    assert.match(report, /\| full \| all \| 30\.0 \|/);
+    assert.doesNotMatch(report, /- 1 cores/, 'the machine\'s cores, not the runner\'s affinity');
+    assert.ok(existsSync(join(out, 'cpu-full.json')), 'raw k6 summary');
+    assert.match(readFileSync(join(out, 'cpu-cpu.svg'), 'utf8'), /<rect class="bar" data-series="full"/);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunInfo;
+    const row = run.rows.find((x) => x.topology === 'full' && x.scenario === 'cpu');
+    assert.ok(row && row.requests > 0, 'requests counted');
+    assert.ok(row.cpuPer1k !== null && row.cpuPer1k > 0, 'the serving processes used CPU (nginx + gateway)');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
