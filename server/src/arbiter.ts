@@ -14,6 +14,7 @@ import { closeListener, listen, parseBind, type Listener } from './binds.js';
 import { EXIT, GatewayError } from './errors.js';
 import type { BootMessage, WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
+import { tlsEnabled, tlsOptions } from './tls.js';
 
 export type MasterSignal = 'HUP' | 'TERM' | 'INT' | 'QUIT' | 'TTIN' | 'TTOU' | 'USR1';
 export const MASTER_SIGNALS: readonly MasterSignal[] = ['HUP', 'TERM', 'INT', 'QUIT', 'TTIN', 'TTOU', 'USR1'];
@@ -101,6 +102,7 @@ export class Arbiter {
   /** Binds every address, then boots the workers. Nothing is left half-started on failure. */
   async start(): Promise<void> {
     const { config, log } = this;
+    if (tlsEnabled(config)) tlsOptions(config); // a bad certificate stops us before anything binds
     try {
       for (const bind of config.bind) this.listeners.push(await listen(bind, config.backlog, config.unix_socket_mode));
       if (config.pidfile) writePidfile(config.pidfile);
@@ -112,7 +114,8 @@ export class Arbiter {
       throw err;
     }
     log.info(`Starting gateway (master pid: ${process.pid})`);
-    for (const l of this.listeners) log.info(`Listening at: ${l.bind.kind === 'unix' ? l.address : `http://${l.address}`} (${process.pid})`);
+    const scheme = tlsEnabled(config) ? 'https' : 'http';
+    for (const l of this.listeners) log.info(`Listening at: ${l.bind.kind === 'unix' ? l.address : `${scheme}://${l.address}`} (${process.pid})`);
     log.info(`Using ${this.target} worker${this.target === 1 ? '' : 's'} for ${this.app}`);
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.manageWorkers();

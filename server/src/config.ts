@@ -121,6 +121,9 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
   if (config.header_timeout > config.request_timeout) {
     throw new GatewayError('GW_ERR_CONFIG_INVALID', `header_timeout (${config.header_timeout}) must not exceed request_timeout (${config.request_timeout})`);
   }
+  if ((config.certfile === null) !== (config.keyfile === null)) {
+    throw new GatewayError('GW_ERR_CONFIG_INVALID', 'certfile and keyfile go together: give both or neither');
+  }
   const app = args.app ?? (typeof file.app === 'string' ? file.app : undefined);
   return { config, app };
 }

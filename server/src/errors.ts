@@ -15,6 +15,7 @@ export const ERRORS = {
   GW_ERR_APP_SHAPE: 'The export is not an app the gateway can host',
   GW_ERR_WORKER_BOOT: 'A worker failed to boot',
   GW_ERR_APP_LOAD: 'A worker failed to load the app',
+  GW_ERR_TLS: 'The certificate or key cannot be used',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

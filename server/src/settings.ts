@@ -13,7 +13,7 @@ type Kind = 'int' | 'seconds' | 'string' | 'bool' | 'list';
 interface SettingSpec<T> {
   /** snake_case, as in Gunicorn; also the key in a config file. */
   name: string;
-  section: 'Server socket' | 'Worker processes' | 'Security' | 'Logging' | 'Metrics' | 'Server mechanics' | 'Config';
+  section: 'Server socket' | 'Worker processes' | 'Security' | 'Logging' | 'Metrics' | 'Server mechanics' | 'SSL' | 'Config';
   /** CLI flags: long first, then the short one if any. */
   flags: string[];
   kind: Kind;
@@ -226,6 +226,27 @@ export const SETTINGS = [
     validate: (raw: unknown) => { const s = toOptionalString(raw); if (s !== null) parseBind(s); return s; },
     desc: 'Serve Prometheus metrics, aggregated over all workers, at /metrics on this separate address (never on the public port). Off by default.',
   }),
+  spec({
+    name: 'certfile', section: 'SSL', flags: ['--certfile'], kind: 'string', meta: 'FILE', default: null, validate: toOptionalString,
+    desc: 'PEM certificate (chain) file: with --keyfile, the gateway terminates TLS itself on every TCP bind. A HUP reload reads it again, so a renewed certificate is served without dropping a connection.',
+  }),
+  spec({
+    name: 'keyfile', section: 'SSL', flags: ['--keyfile'], kind: 'string', meta: 'FILE', default: null, validate: toOptionalString,
+    desc: 'PEM private key file for --certfile.',
+  }),
+  spec({
+    name: 'ca_certs', section: 'SSL', flags: ['--ca-certs'], kind: 'string', meta: 'FILE', default: null, validate: toOptionalString,
+    desc: 'PEM file of CA certificates: extra chain certificates sent to clients.',
+  }),
+  spec({
+    name: 'tls_min_version', section: 'SSL', flags: ['--tls-min-version'], kind: 'string', meta: 'VERSION', default: 'TLSv1.2',
+    validate: (raw: unknown) => { const s = typeof raw === 'string' ? raw.trim() : ''; if (s !== 'TLSv1.2' && s !== 'TLSv1.3') fail('expected TLSv1.2 or TLSv1.3'); return s; },
+    desc: 'Oldest TLS version accepted (TLSv1.2 or TLSv1.3).',
+  }),
+  spec({
+    name: 'ciphers', section: 'SSL', flags: ['--ciphers'], kind: 'string', meta: 'LIST', default: null, validate: toOptionalString,
+    desc: 'OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed by Node). Unset: Node\'s default list.',
+  }),
 ] as const;
 
 export type SettingName = (typeof SETTINGS)[number]['name'];
@@ -259,6 +280,11 @@ export interface Config {
   errorlog: string;
   loglevel: string;
   metrics_bind: string | null;
+  certfile: string | null;
+  keyfile: string | null;
+  ca_certs: string | null;
+  tls_min_version: string;
+  ciphers: string | null;
 }
 
 export type AnySetting = (typeof SETTINGS)[number];

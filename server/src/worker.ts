@@ -4,6 +4,7 @@
  * Signals, as in Gunicorn's workers: TERM graceful, INT/QUIT quick, USR1 reopen the logs.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import { loadApp, type HostedApp } from './app-loader.js';
 import { EXIT, GatewayError } from './errors.js';
@@ -13,6 +14,7 @@ import { ConnectionDrain } from './drain.js';
 import { createPipeline, mayContinue } from './http-handler.js';
 import { createAccessLog, createErrorLog, type AccessLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, MasterMessage, WorkerMessage } from './protocol.js';
+import { tlsEnabled, tlsOptions } from './tls.js';
 import { WorkerStats } from './worker-stats.js';
 
 const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
@@ -82,13 +84,20 @@ async function onBoot(msg: BootMessage): Promise<void> {
     errorLog: errorLog.logger, accessLog,
     onRequest: () => { if (++requests >= maxRequests) askRecycle('max_requests'); },
   });
-  for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline));
+  try {
+    for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline));
+  } catch (err) {
+    // A certificate replaced by a bad one before a HUP: this worker cannot boot, the reload is
+    // aborted and the old workers keep serving.
+    errorLog.logger.error({ err }, `Worker cannot create its server: ${(err as Error).message}`);
+    quickStop(EXIT.WORKER_BOOT_ERROR);
+  }
   maybeListen();
 }
 
 function createServer(pipeline: http.RequestListener): http.Server {
   const { config } = boot!;
-  const server = http.createServer({
+  const options: http.ServerOptions = {
     maxHeaderSize: config.limit_request_header_size,
     headersTimeout: config.header_timeout * 1000,
     requestTimeout: config.request_timeout * 1000,
@@ -96,7 +105,14 @@ function createServer(pipeline: http.RequestListener): http.Server {
     // How often the header/request timeouts are checked; Node's 30 s default would let a slow
     // client hold a connection up to 30 s past its deadline.
     connectionsCheckingInterval: 1000,
-  }, pipeline);
+  };
+  // TLS files are read here, per worker boot: a HUP reload serves a renewed certificate.
+  const server: http.Server = tlsEnabled(config)
+    ? https.createServer({ ...options, ...tlsOptions(config) }, pipeline)
+    : http.createServer(options, pipeline);
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    log()?.debug({ code: err.code, peer: socket.remoteAddress }, `TLS handshake failed: ${err.message}`);
+  });
   connections.track(server);
   // No truncation: Node would silently drop headers past the count (Host among them); the pipeline
   // counts them and answers 431, and maxHeaderSize bounds the memory.

@@ -51,7 +51,7 @@ export class Gateway {
       try {
         const parsed = JSON.parse(line) as LogLine;
         this.lines.push(parsed);
-        const m = /Listening at: http:\/\/[^ ]*:(\d+) /.exec(parsed.msg ?? '');
+        const m = /Listening at: https?:\/\/[^ ]*:(\d+) /.exec(parsed.msg ?? '');
         if (m && this.port === 0) this.port = Number(m[1]);
       } catch { /* not a log line */ }
       this.notify();
