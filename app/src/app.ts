@@ -15,6 +15,7 @@ import { DEFAULT_STATIC_ROOT, staticRoutes } from './routes/static.js'
 import { streamRoutes } from './routes/stream.js'
 import { uploadRoutes } from './routes/upload.js'
 import { workRoutes } from './routes/work.js'
+import { installWebSocket } from './routes/ws.js'
 import { finiteKeyword } from './schema.js'
 
 export type { Limits } from './limits.js'
@@ -78,6 +79,7 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
   await app.register(uploadRoutes, { limits })
   await app.register(streamRoutes, { limits })
   await app.register(staticRoutes, { root: options.staticRoot ?? DEFAULT_STATIC_ROOT })
+  await installWebSocket(app)
   await app.register(itemRoutes, options.itemsCapacity === undefined ? {} : { capacity: options.itemsCapacity })
   return app
 }

@@ -6,6 +6,7 @@
  * A factory is called once per worker with an {@link AppContext}.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,12 +30,25 @@ interface FastifyLike {
   ready(): PromiseLike<unknown>;
   routing(req: IncomingMessage, res: ServerResponse): void;
   close(): PromiseLike<unknown>;
+  server: { emit(event: 'upgrade', req: IncomingMessage, socket: Duplex, head: Buffer): boolean; listenerCount(event: string): number };
+  websocketServer?: WebSocketServerLike;
+}
+
+/** Takes over a connection after an HTTP Upgrade (WebSocket): Node's 'upgrade' event arguments. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** What the gateway needs to close WebSockets with 1001 when a worker drains (a `ws` server). */
+export interface WebSocketServerLike { clients: Set<{ close(code?: number, reason?: string): void }> }
+
+interface Extras {
+  upgrade?: UpgradeHandler | undefined;
+  webSockets?: (() => WebSocketServerLike | undefined) | undefined;
 }
 
 export type HostedApp =
-  | { kind: 'listener'; handle: RequestListener; close?: undefined }
-  | { kind: 'fetch'; handle: FetchApp; close?: undefined }
-  | { kind: 'fastify'; handle: RequestListener; close: () => Promise<void> };
+  | ({ kind: 'listener'; handle: RequestListener; close?: undefined } & Extras)
+  | ({ kind: 'fetch'; handle: FetchApp; close?: undefined } & Extras)
+  | ({ kind: 'fastify'; handle: RequestListener; close: () => Promise<void> } & Extras);
 
 export function splitAppSpec(spec: string): { module: string; exportName: string } {
   // A Windows drive letter is not an export separator; only the last colon counts.
@@ -66,13 +80,27 @@ async function classify(value: unknown, ctx: AppContext, depth: number, label: s
   if (isFastify(value)) {
     await value.ready();
     const app = value;
-    return { kind: 'fastify', handle: (req, res) => app.routing(req, res), close: async () => { await app.close(); } };
+    return {
+      kind: 'fastify', handle: (req, res) => app.routing(req, res), close: async () => { await app.close(); },
+      // @fastify/websocket listens for 'upgrade' on the instance's own (never listening) server.
+      upgrade: app.server.listenerCount('upgrade') > 0 ? (req, socket, head) => { app.server.emit('upgrade', req, socket, head); } : undefined,
+      webSockets: () => app.websocketServer,
+    };
   }
   // Checked before "function": a Hono app is an object with fetch, and so may a callable be.
   if (isFetchApp(value) && typeof value !== 'function') return { kind: 'fetch', handle: value };
   if (typeof value === 'function') {
     // (req, res) or (req, res, next) is a listener (Express apps are too); fewer parameters is a factory.
-    if (value.length >= 2) return { kind: 'listener', handle: value as RequestListener };
+    if (value.length >= 2) {
+      // A listener may carry `upgrade(req, socket, head)` and `websocketServer`, the way a Node
+      // server would have an 'upgrade' listener and a ws server beside it.
+      const extra = value as unknown as { upgrade?: unknown; websocketServer?: WebSocketServerLike };
+      return {
+        kind: 'listener', handle: value as RequestListener,
+        upgrade: typeof extra.upgrade === 'function' ? (extra.upgrade as UpgradeHandler) : undefined,
+        webSockets: () => extra.websocketServer,
+      };
+    }
     if (depth > 0) throw new GatewayError('GW_ERR_APP_SHAPE', `${label}: the factory returned another factory`);
     const made = await (value as (c: AppContext) => unknown)(ctx);
     return classify(made, ctx, depth + 1, `${label}()`);

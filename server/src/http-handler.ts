@@ -14,7 +14,7 @@ import type { WorkerStats } from './worker-stats.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 413: 'Content Too Large', 414: 'URI Too Long', 431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error', 503: 'Service Unavailable',
+  500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
 };
 
 /** Answers on the gateway's behalf and closes the connection: the rest of the request is not read. */
@@ -106,6 +106,19 @@ export interface PipelineOptions {
 
 const START = Symbol('gateway.start');
 const WRITTEN = Symbol('gateway.written');
+
+/**
+ * The same head checks and proxy-header vetting for an Upgrade request (WebSocket) before the app
+ * takes the connection over. Returns the refusal to write on the raw socket, if any.
+ */
+export function vetUpgrade(req: IncomingMessage, config: Config, trust: TrustFn): string | undefined {
+  const refuse = (status: number) => `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+  if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) return refuse(414);
+  const head = scanHead(req.rawHeaders, config);
+  if (head.problem) return refuse(431);
+  if (head.forwarded) applyForwarded(req, resolveForwarded(req, trust, (req.socket as { encrypted?: boolean }).encrypted === true));
+  return undefined;
+}
 
 export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { config, trust, app, stats, errorLog, accessLog } = o;

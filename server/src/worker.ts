@@ -6,12 +6,13 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { loadApp, type HostedApp } from './app-loader.js';
 import { EXIT, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
-import { compileTrust } from './forwarded.js';
+import { compileTrust, type TrustFn } from './forwarded.js';
 import { ConnectionDrain } from './drain.js';
-import { createPipeline, mayContinue } from './http-handler.js';
+import { createPipeline, mayContinue, vetUpgrade } from './http-handler.js';
 import { createAccessLog, createErrorLog, type AccessLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, MasterMessage, WorkerMessage } from './protocol.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
@@ -79,13 +80,14 @@ async function onBoot(msg: BootMessage): Promise<void> {
     process.exit(EXIT.APP_LOAD_ERROR);
   }
   const listener = hosted.kind === 'fetch' ? fetchListener(hosted.handle) : hosted.handle;
+  const trust = compileTrust(config.forwarded_allow_ips);
   const pipeline = createPipeline({
-    config, trust: compileTrust(config.forwarded_allow_ips), app: listener, stats,
+    config, trust, app: listener, stats,
     errorLog: errorLog.logger, accessLog,
     onRequest: () => { if (++requests >= maxRequests) askRecycle('max_requests'); },
   });
   try {
-    for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline));
+    for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline, trust));
   } catch (err) {
     // A certificate replaced by a bad one before a HUP: this worker cannot boot, the reload is
     // aborted and the old workers keep serving.
@@ -95,7 +97,7 @@ async function onBoot(msg: BootMessage): Promise<void> {
   maybeListen();
 }
 
-function createServer(pipeline: http.RequestListener): http.Server {
+function createServer(pipeline: http.RequestListener, trust: TrustFn): http.Server {
   const { config } = boot!;
   const options: http.ServerOptions = {
     maxHeaderSize: config.limit_request_header_size,
@@ -124,6 +126,22 @@ function createServer(pipeline: http.RequestListener): http.Server {
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (mayContinue(req, config)) res.writeContinue();
     server.emit('request', req, res);
+  });
+  // HTTP Upgrade (WebSocket): vetted like any request, then the app takes the connection over.
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const refusal = vetUpgrade(req, config, trust) ??
+      (hosted?.upgrade ? undefined : 'HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (refusal || draining()) {
+      socket.end(refusal ?? 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    try {
+      hosted!.upgrade!(req, socket, head);
+    } catch (err) {
+      log()?.error({ err }, 'Error handling upgrade');
+      socket.destroy();
+    }
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const inProgress = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
@@ -158,6 +176,10 @@ async function gracefulStop(exitCode: number = EXIT.OK): Promise<void> {
   const timeoutS = boot?.config.graceful_timeout ?? 0;
   log()?.info(`Worker draining (graceful timeout ${timeoutS}s)`);
   setTimeout(() => quickStop(exitCode), timeoutS * 1000).unref();
+  // WebSockets are closed by their own protocol, 1001 "going away", not by cutting TCP; the
+  // drain then waits for their connections like any other, up to the graceful timeout.
+  const wss = hosted?.webSockets?.();
+  if (wss) for (const client of wss.clients) client.close(1001, 'going away');
   await connections.drain(servers);
   try { await hosted?.close?.(); } catch (err) { log()?.warn({ err }, 'App close failed'); }
   quickStop(exitCode);
