@@ -215,6 +215,9 @@ export function sequence (count, duration, gap) {
  */
 export function baseOptions (script, options) {
   return {
+    // https:// runs against the stack's self-signed development certificate unless
+    // INSECURE_TLS=0 (a real certificate then verifies as usual).
+    insecureSkipTLSVerify: envBool('INSECURE_TLS', true),
     ...options,
     tags: { topology: TOPOLOGY, script, ...(options.tags ?? {}) },
     summaryTrendStats: TREND_STATS

@@ -30,8 +30,6 @@ const wrongEchoes = new Counter('ws_wrong_echoes')
 const socketErrors = new Counter('ws_socket_errors')
 
 export const options = baseOptions(SCRIPT, {
-  // Development certificates are self-signed; a real one verifies (INSECURE_TLS=0).
-  insecureSkipTLSVerify: envNumber('INSECURE_TLS', 1) === 1,
   scenarios: {
     ws: { executor: 'constant-vus', vus: CONNECTIONS, duration: DURATION, gracefulStop: '10s' }
   },
