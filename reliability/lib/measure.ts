@@ -16,6 +16,8 @@ export interface Sample {
   error?: string;
   pid?: number;
   body?: string;
+  /** The value of LoadOptions.captureHeader in the answer. */
+  header?: string;
 }
 
 export interface LoadOptions {
@@ -32,6 +34,7 @@ export interface LoadOptions {
   /** Per-request timeout (ms). */
   timeoutMs?: number;
   keepBody?: boolean;
+  captureHeader?: string;
 }
 
 /** A running load; stop() resolves with every sample once all started requests have ended. */
@@ -70,6 +73,7 @@ export class Load {
         res.on('data', (c: string) => { body += c; });
         res.on('end', () => {
           s.status = res.statusCode ?? 0;
+          if (this.o.captureHeader) s.header = res.headers[this.o.captureHeader] as string | undefined;
           const m = /"pid":(\d+)/.exec(body);
           if (m) s.pid = Number(m[1]);
           if (this.o.keepBody) s.body = body;
