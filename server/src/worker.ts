@@ -46,8 +46,9 @@ function beat(): void {
   send({ t: 'hb', rss });
   if (draining() || !boot) return;
   const limitMb = boot.config.max_worker_memory;
-  if (limitMb > 0 && rss > limitMb * 1024 * 1024) askRecycle('memory');
-  else if (recycleReason) send({ t: 'recycle', reason: recycleReason }); // the master may have been busy with another
+  if (limitMb > 0 && rss > limitMb * 1024 * 1024) recycleReason ??= 'memory';
+  // Asked again every beat until granted: the master may have been busy with another recycle.
+  if (recycleReason) send({ t: 'recycle', reason: recycleReason });
 }
 
 function askRecycle(reason: 'max_requests' | 'memory' | 'error'): void {
