@@ -113,7 +113,7 @@ export interface RunInfo {
 export interface Report { markdown: string; charts: Record<string, string> }
 
 const SCENARIO_TITLES: Record<string, string> = {
-  capacity: 'Capacity (the knee): GET / under a ramping arrival rate',
+  capacity: 'Capacity: GET /, as fast as it answers (wrk, closed model)',
   'fixed-rate': 'Fixed rate: GET / at fractions of each topology\'s own knee',
   static: 'Static files: 1 KiB and 1 MiB text, gzip asked for or not',
   slow: 'Slow I/O: /slow (async wait), many requests in flight',
@@ -192,7 +192,9 @@ export function findings(info: RunInfo): string[] {
   if (pair('gateway', 'full')) {
     out.push(`**gateway alone vs nginx → gateway**: capacity ${fmt(knee('gateway')!)} vs ${fmt(knee('full')!)} req/s (${ratio(knee('gateway'), knee('full'))}); `
       + `CPU per 1k requests at 50% ${cpuCell(cpu('gateway', 'fixed-rate', 'at_50pct'))} vs ${cpuCell(cpu('full', 'fixed-rate', 'at_50pct'))} s; `
-      + `static 1 KiB ${cpuCell(cpu('gateway', 'static', 'small_plain'))} vs ${cpuCell(cpu('full', 'static', 'small_plain'))} s, 1 MiB gzip ${cpuCell(cpu('gateway', 'static', 'large_gzip'))} vs ${cpuCell(cpu('full', 'static', 'large_gzip'))} s per 1k.`);
+      + `static files, CPU s per 1k: 1 KiB ${cpuCell(cpu('gateway', 'static', 'small_plain'))} vs ${cpuCell(cpu('full', 'static', 'small_plain'))} (${ratio(cpu('gateway', 'static', 'small_plain'), cpu('full', 'static', 'small_plain'))}), `
+      + `1 MiB ${cpuCell(cpu('gateway', 'static', 'large_plain'))} vs ${cpuCell(cpu('full', 'static', 'large_plain'))} (${ratio(cpu('gateway', 'static', 'large_plain'), cpu('full', 'static', 'large_plain'))}); `
+      + `1 MiB with gzip asked for ${cpuCell(cpu('gateway', 'static', 'large_gzip'))} vs ${cpuCell(cpu('full', 'static', 'large_gzip'))} (nginx compresses, which costs CPU and saves bytes; the app sends it uncompressed).`);
   }
   if (pair('proxy', 'full')) {
     out.push(`**nginx → app's own server vs nginx → gateway**: capacity ${fmt(knee('proxy')!)} vs ${fmt(knee('full')!)} req/s (${ratio(knee('proxy'), knee('full'))}); `
