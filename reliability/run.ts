@@ -6,6 +6,7 @@
  *
  *   npm run reliability                      # everything (about 15 min on 2 cores)
  *   ONLY=sigkill,hung npm run reliability    # some cases; the others keep their last rows
+ *   REUSE=slow-clients:/tmp/a.out+/tmp/b.out # take a step's RESULT lines from saved runs of its script
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,11 @@ const STEPS: Array<{ id: string; argv: string[]; env?: NodeJS.ProcessEnv }> = [
 const previous: Record<string, CaseResult[]> = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')).steps : {};
 const steps: Record<string, CaseResult[]> = { ...previous };
 
+const reuse = new Map((process.env.REUSE ?? '').split(',').filter(Boolean).map((kv) => kv.split(':') as [string, string]));
+const resultLine = (out: string) => out.split('\n').reverse().find((l) => l.startsWith('RESULT '));
 for (const step of STEPS) {
+  const saved = reuse.get(step.id);
+  if (saved) { steps[step.id] = saved.split('+').flatMap((f) => JSON.parse(resultLine(readFileSync(f, 'utf8'))!.slice(7)) as CaseResult[]); continue; }
   if (ONLY && !ONLY.includes(step.id)) continue;
   if (!existsSync(join(ROOT, step.argv[0]!))) continue;
   console.log(`== ${step.id}`);
@@ -35,7 +40,7 @@ for (const step of STEPS) {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...step.env }, timeout: 40 * 60_000, maxBuffer: 64 * 2 ** 20,
   });
   process.stdout.write(r.stdout.split('\n').filter((l) => !l.startsWith('RESULT ')).join('\n'));
-  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('RESULT '));
+  const line = resultLine(r.stdout);
   if (line) steps[step.id] = JSON.parse(line.slice(7)) as CaseResult[];
   else {
     console.log(`${step.id} produced no result (exit ${r.status}):\n${r.stderr.slice(-2000)}`);

@@ -81,7 +81,10 @@ export class Load {
         });
         res.on('error', (e) => { s.error = (e as NodeJS.ErrnoException).code ?? e.message; done(); });
       });
-      req.setTimeout(this.o.timeoutMs ?? 30_000, () => req.destroy(new Error('timeout')));
+      // A deadline from the moment the request is due, not an idle timer on its socket: a request
+      // still queued for a connection (the server accepts nothing) must time out too.
+      const deadline = setTimeout(() => req.destroy(new Error('timeout')), this.o.timeoutMs ?? 30_000);
+      req.on('close', () => clearTimeout(deadline));
       req.on('error', (e: NodeJS.ErrnoException) => { if (s.end === 0) { s.error = e.code ?? e.message; done(); } });
       req.end(spec.body);
     });
