@@ -37,6 +37,9 @@ function attack(kind: Attack, port: number, n: number) {
       if (kind === 'slowloris') s.write('GET / HTTP/1.1\r\nHost: localhost\r\n');
       if (kind === 'slowbody') s.write('POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n');
       if (kind === 'slowread') { s.write('GET /static/4m.bin HTTP/1.1\r\nHost: localhost\r\n\r\n'); s.pause(); return; }
+      // Read (and drop) whatever the server sends: a socket nobody reads never sees the server's
+      // FIN, so a 408 and close would go unnoticed and the attacker would look alive.
+      s.resume();
       let k = 0;
       timer = setInterval(() => s.write(kind === 'slowloris' ? `X-Slow-${k++}: a\r\n` : 'x'.repeat(10)), 5000);
     });

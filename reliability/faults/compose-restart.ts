@@ -1,0 +1,114 @@
+/**
+ * Fault: the backend container behind nginx is restarted, then recreated (a new container, a new
+ * address), under constant load, in the nginx topologies as compose runs them (the real images).
+ * Claim: nginx recovers by itself, without anyone restarting it. Figures: the failed requests
+ * (502s and others) and the time from the command until requests succeed again without a gap.
+ *
+ *   flock /tmp/gw-measure.lock node --import tsx reliability/faults/compose-restart.ts
+ *
+ * Needs a Docker engine with the project's images buildable (see docs/containers.md); skipped
+ * with a reason otherwise. Uses its own compose project and free host ports, and tears down.
+ */
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { Load, report, round, sleep, type CaseResult, type Sample } from '../lib/measure.js';
+import { ROOT } from '../lib/targets.js';
+
+const PROJECT = 'gwfaults';
+const RATE = Number(process.env.RATE ?? 100);
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 300_000) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: timeoutMs });
+  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+function composeCli(): string[] | undefined {
+  return [['docker', 'compose'], ['docker-compose']].find((c) => sh(c[0]!, [...c.slice(1), 'version'], {}, 20_000).status === 0);
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Failures after the event, and when the last one was (the recovery time). */
+function afterEvent(samples: Sample[], eventAt: number, until: number) {
+  const window = samples.filter((s) => s.start >= eventAt && s.start < until);
+  const failed = window.filter((s) => s.error !== undefined || s.status >= 500 || s.status === 0);
+  const byKind: Record<string, number> = {};
+  for (const f of failed) byKind[f.error ?? String(f.status)] = (byKind[f.error ?? String(f.status)] ?? 0) + 1;
+  const lastFailure = failed.length ? Math.max(...failed.map((f) => f.end)) : eventAt;
+  return { requests: window.length, failed: failed.length, byKind, recoverMs: failed.length ? lastFailure - eventAt : 0 };
+}
+
+const rows: CaseResult[] = [];
+const skipAll = (why: string) => {
+  for (const topology of ['proxy', 'full']) rows.push({ case: 'backend container restarted / recreated under load', topology, pass: undefined, result: `skipped: ${why}`, figures: {} });
+};
+
+const cli = sh('docker', ['info'], {}, 30_000).status === 0 ? composeCli() : undefined;
+if (!cli) {
+  skipAll('no Docker engine or compose CLI');
+} else {
+  const ports = { HOST_PORT_GATEWAY: await freePort(), HOST_PORT_PROXY: await freePort(), HOST_PORT_FULL: await freePort() };
+  const env = { HOST_BIND: '127.0.0.1', DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  const compose = (profile: string, args: string[]) => sh(cli[0]!, [...cli.slice(1), '-p', PROJECT, '--profile', profile, ...args], env);
+  const cases: Array<{ profile: 'proxy' | 'full'; service: string; port: number }> = [
+    { profile: 'full', service: 'gateway-full', port: ports.HOST_PORT_FULL },
+    { profile: 'proxy', service: 'app', port: ports.HOST_PORT_PROXY },
+  ];
+  for (const c of cases) {
+    const down = () => compose(c.profile, ['down', '-v', '--remove-orphans']);
+    try {
+      down();
+      const up = compose(c.profile, ['up', '-d', '--build']);
+      if (up.status !== 0) throw new Error(`compose up failed:\n${up.out.slice(-2000)}`);
+      const base = `http://127.0.0.1:${c.port}`;
+      // Healthy: answers 200 on / through nginx (bounded wait).
+      let healthy = false;
+      for (let i = 0; i < 120 && !healthy; i++) {
+        healthy = await fetch(`${base}/`).then((r) => r.ok, () => false);
+        if (!healthy) await sleep(500);
+      }
+      if (!healthy) throw new Error('the stack did not become healthy in 60 s');
+
+      const nginxService = c.profile === 'full' ? 'nginx-full' : 'nginx-proxy';
+      const nginxStarted = () => {
+        const id = compose(c.profile, ['ps', '-q', nginxService]).out.trim().split('\n')[0] ?? '';
+        return sh('docker', ['inspect', '-f', '{{.State.StartedAt}}', id]).out.trim();
+      };
+      const nginxBefore = nginxStarted();
+      const load = new Load({ baseUrl: base, rate: RATE, maxSeconds: 150, timeoutMs: 10_000, localAddress: '127.0.0.2' });
+      await sleep(3000);
+      const restartAt = performance.now() - load.t0;
+      const restart = compose(c.profile, ['restart', c.service]);
+      await sleep(15_000);
+      const recreateAt = performance.now() - load.t0;
+      const recreate = compose(c.profile, ['up', '-d', '--no-deps', '--force-recreate', c.service]);
+      await sleep(20_000);
+      const end = performance.now() - load.t0;
+      const samples = await load.stop();
+      const nginxUntouched = nginxStarted() === nginxBefore;
+      for (const [what, at, until, ran] of [['restart', restartAt, recreateAt, restart], ['recreate', recreateAt, end, recreate]] as const) {
+        const r = afterEvent(samples, at, until);
+        const lastOk = samples.filter((s) => s.start >= until - 3000 && s.start < until).every((s) => s.error === undefined && s.status === 200);
+        rows.push({
+          case: `backend container ${what === 'restart' ? 'restarted (compose restart)' : 'recreated with a new address (up --force-recreate)'} under load`,
+          topology: c.profile,
+          pass: ran.status === 0 && lastOk && nginxUntouched,
+          result: `${r.failed} failed of ${r.requests} at ${RATE} req/s after the command (${Object.entries(r.byKind).map(([k, v]) => `${v}× ${k}`).join(', ') || 'none'}); `
+            + `serving again ${round(r.recoverMs / 1000, 1)} s after it; nginx ${nginxUntouched ? 'not restarted (same container start time)' : 'WAS restarted'}${lastOk ? '' : '; NOT recovered by the end of the window'}`,
+          figures: { ...r, lastOk, nginxUntouched },
+        });
+      }
+    } catch (err) {
+      rows.push({ case: 'backend container restarted / recreated under load', topology: c.profile, pass: false, result: (err as Error).message.split('\n')[0]!, figures: {} });
+    } finally {
+      down();
+    }
+  }
+}
+report(rows);
