@@ -99,6 +99,8 @@ function single(name: string, where: (path: string[]) => boolean = () => true): 
 }
 
 const inUpstream = (path: string[]): boolean => path.some((p) => p.startsWith('upstream '));
+const inWebSocket = (path: string[]): boolean => path.some((p) => p === 'location = /ws');
+const notInWebSocket = (path: string[]): boolean => !inWebSocket(path);
 const notInUpstream = (path: string[]): boolean => !inUpstream(path);
 
 describe('nginx agrees with config/limits.json', () => {
@@ -107,9 +109,11 @@ describe('nginx agrees with config/limits.json', () => {
   });
 
   it('proxy_read_timeout is proxyReadTimeoutS and covers the longest request the app allows', () => {
-    const read = nginxSeconds(single('proxy_read_timeout'));
+    // WebSockets (location /ws) are long-lived by design and get their own, longer timeouts.
+    const read = nginxSeconds(single('proxy_read_timeout', notInWebSocket));
     assert.equal(read, limits.proxyReadTimeoutS);
-    assert.equal(nginxSeconds(single('proxy_send_timeout')), limits.proxyReadTimeoutS);
+    assert.equal(nginxSeconds(single('proxy_send_timeout', notInWebSocket)), limits.proxyReadTimeoutS);
+    assert.ok(nginxSeconds(single('proxy_read_timeout', inWebSocket)) > read, 'location /ws should outlast proxy_read_timeout');
     const longest = Math.max((limits.maxWaitMs as number) / 1000, (limits.maxCpuMs as number) / 1000, limits.workerTimeoutS as number);
     assert.ok(read >= longest, `proxy_read_timeout ${read}s < the longest allowed request ${longest}s`);
   });
@@ -123,8 +127,12 @@ describe('nginx agrees with config/limits.json', () => {
       `upstream keepalive_timeout ${upstream}s must be < gatewayKeepAliveTimeoutS ${limits.gatewayKeepAliveTimeoutS}s`);
     assert.ok(findAll(nginx, 'keepalive').some((h) => inUpstream(h.path)), 'upstream has no keepalive pool');
     assert.equal(single('proxy_http_version'), '1.1');
-    assert.ok(findAll(nginx, 'proxy_set_header').some((h) => h.d.args[0] === 'Connection' && h.d.args[1] === ''),
-      'proxy_set_header Connection "" is missing');
+    // Connection "" for everything but a WebSocket handshake: the $connection_upgrade map.
+    const connection = findAll(nginx, 'proxy_set_header').filter((h) => h.d.args[0] === 'Connection').map((h) => h.d.args[1]);
+    assert.deepEqual(connection, ['$connection_upgrade'], 'proxy_set_header Connection $connection_upgrade is missing (or set twice)');
+    const map = findAll(nginx, 'map').find((h) => h.d.args[1] === '$connection_upgrade')?.d.children ?? [];
+    assert.deepEqual(map.map((d) => [d.name, ...d.args]), [['default', 'upgrade'], ['', '']],
+      'the $connection_upgrade map must give "" (upstream keep-alive) to every request without Upgrade');
   });
 
   it('client-side timeouts are the clientXxxTimeoutS values', () => {

@@ -13,6 +13,10 @@
 import { strict as assert } from 'node:assert';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import tls from 'node:tls';
+import { WebSocket, WebSocketServer } from 'ws';
 import net, { type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -71,6 +75,19 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG_BYTES });
       res.on('finish', () => { bigFinishedAt = performance.now(); });
       res.end(Buffer.alloc(BIG_BYTES, 0x61));
+      return;
+    }
+    if (path === '/events') {
+      // Server-Sent Events through `location /`: the first event now, the second
+      // once the client has the first. X-Accel-Buffering: no, as an app should send.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+      res.write('data: first\n\n');
+      const timer = setTimeout(() => releaseStream?.(), 3000);
+      releaseStream = () => {
+        clearTimeout(timer);
+        releaseStream = undefined;
+        res.end('data: second\n\n');
+      };
       return;
     }
     const body = JSON.stringify({ ok: true, bodyBytes: record.bodyBytes });
@@ -337,5 +354,253 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
     const nextUpstream = /proxy_next_upstream\s+([^;]+);/.exec(proxyConf)?.[1] ?? '';
     assert.ok(nextUpstream, 'proxy_next_upstream is not set');
     assert.doesNotMatch(nextUpstream, /non_idempotent|timeout/);
+  });
+});
+
+// ---- TLS, HTTP/2, the redirect, WebSockets and streaming ----------------------------
+
+/** The certificate and protocol a TLS client gets from 127.0.0.1:port (SNI localhost). */
+function handshake(port: number, opts: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, ...opts }, () => resolvePromise(socket));
+    socket.setTimeout(10_000, () => socket.destroy(new Error('handshake: timeout')));
+    socket.on('error', reject);
+  });
+}
+
+interface H2Reply { status: number; headers: http2.IncomingHttpHeaders; body: string; alpn: string | false | null | undefined }
+
+/** One HTTP/2 GET over TLS; with `onData`, each DATA chunk as it arrives. */
+function h2get(port: number, path: string, onData?: (text: string) => void): Promise<H2Reply> {
+  return new Promise((resolvePromise, reject) => {
+    const session = http2.connect(`https://localhost:${port}`, { rejectUnauthorized: false, host: '127.0.0.1' } as http2.SecureClientSessionOptions);
+    session.on('error', reject);
+    const stream = session.request({ ':path': path, ':authority': 'localhost', 'accept-encoding': 'gzip' });
+    let headers: http2.IncomingHttpHeaders = {};
+    let body = '';
+    stream.on('response', (h) => { headers = h; });
+    stream.on('data', (c: Buffer) => { body += c.toString(); onData?.(body); });
+    stream.on('end', () => {
+      const alpn = (session.socket as tls.TLSSocket | undefined)?.alpnProtocol;
+      session.close();
+      resolvePromise({ status: Number(headers[':status']), headers, body, alpn });
+    });
+    stream.on('error', reject);
+    stream.setTimeout(20_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+  });
+}
+
+/** HTTP/1.1 over TLS. */
+function httpsGet(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolvePromise, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path, servername: 'localhost', rejectUnauthorized: false, agent: false, headers: { host: 'localhost', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.setTimeout(20_000, () => req.destroy(new Error(`timeout: ${path}`)));
+    req.on('error', reject);
+  });
+}
+
+describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distribution nginx)', { skip }, () => {
+  let upstream: http.Server;
+  let wss: WebSocketServer;
+  const upgrades: IncomingHttpHeaders[] = [];
+  // The site on both ports (as the comparison runner runs it) ...
+  let site: NativeNginx | undefined;
+  // ... and as shipped: plain HTTP only redirects.
+  let shipped: NativeNginx | undefined;
+  let tmp = '';
+
+  before(async () => {
+    upstream = http.createServer(upstreamHandler);
+    upstream.keepAliveTimeout = 65_000;
+    // WebSocket echo on the upstream, like the app's /ws: a hello, then every message back.
+    wss = new WebSocketServer({ noServer: true });
+    upstream.on('upgrade', (req: IncomingMessage, socket, head) => {
+      upgrades.push(req.headers);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.send(JSON.stringify({ hello: 'ws' }));
+        ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const upstreams = [`127.0.0.1:${(upstream.address() as AddressInfo).port}`];
+    tmp = mkdtempSync('/tmp/nginx-tls-test-');
+    chmodSync(tmp, 0o755);
+    writeFileSync(join(tmp, 'hello.txt'), 'static hello\n');
+    site = await startNativeNginx({ upstreams, staticDir: tmp });
+    const tlsPort = await freePort();
+    shipped = await startNativeNginx({ upstreams, staticDir: tmp, plainHttp: 'redirect', tlsPort, httpsRedirectPort: tlsPort });
+  });
+
+  after(async () => {
+    await site?.stop();
+    await shipped?.stop();
+    for (const client of wss?.clients ?? []) client.terminate();
+    await new Promise<void>((r) => upstream?.close(() => r()));
+    upstream?.closeAllConnections();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('passes nginx -t with TLS and OCSP stapling on a self-signed certificate (a warning, not an error)', () => {
+    assert.ok(site && shipped);
+    // The launcher ran `nginx -t` (it throws on failure); stapling only warned.
+    assert.match(site.stderr(), /\[warn\].*"ssl_stapling" ignored/);
+    assert.doesNotMatch(site.stderr(), /\[emerg\]|\[error\]/);
+  });
+
+  it('presents the certificate over TLS 1.3 and 1.2, and refuses TLS 1.1', async () => {
+    assert.ok(site);
+    const v13 = await handshake(site.tlsPort);
+    assert.equal(v13.getProtocol(), 'TLSv1.3');
+    assert.equal(v13.getPeerCertificate().subject.CN, 'localhost');
+    v13.destroy();
+    const v12 = await handshake(site.tlsPort, { maxVersion: 'TLSv1.2' });
+    assert.equal(v12.getProtocol(), 'TLSv1.2');
+    assert.match(String(v12.getCipher().name), /^ECDHE-(ECDSA|RSA)-(AES\d+-GCM|CHACHA20)/);
+    v12.destroy();
+    // The client must lower its own floor (and security level) even to try.
+    await assert.rejects(handshake(site.tlsPort, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }));
+  });
+
+  it('negotiates HTTP/2 with ALPN, and still speaks HTTP/1.1 to clients that ask for it', async () => {
+    assert.ok(site);
+    const h2 = await handshake(site.tlsPort, { ALPNProtocols: ['h2', 'http/1.1'] });
+    assert.equal(h2.alpnProtocol, 'h2');
+    h2.destroy();
+    const h1 = await handshake(site.tlsPort, { ALPNProtocols: ['http/1.1'] });
+    assert.equal(h1.alpnProtocol, 'http/1.1');
+    h1.destroy();
+    const before = seen.length;
+    const r = await h2get(site.tlsPort, '/whoami');
+    assert.equal(r.status, 200);
+    assert.equal(r.alpn, 'h2');
+    // The upstream hop stays HTTP/1.1 (keep-alive), and the app learns the scheme.
+    const got = seen[before];
+    assert.ok(got);
+    assert.equal(got.httpVersion, '1.1');
+    assert.equal(got.headers['x-forwarded-proto'], 'https');
+    assert.equal(got.headers.connection, undefined, 'no Connection header upstream: the connection goes back to the pool');
+  });
+
+  it('resumes TLS sessions from the shared cache (no tickets), TLS 1.2 and 1.3', async () => {
+    assert.ok(site);
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const first = await handshake(site.tlsPort, { maxVersion });
+      const session = await new Promise<Buffer>((r) => {
+        const got = first.getSession();
+        // TLS 1.3 delivers the session after the handshake, in a 'session' event.
+        if (got && maxVersion === 'TLSv1.2') r(got); else first.once('session', r);
+        first.write('GET /nginx-health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      });
+      first.destroy();
+      const second = await handshake(site.tlsPort, { maxVersion, session });
+      assert.ok(second.isSessionReused(), `${maxVersion}: the session was not resumed`);
+      second.destroy();
+    }
+  });
+
+  it('sends Strict-Transport-Security on HTTPS responses only (also /static/ and errors), never on plain HTTP', async () => {
+    assert.ok(site);
+    const hsts = /^max-age=\d{7,}$/;
+    assert.match(String((await h2get(site.tlsPort, '/')).headers['strict-transport-security']), hsts);
+    assert.match(String((await h2get(site.tlsPort, '/static/hello.txt')).headers['strict-transport-security']), hsts);
+    assert.match(String((await h2get(site.tlsPort, '/static/nope.txt')).headers['strict-transport-security']), hsts);
+    // Plain HTTP of this instance (which serves the site there): no HSTS.
+    const r = await new Promise<IncomingHttpHeaders>((resolvePromise, reject) => {
+      http.get({ host: '127.0.0.1', port: site!.port, path: '/', agent: false, headers: { host: 'localhost' } }, (res) => { res.resume(); resolvePromise(res.headers); }).on('error', reject);
+    });
+    assert.equal(r['strict-transport-security'], undefined);
+  });
+
+  it('as shipped, plain HTTP answers /nginx-health and redirects everything else to the same URL on HTTPS (301)', async () => {
+    assert.ok(shipped);
+    const get = (path: string, host = 'localhost'): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> => new Promise((resolvePromise, reject) => {
+      http.get({ host: '127.0.0.1', port: shipped!.port, path, agent: false, headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      }).on('error', reject);
+    });
+    const health = await get('/nginx-health');
+    assert.equal(health.status, 200);
+    assert.equal(health.body, 'ok\n');
+    const before = seen.length;
+    const moved = await get('/whoami?x=1');
+    assert.equal(moved.status, 301);
+    assert.equal(moved.headers.location, `https://localhost:${shipped.tlsPort}/whoami?x=1`);
+    assert.equal(moved.headers['strict-transport-security'], undefined);
+    assert.equal(seen.length, before, 'a plain-HTTP request reached the backend');
+    // Following it lands on the site.
+    const followed = await h2get(shipped.tlsPort, '/whoami?x=1');
+    assert.equal(followed.status, 200);
+    // Unknown names are still refused on plain HTTP (444: no response at all).
+    await assert.rejects(get('/', 'evil.example'));
+  });
+
+  it('refuses unknown Host names on HTTPS too, after the handshake', async () => {
+    assert.ok(site);
+    await assert.rejects(httpsGet(site.tlsPort, '/', { host: 'evil.example' }));
+    assert.equal((await httpsGet(site.tlsPort, '/nginx-health', { host: 'evil.example' })).status, 200);
+  });
+
+  it('passes a WebSocket through (/ws echo over wss), and keeps the upstream keep-alive for everything else', async () => {
+    assert.ok(site);
+    const tlsPort = site.tlsPort;
+    const upgradesBefore = upgrades.length;
+    const ws = new WebSocket(`wss://localhost:${tlsPort}/ws`, { rejectUnauthorized: false, headers: { host: 'localhost' } } as WebSocket.ClientOptions);
+    const messages: string[] = [];
+    const echoed = new Promise<void>((resolvePromise, reject) => {
+      ws.on('message', (data) => {
+        messages.push(data.toString());
+        if (messages.length === 1) ws.send('ping over nginx');
+        if (messages.length === 2) resolvePromise();
+      });
+      ws.on('error', reject);
+    });
+    await echoed;
+    assert.deepEqual(JSON.parse(messages[0] as string), { hello: 'ws' });
+    assert.equal(messages[1], 'ping over nginx');
+    const up = upgrades[upgradesBefore];
+    assert.ok(up, 'the upstream saw no upgrade request');
+    assert.equal(String(up.connection).toLowerCase(), 'upgrade');
+    assert.equal(String(up.upgrade).toLowerCase(), 'websocket');
+    assert.equal(up['x-forwarded-proto'], 'https');
+    // Ordinary requests meanwhile: no Connection header upstream, a handful of reused connections.
+    const before = seen.length;
+    for (let i = 0; i < 20; i++) assert.equal((await httpsGet(tlsPort, '/')).status, 200);
+    const later = seen.slice(before);
+    assert.ok(later.every((r) => r.headers.connection === undefined && r.headers.upgrade === undefined), 'Connection/Upgrade leaked into ordinary requests');
+    const ports = new Set(later.map((r) => r.remotePort));
+    assert.ok(ports.size <= Math.max(2, availableParallelism()), `20 requests used ${ports.size} upstream connections`);
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.close(1000, 'done');
+    assert.equal(await closed, 1000);
+  });
+
+  it('passes /stream unbuffered over HTTP/2 and TLS', async () => {
+    assert.ok(site);
+    let releasedByClient = false;
+    const r = await h2get(site.tlsPort, '/stream', (text) => {
+      if (text.includes('\n') && releaseStream) { releasedByClient = true; releaseStream(); }
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-encoding'], undefined);
+    assert.ok(releasedByClient, 'the first chunk reached the client only with the rest of the response');
+    assert.match(r.body, /second\n$/);
+  });
+
+  it('passes Server-Sent Events through location / as they are written (uncompressed)', async () => {
+    assert.ok(site);
+    let releasedByClient = false;
+    const r = await h2get(site.tlsPort, '/events', (text) => {
+      if (text.includes('first') && releaseStream) { releasedByClient = true; releaseStream(); }
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'text/event-stream');
+    assert.equal(r.headers['content-encoding'], undefined, 'gzip must leave event streams alone');
+    assert.ok(releasedByClient, 'the first event reached the client only with the rest of the stream');
   });
 });

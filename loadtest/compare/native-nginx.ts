@@ -1,11 +1,16 @@
 // The project's nginx config (nginx/nginx.conf + includes) run by the
 // distribution's nginx, outside Docker. The config is copied to a temp prefix
 // with only its deployment-specific values rewritten: `listen 8080` -> a loopback
-// port, `server backend:8000` -> the given upstream servers (one line each, same
-// parameters), /tmp/nginx* -> the prefix, /srv/www -> a static root holding a
-// copy of `staticDir`. Every other line runs as it ships. Used by the comparison
+// port, `listen 8443` (HTTPS) -> another, `server backend:8000` -> the given
+// upstream servers (one line each, same parameters), /tmp/nginx* -> the prefix,
+// /srv/www -> a static root holding a copy of `staticDir`, /etc/nginx/certs -> a
+// directory with a certificate (given, or a self-signed one for localhost made
+// with openssl). Every other line runs as it ships, with one documented switch:
+// by default the plain-HTTP port serves the site (`plainHttp: 'site'`, the swap
+// nginx.conf describes), because the comparison runner measures plain HTTP;
+// `plainHttp: 'redirect'` keeps the shipped 301 to HTTPS. Used by the comparison
 // runner's topologies and by test/nginx.test.ts.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -34,10 +39,22 @@ export interface NativeNginxOptions {
   nginxBin?: string;
   /** Keep the temp prefix after stop (to read logs). */
   keepPrefix?: boolean;
+  /** HTTPS port (127.0.0.1) in place of `listen 8443`; 0 or absent: a free one. */
+  tlsPort?: number;
+  /** A directory with tls.crt and tls.key, in place of /etc/nginx/certs; absent: a self-signed certificate for localhost/127.0.0.1 is made. */
+  certDir?: string;
+  /** What the plain-HTTP port does with the site's requests: serve them ('site', default) or redirect them to HTTPS as shipped ('redirect'). */
+  plainHttp?: 'site' | 'redirect';
+  /** The HTTPS port the redirect names (what the image's entrypoint writes from NGINX_HTTPS_PORT); absent: none, i.e. 443. */
+  httpsRedirectPort?: number;
 }
 
 export interface NativeNginx {
   port: number;
+  /** The HTTPS (and HTTP/2) port. */
+  tlsPort: number;
+  /** Where tls.crt and tls.key are. */
+  certDir: string;
   /** The temp prefix: conf/, run/, www/. */
   prefix: string;
   /** The access log file ('' when off). */
@@ -58,6 +75,14 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((r) => server.close(() => r()));
   return port;
+}
+
+/** A self-signed certificate (tls.crt, tls.key) for localhost and 127.0.0.1 in `dir`, made with openssl. */
+export function makeSelfSignedCert(dir: string, days = 2): void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', String(days),
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+    '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 export function nginxVersion(bin = NGINX_BIN): string {
@@ -86,6 +111,7 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   if (!existsSync(bin)) throw new Error(`no nginx at ${bin} (apt-get install -y nginx, or set NGINX_BIN)`);
   if (opts.upstreams.length === 0) throw new Error('startNativeNginx: at least one upstream');
   const port = opts.port || await freePort();
+  const tlsPort = opts.tlsPort || await freePort();
   const prefix = mkdtempSync('/tmp/nginx-native-');
   // nginx's workers run as `nobody` when started as root: they must be able to
   // traverse the prefix and read the static files.
@@ -94,16 +120,28 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   mkdirSync(join(prefix, 'www/static'), { recursive: true });
   if (opts.staticDir) cpSync(opts.staticDir, join(prefix, 'www/static'), { recursive: true });
   cpSync(join(ROOT, 'nginx'), join(prefix, 'conf'), { recursive: true });
+  const certDir = join(prefix, 'certs');
+  if (opts.certDir) cpSync(opts.certDir, certDir, { recursive: true });
+  else makeSelfSignedCert(certDir);
+  if (opts.httpsRedirectPort !== undefined) {
+    // What docker-entrypoint.d/30-tls-certificate.sh writes from NGINX_HTTPS_PORT.
+    mkdirSync(join(prefix, 'run/nginx-runtime'));
+    writeFileSync(join(prefix, 'run/nginx-runtime/https-port.conf'), `set $https_port ":${opts.httpsRedirectPort}";\n`);
+  }
 
   const accessLogPath = opts.accessLog === 'off' ? '' : join(prefix, 'stdout.log');
   // Each rewrite must match at least once: a config that no longer contains the
   // pattern would otherwise run with its deployment values (port 8080, `backend`).
   const rewrites: Array<[RegExp, string | ((...m: string[]) => string)]> = [
     [/listen 8080/g, `listen 127.0.0.1:${port}`],
+    [/listen 8443/g, `listen 127.0.0.1:${tlsPort}`],
     [/server backend:8000([^;]*);/g, (_m, params = '') => opts.upstreams.map((u) => `server ${u}${params};`).join('\n        ')],
     [/\/tmp\/nginx/g, `${prefix}/run/nginx`],
-    [/\/srv\/www/g, `${prefix}/www`]
+    [/\/srv\/www/g, `${prefix}/www`],
+    // After /tmp/nginx: the replacement is itself under /tmp/nginx-native-*.
+    [/\/etc\/nginx\/certs/g, certDir]
   ];
+  if ((opts.plainHttp ?? 'site') === 'site') rewrites.push([/include includes\/redirect-to-https\.conf;/g, 'include includes/site.conf;']);
   if (opts.accessLog === 'off') rewrites.push([/access_log \/dev\/stdout json;/g, 'access_log off;']);
   if (opts.workerProcesses !== undefined) rewrites.push([/worker_processes auto;/g, `worker_processes ${opts.workerProcesses};`]);
   const hits = new Map<RegExp, number>(rewrites.map(([re]) => [re, 0]));
@@ -150,7 +188,7 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   for (let i = 0; i < 100; i++) {
     if (proc.exitCode !== null) break;
     if (await healthy(port)) {
-      return { port, prefix, accessLogPath, version: nginxVersion(bin), pids: () => (proc.pid ? tree(proc.pid) : []), stderr: () => stderr, stop };
+      return { port, tlsPort, certDir, prefix, accessLogPath, version: nginxVersion(bin), pids: () => (proc.pid ? tree(proc.pid) : []), stderr: () => stderr, stop };
     }
     await sleep(100);
   }
