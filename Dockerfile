@@ -32,13 +32,25 @@ FROM nginx:1.26.3 AS nginx
 RUN rm -f /etc/nginx/conf.d/default.conf
 COPY nginx/nginx.conf /etc/nginx/nginx.conf
 COPY nginx/includes /etc/nginx/includes
+# TLS: /etc/nginx/certs/tls.crt and tls.key, where nginx.conf reads them, are
+# links into the tmpfs. Mount a real certificate over /etc/nginx/certs; without
+# one, 30-tls-certificate.sh makes a self-signed development certificate there
+# at start (with openssl, which the base image has through ca-certificates, whose
+# bundle verifies stapled OCSP answers: checked here so a base without either
+# fails the build, not the start).
+RUN openssl version && test -s /etc/ssl/certs/ca-certificates.crt \
+  && mkdir -p /etc/nginx/certs \
+  && ln -s /tmp/nginx-dev-cert/tls.crt /etc/nginx/certs/tls.crt \
+  && ln -s /tmp/nginx-dev-cert/tls.key /etc/nginx/certs/tls.key
+COPY nginx/docker-entrypoint.d/30-tls-certificate.sh /docker-entrypoint.d/
 # Reloads nginx when the backend's addresses change (recreated or scaled containers).
 COPY nginx/docker-entrypoint.d/40-reload-on-upstream-change.sh /docker-entrypoint.d/
 # The same files the app would serve, from the same build, served by nginx itself.
 COPY --from=build /src/app/static /srv/www/static
-# uid 101 is the image's `nginx` user; port 8080 because it cannot bind below 1024.
+# uid 101 is the image's `nginx` user; ports 8080 (HTTP: health, redirect) and
+# 8443 (HTTPS, HTTP/2) because it cannot bind below 1024.
 USER 101:101
-EXPOSE 8080
+EXPOSE 8080 8443
 # bash's /dev/tcp: a health probe with nothing installed. HTTP/1.0 without a
 # Host header lands on the default server, which answers /nginx-health.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
@@ -47,9 +59,10 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # ---- runtime: the gateway or the app's own server (production dependencies only) ----
 FROM node:26.10.0-trixie-slim AS runtime
 # tini as PID 1: forwards SIGTERM/SIGHUP/... to the gateway master (a process 1
-# without handlers would ignore them) and reaps orphaned processes.
+# without handlers would ignore them) and reaps orphaned processes. openssl makes
+# the gateway's development certificate (docker/gateway-entrypoint.sh).
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends tini \
+  && apt-get install -y --no-install-recommends tini openssl \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 # Listen on all interfaces of the container, port 8000: the gateway binds
@@ -69,8 +82,13 @@ COPY --from=build /src/server/dist server/dist
 # The official image's unprivileged user (uid 1000); nothing in /app is writable by it.
 USER node
 EXPOSE 8000
-# Node's own fetch: no curl in the image.
+# Makes the gateway's development certificate when asked to (GATEWAY_CERTFILE
+# under /tmp and absent), then runs the base image's docker-entrypoint.sh.
+COPY docker/gateway-entrypoint.sh /usr/local/bin/
+# Node's own http(s): no curl in the image. HTTPS when the gateway terminates TLS
+# (GATEWAY_CERTFILE set); the certificate is not verified: this asks 127.0.0.1
+# whether the process answers, not who it is.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "docker-entrypoint.sh"]
+  CMD ["node", "-e", "require(process.env.GATEWAY_CERTFILE ? 'https' : 'http').get({ host: '127.0.0.1', port: process.env.PORT || 8000, path: '/healthz', rejectUnauthorized: false }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--", "gateway-entrypoint.sh"]
 CMD ["node", "server/dist/cli.js", "app/dist/app.js"]

@@ -12,7 +12,7 @@
 #   nginx:<X.Y.Z>                 debootstrap'd Debian + Debian's nginx, whose version
 #                                 must be X.Y.Z, with the official image's layout
 #                                 (uid 101, /docker-entrypoint.sh, SIGQUIT, logs to
-#                                 stdout/stderr).
+#                                 stdout/stderr) and its ca-certificates + openssl.
 #   grafana/k6:<X.Y.Z>            only if a k6 binary of that version exists at
 #                                 $K6_BINARY (default /opt/k6/k6); it is copied, never built.
 # The stand-ins carry the label stack.local-stand-in=true.
@@ -201,7 +201,9 @@ build_nginx() { # nginx:1.26.3
     || { echo "base-images: cannot build $tag: expected nginx:X.Y.Z" >&2; return 1; }
   local root
   root=$(debian_root "$nginx_suite" nginx)
-  in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx >/dev/null'
+  # ca-certificates (and openssl, which it depends on) as in the official image:
+  # the project's nginx stage uses both (development certificate, OCSP stapling).
+  in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx ca-certificates >/dev/null'
   local got
   got=$(chroot "$root" /usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||')
   [[ $got == "$version" ]] \

@@ -7,6 +7,10 @@
 // where the body limit bites (413), that a SIGTERM to the stack lets an in-flight
 // request finish, and that nginx follows a backend that was scaled or recreated
 // with a new address. Then the Node image alone under `docker run --read-only`.
+// Every profile is used over HTTPS with its development certificate: nginx's own
+// (HTTP/2, HSTS, plain HTTP redirected) in proxy and full, the gateway's own TLS
+// in the gateway profile; /ws echoes through each, and stopping the backend
+// closes an open WebSocket with 1001 "going away", through nginx too.
 //
 // Needs `docker info` to answer (.ci/docker-engine.sh starts an engine) and the
 // base images present (.ci/base-images.sh builds stand-ins where no registry is
@@ -17,9 +21,13 @@
 // Environment: COMPOSE_CLI ("docker compose" or "docker-compose"; default: the
 // first that works), REQUIRE_DOCKER=1, KEEP_STACK=1 (leave the last profile up).
 import { strict as assert } from 'node:assert';
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import tls from 'node:tls';
+import { WebSocket } from 'ws';
 import net, { type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -78,16 +86,53 @@ const skip = engineAnswers && cli
       : '`docker info` failed: no Docker engine answers (run .ci/docker-engine.sh, or set REQUIRE_DOCKER=1 to fail instead)';
 
 let hostPorts: Record<string, number> = {};
+/** Published ports that speak TLS (requests to them go over HTTPS). */
+const TLS_PORTS = new Set<number>();
+// The gateway profile runs with TLS: paths under /tmp that do not exist, so the
+// image's entrypoint makes a development certificate there.
+const GATEWAY_TLS_ENV = { GATEWAY_CERTFILE: '/tmp/tls/tls.crt', GATEWAY_KEYFILE: '/tmp/tls/tls.key' };
 
 function compose(profiles: string[], args: string[], opts: Parameters<typeof run>[2] = {}): Ran {
   assert.ok(cli);
   const env: Record<string, string> = {
     STACK_IMAGE: IMAGE, STACK_TAG: TAG, HOST_BIND: '127.0.0.1',
     HOST_PORT_GATEWAY: String(hostPorts.gateway), HOST_PORT_PROXY: String(hostPorts.proxy), HOST_PORT_FULL: String(hostPorts.full),
+    HOST_PORT_PROXY_TLS: String(hostPorts.proxyTls), HOST_PORT_FULL_TLS: String(hostPorts.fullTls),
+    ...GATEWAY_TLS_ENV,
     ...opts.env
   };
   const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
   return run(cli[0] as string, full, { ...opts, env });
+}
+
+/**
+ * `compose` without blocking this process: for commands during which a client in
+ * this process must keep talking (a WebSocket answering the server's close frame
+ * while its server stops: under spawnSync it could not, and the server would wait
+ * for its graceful timeout).
+ */
+function composeAsync(profiles: string[], args: string[], timeoutMs = 180_000): Promise<Ran> {
+  assert.ok(cli);
+  const env = {
+    ...ENV, STACK_IMAGE: IMAGE, STACK_TAG: TAG, HOST_BIND: '127.0.0.1',
+    HOST_PORT_GATEWAY: String(hostPorts.gateway), HOST_PORT_PROXY: String(hostPorts.proxy), HOST_PORT_FULL: String(hostPorts.full),
+    HOST_PORT_PROXY_TLS: String(hostPorts.proxyTls), HOST_PORT_FULL_TLS: String(hostPorts.fullTls), ...GATEWAY_TLS_ENV
+  };
+  const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cli[0] as string, full, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      if (status !== 0) reject(new Error(`${cli.join(' ')} ${full.join(' ')} exited ${status}:\n${stderr.slice(-3000)}`));
+      else resolvePromise({ status, stdout, stderr });
+    });
+  });
 }
 
 const ALL_PROFILES = ['gateway', 'proxy', 'full', 'loadtest'];
@@ -103,7 +148,12 @@ interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
 
 function request(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {}): Promise<Reply> {
   return new Promise((resolvePromise, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', agent: false, headers: opts.headers }, (res) => {
+    const secure = TLS_PORTS.has(port);
+    // Over TLS: SNI localhost (what the development certificates are made for), not verified.
+    const req = (secure ? https : http).request({
+      host: '127.0.0.1', port, path, method: opts.method ?? 'GET', agent: false, headers: opts.headers,
+      ...(secure ? { servername: 'localhost', rejectUnauthorized: false } : {})
+    }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
@@ -117,6 +167,49 @@ function request(port: number, path: string, opts: { method?: string; headers?: 
       else reject(error);
     });
     req.end(opts.body);
+  });
+}
+
+/** The TLS handshake a client gets on 127.0.0.1:port (SNI localhost, offering h2 and http/1.1). */
+function handshake(port: number): Promise<{ cn: string; alpn: string | false | null; protocol: string | null }> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
+      resolvePromise({ cn: String(socket.getPeerCertificate().subject?.CN), alpn: socket.alpnProtocol, protocol: socket.getProtocol() });
+      socket.destroy();
+    });
+    socket.setTimeout(10_000, () => socket.destroy(new Error('handshake: timeout')));
+    socket.on('error', reject);
+  });
+}
+
+/** GET over HTTP/2 (TLS, not verified): status and headers. */
+function h2get(port: number, path: string): Promise<{ status: number; headers: http2.IncomingHttpHeaders }> {
+  return new Promise((resolvePromise, reject) => {
+    const session = http2.connect(`https://localhost:${port}`, { host: '127.0.0.1', rejectUnauthorized: false } as http2.SecureClientSessionOptions);
+    session.on('error', reject);
+    const stream = session.request({ ':path': path });
+    stream.on('response', (headers) => {
+      stream.resume();
+      stream.on('end', () => { session.close(); resolvePromise({ status: Number(headers[':status']), headers }); });
+    });
+    stream.on('error', reject);
+    stream.setTimeout(20_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+  });
+}
+
+/** A WebSocket to /ws on a TLS port: resolves with the socket and its first message (the hello). */
+function openWs(port: number): Promise<{ ws: WebSocket; hello: { hello: string; pid: number }; next: () => Promise<string>; closed: Promise<{ code: number; reason: string }> }> {
+  return new Promise((resolvePromise, reject) => {
+    const ws = new WebSocket(`wss://localhost:${port}/ws`, { rejectUnauthorized: false });
+    const queue: string[] = [];
+    const waiters: Array<(m: string) => void> = [];
+    const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+    const next = (): Promise<string> => new Promise((r) => { const m = queue.shift(); if (m !== undefined) r(m); else waiters.push(r); });
+    ws.on('message', (data) => { const m = data.toString(); const w = waiters.shift(); if (w) w(m); else queue.push(m); });
+    // After the hello, an error (e.g. a reset) shows as the close code instead.
+    ws.on('error', reject);
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error('ws: no hello within 15 s')); }, 15_000);
+    void next().then((first) => { clearTimeout(timer); resolvePromise({ ws, hello: JSON.parse(first) as { hello: string; pid: number }, next, closed }); });
   });
 }
 
@@ -167,7 +260,7 @@ function nginxLog(service: string): Array<Record<string, unknown>> {
 
 interface Topology {
   profile: 'gateway' | 'proxy' | 'full';
-  /** The service behind the published port, and the backend service(s). */
+  /** The service behind the published ports, and the backend service(s). */
   edge: string;
   backend: string;
   nginx: boolean;
@@ -188,7 +281,9 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
     assert.ok(engineAnswers, 'REQUIRE_DOCKER=1 but `docker info` failed: no Docker engine answers');
     assert.ok(cli, 'REQUIRE_DOCKER=1 but there is no compose CLI');
     log(`engine ${docker(['version', '--format', '{{.Server.Version}}']).stdout.trim()}, compose CLI: ${cli.join(' ')}`);
-    hostPorts = { gateway: await freePort(), proxy: await freePort(), full: await freePort() };
+    hostPorts = { gateway: await freePort(), proxy: await freePort(), full: await freePort(), proxyTls: await freePort(), fullTls: await freePort() };
+    // The site of each profile: HTTPS everywhere (the gateway's own TLS in the gateway profile).
+    for (const p of [hostPorts.gateway, hostPorts.proxyTls, hostPorts.fullTls]) TLS_PORTS.add(p as number);
     teardown(); // leftovers of an interrupted run
   });
 
@@ -251,7 +346,9 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
 
   for (const topo of TOPOLOGIES) {
     describe(`profile ${topo.profile}`, () => {
-      const port = (): number => hostPorts[topo.profile] as number;
+      // The site (HTTPS) and, for nginx, the plain-HTTP port that redirects to it.
+      const port = (): number => hostPorts[topo.nginx ? `${topo.profile}Tls` : topo.profile] as number;
+      const plainPort = (): number => hostPorts[topo.profile] as number;
       let frontGateway = '';
 
       before(async () => {
@@ -279,13 +376,50 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         assert.equal(r.headers.server === 'nginx', topo.nginx, `Server: ${r.headers.server}`);
       });
 
+      it(`serves HTTPS with the development certificate (CN=localhost)${topo.nginx ? ', HTTP/2 and HSTS at nginx' : ' by the gateway\'s own TLS'}`, async () => {
+        const hs = await handshake(port());
+        assert.equal(hs.cn, 'localhost');
+        assert.match(String(hs.protocol), /^TLSv1\.[23]$/);
+        // nginx offers HTTP/2; the gateway speaks HTTP/1.1 only (HTTP/2 is nginx's job).
+        assert.equal(hs.alpn, topo.nginx ? 'h2' : 'http/1.1');
+        if (topo.nginx) {
+          const r = await h2get(port(), '/');
+          assert.equal(r.status, 200);
+          assert.match(String(r.headers['strict-transport-security']), /^max-age=\d+/);
+        }
+        const edgeLog = compose(ALL_PROFILES, ['logs', '--no-color', topo.edge]).stdout;
+        assert.match(edgeLog, /WARNING: .*DEVELOPMENT certificate/, 'no warning about the development certificate in the log');
+      });
+
+      if (topo.nginx) {
+        it('plain HTTP answers the health check and redirects the rest to HTTPS on the published port (301)', async () => {
+          const moved = await request(plainPort(), '/whoami?x=1', { headers: { host: 'localhost' } });
+          assert.equal(moved.status, 301, moved.body);
+          assert.equal(moved.headers.location, `https://localhost:${port()}/whoami?x=1`);
+          assert.equal(moved.headers['strict-transport-security'], undefined);
+          const followed = await request(port(), '/whoami?x=1');
+          assert.equal(followed.status, 200);
+          assert.equal((await request(plainPort(), '/nginx-health')).status, 200);
+        });
+      }
+
+      it('GET /ws: a WebSocket echo through the published port', async () => {
+        const { ws, hello, next, closed } = await openWs(port());
+        assert.equal(hello.hello, 'ws');
+        assert.ok(Number.isInteger(hello.pid));
+        ws.send('echo through the stack');
+        assert.equal(await next(), 'echo through the stack');
+        ws.close(1000);
+        assert.equal((await closed).code, 1000);
+      });
+
       it('GET /whoami: the app sees the real client and scheme, not what the client claims', async () => {
         const r = await request(port(), '/whoami', { headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', forwarded: 'for=6.6.6.6' } });
         assert.equal(r.status, 200);
         const who = JSON.parse(r.body) as { ip: string; scheme: string; peer: string };
         // Docker's proxy for 127.0.0.1 ports connects from the front network's gateway.
         assert.equal(who.ip, frontGateway, `client IP as the app sees it (${r.body})`);
-        assert.equal(who.scheme, 'http');
+        assert.equal(who.scheme, 'https');
         if (topo.nginx) {
           // The TCP peer is nginx on the private network; the client comes from X-Forwarded-For set by nginx.
           assert.notEqual(who.peer, who.ip, 'the app should see nginx as its peer');
@@ -388,7 +522,7 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
           try {
             const r = compose(['full', 'loadtest'], ['run', '--rm', 'k6'], {
               timeoutMs: 180_000, allowFail: true,
-              env: { TOPOLOGY: 'full', BASE_URL: 'http://nginx-full:8080', K6_SCRIPT: 'scenarios/smoke.js', LOADTEST_RESULTS: results }
+              env: { TOPOLOGY: 'full', BASE_URL: 'https://nginx-full:8443', K6_SCRIPT: 'scenarios/smoke.js', LOADTEST_RESULTS: results }
             });
             assert.equal(r.status, 0, `k6 smoke failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
             assert.ok(readdirSync(results).includes('smoke-full.json'), `no summary in the results folder: ${readdirSync(results).join(', ')}`);
@@ -398,11 +532,20 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         });
       }
 
-      it('SIGTERM to the stack lets an in-flight request finish; nothing is killed', async () => {
+      it(`SIGTERM to the stack lets an in-flight request finish and closes an open WebSocket with 1001${topo.nginx ? ' through nginx' : ''}; nothing is killed`, async () => {
+        const { closed } = await openWs(port());
         const inFlight = request(port(), '/slow?ms=3000');
         await sleep(800);
         const t0 = Date.now();
-        // `stop` sends each container its stop signal (SIGTERM; SIGQUIT for nginx) and waits.
+        // The backend first (SIGTERM): it drains, finishing the request and sending
+        // the WebSocket a close frame, which nginx passes through. Then the rest
+        // (nginx: SIGQUIT). nginx alone first would wait for the open WebSocket.
+        const stopBackend = composeAsync([topo.profile], ['stop', '--timeout', '45', topo.backend]);
+        const ws = await Promise.race([closed, sleep(15_000).then(() => undefined)]);
+        await stopBackend;
+        assert.ok(ws, 'the WebSocket was still open after the backend stopped');
+        assert.equal(ws.code, 1001, `close code ${ws.code} (${ws.reason}); 1006 would mean the TCP connection was cut`);
+        assert.equal(ws.reason, 'going away');
         compose([topo.profile], ['stop', '--timeout', '45'], { timeoutMs: 180_000 });
         const stopS = (Date.now() - t0) / 1000;
         const r = await inFlight;
