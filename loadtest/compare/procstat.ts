@@ -58,3 +58,29 @@ export function cpuDelta(before: Map<number, number>, after: Map<number, number>
   for (const [pid, s] of after) total += s - (before.get(pid) ?? 0);
   return total;
 }
+
+/**
+ * A cumulative CPU counter over a changing set of processes: each call lists
+ * `pids()` and returns the CPU seconds they have used since the first call.
+ * Processes present at the first call count from their value then; a process
+ * that appears later (a respawned worker) counts from zero; one that exits
+ * keeps what it had used when last seen. Differences of two calls are what a
+ * step used.
+ */
+export function cpuCounter(pids: () => number[]): () => number {
+  const base = new Map<number, number>();
+  const last = new Map<number, number>();
+  let first = true;
+  return () => {
+    for (const pid of pids()) {
+      const v = cpuSeconds([pid]);
+      if (!last.has(pid)) base.set(pid, first ? v : 0);
+      // /proc gone between listing and reading: keep the last value.
+      if (v >= (last.get(pid) ?? 0)) last.set(pid, v);
+    }
+    first = false;
+    let total = 0;
+    for (const [pid, v] of last) total += v - (base.get(pid) ?? 0);
+    return total;
+  };
+}

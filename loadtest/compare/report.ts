@@ -99,8 +99,14 @@ export function rowsOf(s: K6Summary, cpu?: (startMs: number, durationMs: number)
 
 // ---- the report ------------------------------------------------------------------
 
-export interface TopologyInfo { name: string; description: string; knee: number | null; kneeFound: boolean; skipped?: string }
+export interface TopologyInfo {
+  name: string; description: string; knee: number | null; kneeFound: boolean; skipped?: string;
+  /** CPU seconds per second the topology used with no load offered (a few seconds after start). */
+  idleCpuPerS?: number;
+}
 export interface RunInfo {
+  /** How the topologies ran: 'native' (local processes) or 'compose' (the project's containers). Absent: native. */
+  mode?: 'native' | 'compose';
   startedAt: string;
   durationS: number;
   machine: { cores: number; cpuModel: string; kernel: string };
@@ -224,7 +230,8 @@ export function renderReport(info: RunInfo): Report {
   for (const sc of scenarios) if (sc !== 'capacity') Object.assign(charts, scenarioCharts(info.rows, sc));
 
   const md: string[] = [];
-  md.push(`# Topology comparison — ${info.startedAt}`, '');
+  const mode = info.mode ?? 'native';
+  md.push(`# Topology comparison — ${info.startedAt} — ${mode === 'compose' ? 'compose mode (the project\'s containers, one compose profile at a time)' : 'native mode (local processes, no containers)'}`, '');
   md.push('nginx → gateway, the gateway alone, or nginx → the app\'s own server? And the Python stack it mirrors (nginx → gunicorn → Flask) measured the same way, on the same machine, in the same run.', '');
   md.push('## Machine and versions', '');
   md.push(`- ${info.machine.cores} cores, ${info.machine.cpuModel}, Linux ${info.machine.kernel}`);
@@ -237,6 +244,8 @@ export function renderReport(info: RunInfo): Report {
   const f = findings(info);
   if (f.length) md.push(...f.map((l) => `- ${l}`), '');
   md.push('![capacity](capacity.svg)', '');
+  const idle = measured.filter((t) => t.idleCpuPerS !== undefined);
+  if (idle.length) md.push(`Idle (nothing offered, 3 s after start), CPU ms per second: ${idle.map((t) => `${t.name} ${(t.idleCpuPerS! * 1000).toFixed(1)}`).join(', ')}.`, '');
   const skipped = info.topologies.filter((t) => t.skipped);
   if (skipped.length) md.push('Not measured: ' + skipped.map((t) => `${t.name} (${t.skipped})`).join('; '), '');
   for (const sc of scenarios) {

@@ -1,10 +1,13 @@
 // The comparison runner: brings up each topology in turn (natively: local
-// processes and the distribution's nginx), runs the same k6 scenarios against
-// each, and writes loadtest/results/<timestamp>/ (raw k6 summaries, run.json,
-// report.md, SVG charts) and a copy in loadtest/results/latest/.
+// processes and the distribution's nginx; or with --mode compose: the project's
+// images and compose profiles on a Docker engine), runs the same k6 scenarios
+// against each, and writes loadtest/results/<timestamp>/ (raw k6 summaries,
+// run.json, report.md, SVG charts) and a copy in loadtest/results/latest/
+// (native) or loadtest/results/latest-compose/ (a complete compose run).
 //
 //   npm run compare
 //   npm run compare -- --topologies gateway,full --scenarios fixed-rate,static --duration 30
+//   npm run compare -- --mode compose        (or --mode auto: compose where it can run)
 //
 // Fairness: every serving process of a topology (nginx included) is pinned to
 // --server-cpus (default core 1), k6 and this runner to --load-cpus (core 0), so
@@ -18,7 +21,7 @@ import { availableParallelism, cpus as osCpus, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { cpuSeconds } from './procstat.ts';
+import { buildImages, COMPOSE_PROJECT, COMPOSE_TOPOLOGIES, composeCli, composeUnavailable, downAll, k6HostsConfig, startComposeTopology, STACK_IMAGE, STACK_TAG, type ComposeTopologyName, type ContainerTopology } from './containers.ts';
 import { parseWrk, renderReport, rowsOf, type K6Summary, type Row, type RunInfo, type TopologyInfo } from './report.ts';
 import { DESCRIPTIONS, ROOT, startTopology, TOPOLOGIES, unavailable, versions, type Topology, type TopologyName } from './topologies.ts';
 
@@ -31,7 +34,8 @@ const PYTHON_SCENARIOS = new Set<Scenario>(['capacity', 'fixed-rate', 'churn']);
 
 const { values: opts } = parseArgs({
   options: {
-    topologies: { type: 'string', default: TOPOLOGIES.join(',') },
+    mode: { type: 'string', default: 'native' },
+    topologies: { type: 'string' },
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '5' },
@@ -53,11 +57,18 @@ const { values: opts } = parseArgs({
 });
 
 if (opts.help) {
-  console.log(`npm run compare -- [--topologies ${TOPOLOGIES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]
+  console.log(`npm run compare -- [--mode native|compose|auto (native)] [--topologies ${TOPOLOGIES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]
   [--duration S (10) per measured step] [--warmup S (5)] [--ramp S (30)] [--max-rate R (12000)] [--knee-p95 MS (50)]
   [--fractions 0.5,0.8] [--workers N (2)] [--server-cpus 1] [--load-cpus 0] [--out DIR] [--no-latest] [--no-lock] [--nginx-access-log]`);
+  console.log(`
+--mode native: every topology as local processes pinned with taskset (the default).
+--mode compose: gateway, proxy and full as their compose profiles (images built once first), every
+  container pinned with cpuset, CPU from the containers' cgroups; gunicorn rows only when named in
+  --topologies, then run natively in the same run and labeled so.
+--mode auto: compose when \`docker info\` answers and the images are built or buildable, else native.`);
   process.exit(0);
 }
+if (!['native', 'compose', 'auto'].includes(opts.mode!)) { console.error(`--mode native|compose|auto, not ${opts.mode}`); process.exit(2); }
 
 // Take the measurement lock by re-running this script under flock(1).
 if (!opts['no-lock'] && process.env.COMPARE_LOCKED !== '1') {
@@ -82,7 +93,21 @@ const WORKERS = Number(opts.workers);
 const SERVER_CPUS = opts['server-cpus']!;
 const LOAD_CPUS = opts['load-cpus']!;
 const GAP = 2;
-const topologies = opts.topologies!.split(',').map((s) => s.trim()).filter(Boolean) as TopologyName[];
+// ---- the mode ------------------------------------------------------------------------
+
+let MODE = opts.mode as 'native' | 'compose' | 'auto';
+let modeWhy = '';
+if (MODE !== 'native') {
+  const why = composeUnavailable();
+  if (why && MODE === 'compose') { console.error(`compare: --mode compose cannot run here: ${why}`); process.exit(2); }
+  modeWhy = MODE === 'auto' ? (why ? `auto: native, because ${why}` : 'auto: compose, a Docker engine answers and the images are built or buildable') : 'asked for with --mode compose';
+  MODE = why ? 'native' : 'compose';
+}
+const COMPOSE = MODE === 'compose';
+const isComposeTopology = (t: string): t is ComposeTopologyName => (COMPOSE_TOPOLOGIES as readonly string[]).includes(t);
+/** In compose mode, the Python reference has no image: skipped unless named, then run natively and labeled. */
+const PYTHON_IN_COMPOSE = 'no image for the Python reference (gunicorn + Flask); its native figures are in results/latest/ (npm run compare), or name it in --topologies to run it natively in this run, labeled "native"';
+const topologies = (opts.topologies ?? (COMPOSE ? [...COMPOSE_TOPOLOGIES] : TOPOLOGIES).join(',')).split(',').map((s) => s.trim()).filter(Boolean) as TopologyName[];
 const scenarios = opts.scenarios!.split(',').map((s) => s.trim()).filter(Boolean) as Scenario[];
 for (const t of topologies) if (!TOPOLOGIES.includes(t)) { console.error(`unknown topology ${t} (${TOPOLOGIES.join(', ')})`); process.exit(2); }
 for (const s of scenarios) if (!SCENARIOS.includes(s)) { console.error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`); process.exit(2); }
@@ -116,7 +141,9 @@ function planned(s: Scenario | 'warmup'): number {
   }
 }
 const isPython = (t: TopologyName) => t === 'gunicorn' || t === 'nginx-gunicorn';
-const runnable = topologies.filter((t) => !unavailable(t));
+/** Why a topology is not measured in this run, or undefined. */
+const whyNot = (t: TopologyName): string | undefined => (COMPOSE && isComposeTopology(t) ? undefined : unavailable(t));
+const runnable = topologies.filter((t) => !whyNot(t));
 const plan = runnable.flatMap((t) => [...(WARMUP > 0 ? ['warmup' as const] : []), ...scenarios.filter((s) => !isPython(t) || PYTHON_SCENARIOS.has(s))].map((s) => ({ t, s })));
 const plannedTotal = plan.reduce((a, p) => a + planned(p.s) + 3, 0);
 let plannedDone = 0;
@@ -132,24 +159,41 @@ const note = (text: string) => process.stderr.write(`        ${text}\n`);
 
 // ---- CPU sampling ------------------------------------------------------------------
 
-/** Samples the topology's cumulative CPU every 100 ms; cpu(from, to) interpolates. */
-function sampler(topo: Topology): { stop(): void; between(from: number, to: number): number | null } {
-  const last = new Map<number, number>();
-  const samples: Array<[number, number]> = [];
-  let cum = 0;
-  let first = true;
-  const tick = () => {
-    for (const pid of topo.pids()) {
-      const v = cpuSeconds([pid]);
-      // Processes present at the first tick are the baseline; later ones (a
-      // respawned worker) are new and count from zero.
-      const prev = last.get(pid) ?? (first ? v : 0);
-      if (v >= prev) cum += v - prev;
-      last.set(pid, v);
-    }
-    first = false;
-    samples.push([Date.now(), cum]);
+/**
+ * What the runner needs of a topology, native (topologies.ts) or in containers
+ * (containers.ts): where clients connect and which Host they name, its
+ * cumulative CPU seconds, and a stop.
+ */
+interface Serving {
+  name: TopologyName;
+  /** What k6 gets as BASE_URL (with `k6Config` mapping its host name to the address). */
+  baseUrl: string;
+  /** What wrk connects to, with `hostHeader` as Host. */
+  connectUrl: string;
+  hostHeader: string;
+  k6Config?: string;
+  /** 'native' or 'compose'. */
+  how: 'native' | 'compose';
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+function nativeServing(t: Topology): Serving {
+  return { name: t.name, baseUrl: t.baseUrl, connectUrl: t.baseUrl, hostHeader: '127.0.0.1', how: 'native', cpuSeconds: () => t.cpuSeconds(), stop: () => t.stop() };
+}
+
+function composeServing(t: ContainerTopology): Serving {
+  return {
+    name: t.name, baseUrl: t.baseUrl, connectUrl: t.baseUrl.replace(`//${t.hostName}:`, `//${t.address}:`), hostHeader: t.hostName,
+    k6Config: k6HostsConfig(t, join(OUT, 'logs')), how: 'compose', cpuSeconds: () => t.cpuSeconds(), stop: () => t.stop()
   };
+}
+
+/** Samples the topology's cumulative CPU every 100 ms; cpu(from, to) interpolates. */
+function sampler(topo: Serving): { stop(): void; between(from: number, to: number): number | null } {
+  const samples: Array<[number, number]> = [];
+  const zero = topo.cpuSeconds();
+  const tick = () => { samples.push([Date.now(), topo.cpuSeconds() - zero]); };
   tick();
   const timer = setInterval(tick, 100);
   const at = (t: number): number => {
@@ -170,8 +214,8 @@ function sampler(topo: Topology): { stop(): void; between(from: number, to: numb
 
 // ---- k6 ----------------------------------------------------------------------------
 
-async function k6(script: string, topo: Topology, env: Record<string, string | number>, dir: string, seconds: number): Promise<K6Summary | undefined> {
-  const args = ['run', '--quiet', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), join(ROOT, 'loadtest/scenarios', `${script}.js`)];
+async function k6(script: string, topo: Serving, env: Record<string, string | number>, dir: string, seconds: number): Promise<K6Summary | undefined> {
+  const args = ['run', '--quiet', ...(topo.k6Config ? ['--config', topo.k6Config] : []), ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), join(ROOT, 'loadtest/scenarios', `${script}.js`)];
   const argv = hasTaskset ? ['taskset', '-c', LOAD_CPUS, K6, ...args] : [K6, ...args];
   const log = join(OUT, 'logs', `${dir === OUT ? '' : 'warmup-'}${script}-${topo.name}.txt`);
   const child = spawn(argv[0]!, argv.slice(1), {
@@ -203,8 +247,8 @@ async function k6(script: string, topo: Topology, env: Record<string, string | n
  * any Node topology serves on one core, so a k6 ramp would find k6's knee, not
  * the server's. wrk on the same core does not.
  */
-async function wrkCapacity(topo: Topology, cpu: ReturnType<typeof sampler>): Promise<Row | undefined> {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-H', 'Host: 127.0.0.1', `${topo.baseUrl}/`];
+async function wrkCapacity(topo: Serving, cpu: ReturnType<typeof sampler>): Promise<Row | undefined> {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-H', `Host: ${topo.hostHeader}`, `${topo.connectUrl}/`];
   const argv = hasTaskset ? ['taskset', '-c', LOAD_CPUS, 'wrk', ...args] : ['wrk', ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
@@ -234,33 +278,66 @@ const rows: Row[] = [];
 const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? osCpus()[0]?.model ?? 'unknown CPU';
 const k6Version = (spawnSync(K6, ['version'], { encoding: 'utf8' }).stdout ?? '').trim().replace(/^k6 (v\S+).*/s, '$1');
 
-process.stderr.write(`compare: ${runnable.join(', ') || 'nothing'} × ${scenarios.join(', ')}; ${DURATION}s per step; servers on CPU ${SERVER_CPUS}, k6 on CPU ${LOAD_CPUS}; about ${clock(plannedTotal)} planned → ${OUT}\n`);
+process.stderr.write(`compare: mode ${MODE}${modeWhy ? ` (${modeWhy})` : ''}; ${runnable.join(', ') || 'nothing'} × ${scenarios.join(', ')}; ${DURATION}s per step; servers on CPU ${SERVER_CPUS}, k6 on CPU ${LOAD_CPUS}; about ${clock(plannedTotal)} planned → ${OUT}\n`);
 for (const t of topologies) {
-  const why = unavailable(t);
+  const why = whyNot(t);
   if (why) { process.stderr.write(`        skipping ${t}: ${why}\n`); infos.push({ name: t, description: DESCRIPTIONS[t], knee: null, kneeFound: false, skipped: why }); }
+}
+if (COMPOSE && opts.topologies === undefined) {
+  for (const t of ['gunicorn', 'nginx-gunicorn'] as const) infos.push({ name: t, description: DESCRIPTIONS[t], knee: null, kneeFound: false, skipped: PYTHON_IN_COMPOSE });
 }
 
 let interrupted = false;
-let current: Topology | undefined;
+let current: Serving | undefined;
 process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
   interrupted = true;
   process.stderr.write('compare: interrupted; stopping after this step (Ctrl-C again to quit now)\n');
 });
+process.on('SIGTERM', () => { interrupted = true; process.exit(143); });
+// Whatever way this process ends (an error, a second Ctrl-C, SIGTERM), the
+// project's containers and networks go with it.
+let composeUp = false;
+process.on('exit', () => { if (COMPOSE && composeUp) { process.stderr.write(`compare: taking down compose project ${COMPOSE_PROJECT}\n`); downAll(); } });
+
+let buildS: number | null = null;
+const composeCmd = COMPOSE ? composeCli()!.join(' ') : '';
+if (COMPOSE) {
+  // Leftovers of an earlier run that was killed: down first.
+  composeUp = true;
+  downAll();
+  progress(`building the images once (${composeCmd} build, legacy builder: DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0; ${STACK_IMAGE}:${STACK_TAG}, ${STACK_IMAGE}-nginx:${STACK_TAG})`);
+  try { buildS = buildImages(); } catch (error) { console.error(`compare: build failed: ${(error as Error).message}`); process.exit(1); }
+  note(`built in ${buildS.toFixed(0)} s`);
+}
 
 for (const name of runnable) {
   if (interrupted) break;
   const info: TopologyInfo = { name, description: DESCRIPTIONS[name], knee: null, kneeFound: false };
   infos.push(info);
-  let topo: Topology;
+  let topo: Serving;
   try {
-    topo = await startTopology(name, { workers: WORKERS, cpus: hasTaskset ? SERVER_CPUS : undefined, nginxAccessLog: opts['nginx-access-log'] });
+    if (COMPOSE && isComposeTopology(name)) {
+      progress(`${name}: ${composeCmd} -p ${COMPOSE_PROJECT} --profile ${name} up -d (cpuset ${SERVER_CPUS}), waiting for healthy`);
+      const c = await startComposeTopology(name, { workers: WORKERS, cpus: SERVER_CPUS, nginxAccessLog: opts['nginx-access-log'] });
+      note(`up: ${c.containers.map((x) => x.name).join(', ')}; clients → ${c.address} (Host ${c.hostName}); CPU from ${[...new Set(c.containers.map((x) => x.cpuSource.replace(/[0-9a-f]{64}/, '<id>')))].join(', ')}`);
+      topo = composeServing(c);
+    } else {
+      topo = nativeServing(await startTopology(name, { workers: WORKERS, cpus: hasTaskset ? SERVER_CPUS : undefined, nginxAccessLog: opts['nginx-access-log'] }));
+      if (COMPOSE) info.description += ' [native: no image]';
+    }
   } catch (error) {
     info.skipped = `failed to start: ${(error as Error).message.split('\n')[0]}`;
     progress(`${name}: ${info.skipped}`);
     continue;
   }
   current = topo;
+  // What the topology uses with nothing offered (health checks, timers), over 3 s.
+  {
+    const a = topo.cpuSeconds();
+    await sleep(3000);
+    info.idleCpuPerS = (topo.cpuSeconds() - a) / 3;
+  }
   const cpu = sampler(topo);
   const run = async (s: Scenario | 'warmup', env: Record<string, string | number>, label: string): Promise<K6Summary | undefined> => {
     stepNo++;
@@ -335,25 +412,59 @@ void current;
 
 // ---- the report --------------------------------------------------------------------
 
-const v = versions();
-const info: RunInfo = {
-  startedAt: new Date(t0).toISOString().replace(/\.\d+Z$/, 'Z'),
-  durationS: (Date.now() - t0) / 1000,
-  machine: { cores: CORES, cpuModel, kernel: release() },
-  versions: { node: v.node!, nginx: v.nginx!, k6: k6Version, gunicorn: v.gunicorn!, flask: v.flask!, python: v.python! },
-  settings: {
-    'CPU budget': hasTaskset
-      ? `every serving process of a topology pinned to CPU ${SERVER_CPUS} (taskset; children inherit): nginx master and worker, gateway master and workers, app processes, gunicorn master and workers. nginx's CPU is counted in its topology's CPU seconds. k6 and the runner on CPU ${LOAD_CPUS}.`
-      : 'taskset not available: processes not pinned',
-    workers: `${WORKERS} (gateway workers, gunicorn sync workers, app processes behind nginx in proxy); nginx worker_processes 1 (one per core of the budget)`,
-    'nginx config': `nginx/nginx.conf as shipped, rewritten only for listen/upstream/paths${opts['nginx-access-log'] ? '' : ', and access_log off (the gateway and gunicorn log no requests by default either)'}; /api/ is rate-limited there (50 r/s per client), so no scenario here loads /api/`,
-    'CPU seconds': 'utime+stime from /proc/<pid>/stat of every serving process, sampled every 100 ms and integrated over each step\'s window; per 1,000 completed requests',
+function commonSettings(): Record<string, string> {
+  return {
     'warm-up': `${WARMUP}s of GET / per topology before anything is measured`,
     capacity: HAS_WRK
       ? `wrk -t1 -c${CONNECTIONS} on GET / for ${DURATION}s, on the load core: the most the topology serves on its one core (closed model). k6 is not used for this: it needs several times wrk's CPU per request and tops out near ${K6_MAX} req/s on one core, below every Node topology's capacity`
       : `k6 capacity ramp 100 → ${MAX_RATE} req/s over ${RAMP}s; the knee is the offered rate when p95 passed ${KNEE_P95} ms or k6's pool of 400 VUs ran out`,
     'latency steps': `k6 fixed-rate (open model) at ${FRACTIONS.join(', ')} × min(capacity, ${K6_MAX} req/s that k6 can offer from one core), ${DURATION}s each: below every topology's knee`,
     'load generator': `k6 ${k6Version}, open model (arrival rate), on its own core; at high rates k6 itself may be the limit, which caps every topology alike`
+  };
+}
+
+const v = versions();
+if (COMPOSE) {
+  // What serves in the containers (the host's node and nginx do not).
+  const inImage = (image: string, argv: string[]) => {
+    const r = spawnSync('docker', ['run', '--rm', '--network', 'none', '--entrypoint', argv[0]!, image, ...argv.slice(1)], { encoding: 'utf8', timeout: 60_000 });
+    return r.status === 0 ? `${r.stdout}${r.stderr}`.trim() : '?';
+  };
+  v.node = `${inImage(`${STACK_IMAGE}:${STACK_TAG}`, ['node', '--version'])} (image)`;
+  v.nginx = `${inImage(`${STACK_IMAGE}-nginx:${STACK_TAG}`, ['nginx', '-v']).replace(/^nginx version: /, '')} (image)`;
+  v.docker = (spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).stdout ?? '').trim();
+  v.compose = (spawnSync(composeCmd.split(' ')[0]!, [...composeCmd.split(' ').slice(1), 'version', '--short'], { encoding: 'utf8' }).stdout ?? '').trim();
+}
+const anyNative = infos.some((t) => !t.skipped && !(COMPOSE && isComposeTopology(t.name)));
+const nativeBudget = `every serving process of a topology pinned to CPU ${SERVER_CPUS} (taskset; children inherit): nginx master and worker, gateway master and workers, app processes, gunicorn master and workers. nginx's CPU is counted in its topology's CPU seconds. k6 and the runner on CPU ${LOAD_CPUS}.`;
+const nativeCpu = 'utime+stime from /proc/<pid>/stat of every serving process, sampled every 100 ms and integrated over each step\'s window; per 1,000 completed requests';
+const composeSettings: Record<string, string> = COMPOSE ? {
+  mode: `compose (${modeWhy}): each of ${COMPOSE_TOPOLOGIES.join(', ')} is its compose profile of docker-compose.yml, \`${composeCmd} -p ${COMPOSE_PROJECT} --profile <name> up -d\` with free host ports, waited for until every container is healthy, measured, then \`down -v\` (also on failure and Ctrl-C). The images are built once at the start (${buildS === null ? '?' : `${buildS.toFixed(0)} s`}, legacy builder) from this working tree. Native mode (the default, \`npm run compare\`) runs the same topologies as local processes: it needs no Docker, and it measures the servers alone; compose measures them as deployed (container networking, cgroups, Docker's health checks). auto picks compose only where a Docker engine answers and the images are built or buildable.`,
+  'CPU budget': `every container of the topology (nginx, the gateway, each app replica) pinned to CPU ${SERVER_CPUS} by a compose override file generated in a temp dir (\`cpuset: "${SERVER_CPUS}"\` per service; docker-compose.yml untouched; checked with docker inspect). The compose file's own \`cpus\` limits stay (≥ 1 CPU each), so the cpuset is the budget. k6, wrk and the runner on CPU ${LOAD_CPUS} on the host.${anyNative ? ` Rows marked [native] ran as local processes: ${nativeBudget}` : ''}`,
+  'CPU seconds': `from each container's cgroup (cgroup v2 cpu.stat usage_usec, or v1 cpuacct.usage; the path read from /proc/<container pid>/cgroup; \`docker top\` + /proc where neither exists), summed over every container of the topology, nginx included, sampled every 100 ms and integrated over each step's window; per 1,000 completed requests. A cgroup counts everything in the container, including Docker's health check (a \`node -e\` every 10 s in each Node container, a bash probe in nginx's) and nginx's upstream re-resolve loop (every 5 s): the "idle" line below is that background per second.${anyNative ? ` [native] rows: ${nativeCpu}.` : ''}`,
+  'client path': 'k6 and wrk connect to the entry container\'s address on the project\'s `front` bridge network (Host: the compose service name, which nginx\'s server_name accepts), not to the port published on 127.0.0.1. Published ports on loopback are carried by `docker-proxy`, a userland process on the host, outside the containers\' cgroups and CPU set, that copies every byte once more; traffic from other machines is forwarded by the kernel (iptables DNAT) and never passes it. Going by the bridge address keeps that extra hop, and its CPU, out of both the latency and the CPU figures, as production sees it; the bridge and veth cost itself is real and included in latency (the part in softirq on the server core is in no cgroup).',
+  workers: `${WORKERS}: WEB_CONCURRENCY (gateway workers, gateway and full), APP_REPLICAS (app containers of one process each behind nginx, proxy); nginx worker_processes 1 (one per core of the budget)`,
+  'nginx config': `nginx/nginx.conf as shipped, mounted read-only over the image's copy by the override file with three rewrites, the same as native mode: plain HTTP on 8080 serves the site (\`include includes/site.conf;\` in place of the redirect to HTTPS, the swap nginx.conf documents: this compares plain HTTP), worker_processes 1${opts['nginx-access-log'] ? '' : ', access_log off (the gateway logs no requests by default either)'}; /api/ is rate-limited there (50 r/s per client), so no scenario here loads /api/`
+} : {};
+const info: RunInfo = {
+  mode: COMPOSE ? 'compose' : 'native',
+  startedAt: new Date(t0).toISOString().replace(/\.\d+Z$/, 'Z'),
+  durationS: (Date.now() - t0) / 1000,
+  machine: { cores: CORES, cpuModel, kernel: release() },
+  versions: {
+    node: v.node!, nginx: v.nginx!, k6: k6Version, ...(COMPOSE ? { docker: v.docker!, compose: v.compose! } : {}),
+    // The Python side only where it ran.
+    ...(infos.some((t) => isPython(t.name as TopologyName) && !t.skipped) ? { gunicorn: v.gunicorn!, flask: v.flask!, python: v.python! } : {})
+  },
+  settings: COMPOSE ? { ...composeSettings, ...commonSettings() } : {
+    ...(modeWhy ? { mode: `native (${modeWhy})` } : {}),
+    'CPU budget': hasTaskset
+      ? `every serving process of a topology pinned to CPU ${SERVER_CPUS} (taskset; children inherit): nginx master and worker, gateway master and workers, app processes, gunicorn master and workers. nginx's CPU is counted in its topology's CPU seconds. k6 and the runner on CPU ${LOAD_CPUS}.`
+      : 'taskset not available: processes not pinned',
+    workers: `${WORKERS} (gateway workers, gunicorn sync workers, app processes behind nginx in proxy); nginx worker_processes 1 (one per core of the budget)`,
+    'nginx config': `nginx/nginx.conf as shipped, rewritten only for listen/upstream/paths${opts['nginx-access-log'] ? '' : ', and access_log off (the gateway and gunicorn log no requests by default either)'}; /api/ is rate-limited there (50 r/s per client), so no scenario here loads /api/`,
+    'CPU seconds': nativeCpu,
+    ...commonSettings()
   },
   topologies: infos,
   rows
@@ -362,10 +473,16 @@ const report = renderReport(info);
 writeFileSync(join(OUT, 'run.json'), JSON.stringify(info, null, 2) + '\n');
 writeFileSync(join(OUT, 'report.md'), report.markdown);
 for (const [file, svg] of Object.entries(report.charts)) writeFileSync(join(OUT, file), svg);
-if (!opts['no-latest'] && opts.out === undefined) {
-  const latest = join(ROOT, 'loadtest/results/latest');
+// native → latest/; compose → latest-compose/, and only from a complete run
+// (every compose topology measured, not interrupted): a partial run never
+// replaces a whole one.
+const completeCompose = COMPOSE && !interrupted && COMPOSE_TOPOLOGIES.every((t) => infos.some((i) => i.name === t && !i.skipped));
+const latestName = COMPOSE ? (completeCompose ? 'latest-compose' : undefined) : 'latest';
+const copyLatest = !opts['no-latest'] && opts.out === undefined && latestName !== undefined;
+if (copyLatest) {
+  const latest = join(ROOT, 'loadtest/results', latestName!);
   rmSync(latest, { recursive: true, force: true });
   mkdirSync(latest);
   for (const f of readdirSync(OUT)) if (/\.(md|svg|json)$/.test(f)) cpSync(join(OUT, f), join(latest, f));
 }
-progress(`done: ${join(OUT, 'report.md')}${opts['no-latest'] || opts.out !== undefined ? '' : ' (and loadtest/results/latest/)'}`);
+progress(`done: ${join(OUT, 'report.md')}${copyLatest ? ` (and loadtest/results/${latestName}/)` : COMPOSE && !completeCompose ? ' (incomplete compose run: latest-compose/ left as it was)' : ''}`);

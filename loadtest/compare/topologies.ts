@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort, NGINX_BIN, nginxVersion, startNativeNginx } from './native-nginx.ts';
-import { tree } from './procstat.ts';
+import { cpuCounter, tree } from './procstat.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const TOPOLOGIES = ['gateway', 'proxy', 'full', 'gunicorn', 'nginx-gunicorn'] as const;
@@ -51,6 +51,8 @@ export interface Topology {
   port: number;
   /** Every serving process (nginx master+workers, gateway master+workers, apps, gunicorn master+workers), fresh from /proc. */
   pids(): number[];
+  /** CPU seconds every serving process has used since the topology started serving (cumulative; take differences). */
+  cpuSeconds(): number;
   /** Graceful stop of everything, front to back. */
   stop(): Promise<void>;
 }
@@ -180,7 +182,7 @@ export async function startTopology(name: TopologyName, opts: TopologyOptions = 
     await Promise.all(backends.map((b) => b.stop()));
   };
   const result = (pids: () => number[], front?: { stop(): Promise<void> }): Topology => ({
-    name, port, baseUrl: `http://127.0.0.1:${port}`, pids, stop: () => stopAll(front)
+    name, port, baseUrl: `http://127.0.0.1:${port}`, pids, cpuSeconds: cpuCounter(pids), stop: () => stopAll(front)
   });
   const backendPids = () => backends.flatMap((b) => (b.proc.pid ? tree(b.proc.pid) : []));
   try {
