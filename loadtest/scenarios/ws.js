@@ -6,7 +6,7 @@
 // mapping) and what each hop adds to a message's round trip. The first message
 // the app sends names its worker pid; it is not an echo and is skipped.
 //
-//   k6 run -e BASE_URL=http://127.0.0.1:8083 -e TOPOLOGY=full \
+//   k6 run -e BASE_URL=https://127.0.0.1:8443 -e TOPOLOGY=full \
 //     -e CONNECTIONS=50 -e MESSAGES=100 loadtest/scenarios/ws.js
 
 import { check } from 'k6'
