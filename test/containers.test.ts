@@ -403,6 +403,16 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         });
       }
 
+      if (!topo.nginx || topo.backend === 'gateway-full') {
+        it('metrics: served inside on their own port, never on the published one', async () => {
+          assert.equal((await request(port(), '/metrics')).status, 404, '/metrics on the public port');
+          const text = compose([topo.profile], ['exec', '-T', topo.backend, 'node', '-e',
+            "fetch('http://127.0.0.1:9464/metrics').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1))"]).stdout;
+          assert.match(text, /^gateway_workers\{state="ready"\} \d+$/m);
+          assert.match(text, /^gateway_http_requests_total\{status="200"\} \d+$/m);
+        });
+      }
+
       it('GET /ws: a WebSocket echo through the published port', async () => {
         const { ws, hello, next, closed } = await openWs(port());
         assert.equal(hello.hello, 'ws');
