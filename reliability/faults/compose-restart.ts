@@ -53,12 +53,16 @@ const cli = sh('docker', ['info'], {}, 30_000).status === 0 ? composeCli() : und
 if (!cli) {
   skipAll('no Docker engine or compose CLI');
 } else {
-  const ports = { HOST_PORT_GATEWAY: await freePort(), HOST_PORT_PROXY: await freePort(), HOST_PORT_FULL: await freePort() };
+  const ports = {
+    HOST_PORT_GATEWAY: await freePort(), HOST_PORT_PROXY: await freePort(), HOST_PORT_FULL: await freePort(),
+    HOST_PORT_PROXY_TLS: await freePort(), HOST_PORT_FULL_TLS: await freePort(),
+  };
   const env = { HOST_BIND: '127.0.0.1', DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
   const compose = (profile: string, args: string[]) => sh(cli[0]!, [...cli.slice(1), '-p', PROJECT, '--profile', profile, ...args], env);
   const cases: Array<{ profile: 'proxy' | 'full'; service: string; port: number }> = [
-    { profile: 'full', service: 'gateway-full', port: ports.HOST_PORT_FULL },
-    { profile: 'proxy', service: 'app', port: ports.HOST_PORT_PROXY },
+    // nginx as shipped: HTTPS (development certificate), plain HTTP redirects.
+    { profile: 'full', service: 'gateway-full', port: ports.HOST_PORT_FULL_TLS },
+    { profile: 'proxy', service: 'app', port: ports.HOST_PORT_PROXY_TLS },
   ];
   for (const c of cases) {
     const down = () => compose(c.profile, ['down', '-v', '--remove-orphans']);
@@ -66,12 +70,14 @@ if (!cli) {
       down();
       const up = compose(c.profile, ['up', '-d', '--build']);
       if (up.status !== 0) throw new Error(`compose up failed:\n${up.out.slice(-2000)}`);
-      const base = `http://127.0.0.1:${c.port}`;
+      // 127.0.0.1 is among the names nginx serves (it refuses unknown Host names).
+      const base = `https://127.0.0.1:${c.port}`;
       // Healthy: answers 200 on / through nginx (bounded wait).
       let healthy = false;
       for (let i = 0; i < 120 && !healthy; i++) {
-        healthy = await fetch(`${base}/`).then((r) => r.ok, () => false);
-        if (!healthy) await sleep(500);
+        const probe = new Load({ baseUrl: base, rate: 2, maxSeconds: 1, timeoutMs: 2000 });
+        await sleep(600);
+        healthy = (await probe.stop()).some((s) => s.status === 200);
       }
       if (!healthy) throw new Error('the stack did not become healthy in 60 s');
 

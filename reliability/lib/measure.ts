@@ -5,6 +5,7 @@
  * collects. Normal clients bind their own loopback source address, apart from any attacker's.
  */
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 
@@ -45,10 +46,14 @@ export class Load {
   private pending = new Set<Promise<void>>();
   private stopped = false;
   private agent: http.Agent;
+  private tls: boolean;
   private hardStop: NodeJS.Timeout;
 
   constructor(private readonly o: LoadOptions) {
-    this.agent = new http.Agent({ keepAlive: o.keepAlive ?? true, maxSockets: 256, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
+    const agentOptions = { keepAlive: o.keepAlive ?? true, maxSockets: 256, ...(o.localAddress ? { localAddress: o.localAddress } : {}) };
+    // https:// for the nginx topologies as shipped: their development certificate is self-signed.
+    this.tls = o.baseUrl.startsWith('https:');
+    this.agent = this.tls ? new https.Agent({ ...agentOptions, rejectUnauthorized: false }) : new http.Agent(agentOptions);
     let sent = 0;
     const tickMs = 5;
     this.timer = setInterval(() => {
@@ -67,7 +72,7 @@ export class Load {
     const s: Sample = { start: this.now(), end: 0, status: 0 };
     const p = new Promise<void>((resolve) => {
       const done = () => { s.end = this.now(); this.samples.push(s); resolve(); };
-      const req = http.request(`${this.o.baseUrl}${spec.path}`, { method: spec.method ?? 'GET', agent: this.agent, headers: spec.body ? { 'content-type': 'application/octet-stream', 'content-length': Buffer.byteLength(spec.body) } : {} }, (res) => {
+      const req = (this.tls ? https : http).request(`${this.o.baseUrl}${spec.path}`, { method: spec.method ?? 'GET', agent: this.agent, headers: spec.body ? { 'content-type': 'application/octet-stream', 'content-length': Buffer.byteLength(spec.body) } : {} }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => { body += c; });
