@@ -57,6 +57,8 @@ export interface Row {
   /** CPU seconds of every serving process per 1,000 requests. */
   cpuPer1k: number | null;
   thresholdsOk: boolean;
+  /** WebSocket rows: sessions opened (k6's ws_sessions); requests are then echoes. */
+  sessions?: number;
 }
 
 function metric(s: K6Summary, name: string, step: string, single: boolean): K6Metric | undefined {
@@ -124,7 +126,9 @@ const SCENARIO_TITLES: Record<string, string> = {
   static: 'Static files: 1 KiB and 1 MiB text, gzip asked for or not',
   slow: 'Slow I/O: /slow (async wait), many requests in flight',
   cpu: 'CPU-bound: /cpu (blocks the event loop)',
-  churn: 'Connection churn: keep-alive vs a new TCP connection per request'
+  churn: 'Connection churn: keep-alive vs a new TCP connection per request',
+  tls: 'TLS: where it terminates',
+  ws: 'WebSocket echo'
 };
 
 const ms = (v: number) => (Number.isFinite(v) ? fmt(v) : '–');
@@ -156,6 +160,7 @@ function axes(rows: Row[], scenario: string): { steps: string[]; topologies: str
 
 export function scenarioCharts(rows: Row[], scenario: string): Record<string, string> {
   const { steps, topologies } = axes(rows, scenario);
+  const unit = scenario === 'ws' ? 'echoes' : 'requests';
   const pick = (k: 'p99' | 'cpuPer1k' | 'rps') => topologies.map((t) => ({
     name: t,
     values: steps.map((st) => { const r = find(rows, t, scenario, st); const v = r?.[k]; return v === undefined || v === null || !Number.isFinite(v) ? null : v; })
@@ -163,7 +168,7 @@ export function scenarioCharts(rows: Row[], scenario: string): Record<string, st
   const title = SCENARIO_TITLES[scenario] ?? scenario;
   return {
     [`${scenario}-p99.svg`]: barChart({ title: `${scenario}: p99 latency`, subtitle: title, unit: 'ms', groups: steps, series: pick('p99') }),
-    [`${scenario}-cpu.svg`]: barChart({ title: `${scenario}: CPU seconds per 1,000 requests (all serving processes)`, subtitle: title, unit: 'CPU s / 1k req', groups: steps, series: pick('cpuPer1k') })
+    [`${scenario}-cpu.svg`]: barChart({ title: `${scenario}: CPU seconds per 1,000 ${unit} (all serving processes)`, subtitle: title, unit: `CPU s / 1k ${scenario === 'ws' ? 'echoes' : 'req'}`, groups: steps, series: pick('cpuPer1k') })
   };
 }
 
@@ -228,6 +233,13 @@ export function renderReport(info: RunInfo): Report {
   });
   const scenarios = [...new Set(info.rows.map((r) => r.scenario))];
   for (const sc of scenarios) if (sc !== 'capacity') Object.assign(charts, scenarioCharts(info.rows, sc));
+  if (scenarios.includes('tls')) {
+    const { steps, topologies } = axes(info.rows, 'tls');
+    charts['tls-rps.svg'] = barChart({
+      title: 'tls: achieved requests per second', subtitle: SCENARIO_TITLES.tls!, unit: 'req/s', groups: steps,
+      series: topologies.map((t) => ({ name: t, values: steps.map((st) => find(info.rows, t, 'tls', st)?.rps ?? null) }))
+    });
+  }
 
   const md: string[] = [];
   const mode = info.mode ?? 'native';
@@ -249,11 +261,118 @@ export function renderReport(info: RunInfo): Report {
   const skipped = info.topologies.filter((t) => t.skipped);
   if (skipped.length) md.push('Not measured: ' + skipped.map((t) => `${t.name} (${t.skipped})`).join('; '), '');
   for (const sc of scenarios) {
+    if (sc === 'tls') {
+      md.push(`## ${SCENARIO_TITLES.tls}`, '',
+        'Each topology over HTTPS (self-signed P-256 certificate, TLS 1.3, HTTP/1.1 from the client: k6 runs with GODEBUG=http2client=0 so nginx\'s HTTP/2 does not make this an h2-vs-h1 comparison), and the plain topologies over HTTP as the baseline. Steps: `wrk` = capacity, kept-alive connections, closed model; `keepalive` and `churn` = churn.js at a fixed rate, reusing connections, then `Connection: close` on every request (a new TLS handshake per request; nginx keeps a session cache, tickets off).', '',
+        tlsTable(info.rows), '');
+      const tf = tlsFindings(info.rows);
+      if (tf.length) md.push(...tf.map((l) => `- ${l}`), '');
+      md.push('![tls p99](tls-p99.svg)', '![tls CPU](tls-cpu.svg)', '![tls throughput](tls-rps.svg)', '');
+      continue;
+    }
+    if (sc === 'ws') {
+      md.push(`## ${SCENARIO_TITLES.ws}`, '',
+        'ws.js: a fixed number of virtual users each open a WebSocket to /ws (wss:// for the -tls topologies), send a message every INTERVAL_MS, check each echo and time its round trip; a VU reconnects after MESSAGES echoes. CPU per 1,000 echoes.', '',
+        wsTable(info.rows), '', '![ws p99](ws-p99.svg)', '![ws CPU](ws-cpu.svg)', '');
+      continue;
+    }
     md.push(`## ${SCENARIO_TITLES[sc] ?? sc}`, '', scenarioTable(info.rows, sc), '');
     if (sc !== 'capacity') md.push(`![${sc} p99](${sc}-p99.svg)`, `![${sc} CPU](${sc}-cpu.svg)`, '');
   }
   md.push('Raw k6 summaries: `<script>-<topology>.json` in this folder; `run.json` holds every row above.', '');
   return { markdown: md.join('\n'), charts };
+}
+
+// ---- TLS and WebSocket -------------------------------------------------------------
+
+/** Where TLS terminates in a topology: the gateway, nginx, or nowhere (plain HTTP). */
+export function tlsAt(topology: string): string {
+  if (topology === 'gateway-tls') return 'gateway';
+  if (topology.endsWith('-tls')) return 'nginx';
+  return 'none (plain HTTP)';
+}
+
+/**
+ * The row of a ws.js summary: echoes (not HTTP requests) per second over the
+ * run, the echo round trip (ws_echo_rtt), failures (socket errors, wrong echoes,
+ * failed checks) and CPU per 1,000 echoes.
+ */
+export function wsRowOf(s: K6Summary, cpu?: (startMs: number, durationMs: number) => number | null): Row {
+  const m = (n: string) => s.metrics[n]?.values ?? {};
+  const echoes = m('ws_echoes').count ?? 0;
+  const durMs = s.state?.testRunDurationMs ?? durationMs(s.meta.duration as string | undefined);
+  const cpuSeconds = cpu ? cpu(0, durMs) : null;
+  const rtt = m('ws_echo_rtt');
+  return {
+    topology: s.meta.topology, scenario: 'ws', step: `${s.meta.connections ?? '?'} conns × ${s.meta.messages ?? '?'} msgs`,
+    offered: null, requests: echoes, rps: echoes / Math.max(0.001, durMs / 1000),
+    p50: rtt.med ?? NaN, p95: rtt['p(95)'] ?? NaN, p99: rtt['p(99)'] ?? NaN,
+    failed: (m('ws_socket_errors').count ?? 0) + (m('ws_wrong_echoes').count ?? 0) + (m('checks').fails ?? 0), dropped: 0,
+    cpuSeconds, cpuPer1k: cpuSeconds !== null && echoes > 0 ? (cpuSeconds / echoes) * 1000 : null,
+    thresholdsOk: s.meta.thresholdsOk !== false, sessions: m('ws_sessions').count ?? 0
+  };
+}
+
+const errorsCell = (r: Row) => (r.failed + r.dropped === 0 ? '0' : `${r.failed} failed${r.dropped ? `, ${r.dropped} dropped` : ''}`);
+
+/** "TLS: where it terminates": topology × step (wrk capacity, k6 keep-alive, k6 churn). */
+export function tlsTable(rows: Row[]): string {
+  const lines = [
+    '| topology | TLS at | step | offered req/s | achieved req/s | p50 ms | p99 ms | errors | CPU s / 1k req |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|'
+  ];
+  for (const r of rows.filter((x) => x.scenario === 'tls')) {
+    lines.push(`| ${r.topology} | ${tlsAt(r.topology)} | ${r.step} | ${r.offered === null ? '–' : fmt(r.offered)} | ${fmt(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${errorsCell(r)} | ${cpuCell(r.cpuPer1k)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** "WebSocket echo": topology × sessions, echoes/s, round trip p50/p99, CPU per 1,000 echoes. */
+export function wsTable(rows: Row[]): string {
+  const lines = [
+    '| topology | TLS at | load | sessions | echoes/s | rtt p50 ms | rtt p99 ms | errors | CPU s / 1k echoes |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|'
+  ];
+  for (const r of rows.filter((x) => x.scenario === 'ws')) {
+    lines.push(`| ${r.topology} | ${tlsAt(r.topology)} | ${r.step} | ${r.sessions === undefined ? "–" : String(Math.round(r.sessions))} | ${fmt(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${errorsCell(r)} | ${cpuCell(r.cpuPer1k)} |`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The TLS verdict in figures: TLS at the gateway (gateway-tls) against TLS at
+ * nginx (full-tls, and proxy-tls when measured), kept-alive and one new TLS
+ * connection per request, as ratios gateway / nginx (below 1: the gateway is
+ * cheaper or faster).
+ */
+export function tlsFindings(rows: Row[]): string[] {
+  const out: string[] = [];
+  const r = (t: string, step: string) => rows.find((x) => x.topology === t && x.scenario === 'tls' && (step === 'capacity' ? x.step.startsWith('wrk') : x.step === step));
+  for (const nginx of ['full-tls', 'proxy-tls']) {
+    if (!rows.some((x) => x.topology === 'gateway-tls' && x.scenario === 'tls') || !rows.some((x) => x.topology === nginx && x.scenario === 'tls')) continue;
+    const parts: string[] = [];
+    const cap = [r('gateway-tls', 'capacity'), r(nginx, 'capacity')] as const;
+    if (cap[0] && cap[1]) parts.push(`capacity (kept-alive, wrk) ${fmt(cap[0].rps)} vs ${fmt(cap[1].rps)} req/s (${ratio(cap[0].rps, cap[1].rps)})`);
+    for (const [step, label] of [['keepalive', 'kept-alive'], ['churn', 'a new TLS connection per request']] as const) {
+      const g = r('gateway-tls', step);
+      const n = r(nginx, step);
+      if (!g || !n) continue;
+      parts.push(`${label} at ${g.offered === null ? '?' : fmt(g.offered)} req/s: CPU ${cpuCell(g.cpuPer1k)} vs ${cpuCell(n.cpuPer1k)} s per 1k (${ratio(g.cpuPer1k, n.cpuPer1k)}), p99 ${ms(g.p99)} vs ${ms(n.p99)} ms (${ratio(g.p99, n.p99)})`);
+    }
+    if (parts.length) out.push(`**TLS at the gateway vs TLS at nginx (gateway-tls vs ${nginx}, ratio gateway / nginx)**: ${parts.join('; ')}.`);
+  }
+  // What TLS itself costs each shape: the TLS row against its plain twin.
+  for (const [tls, plain] of [['gateway-tls', 'gateway'], ['full-tls', 'full'], ['proxy-tls', 'proxy']] as const) {
+    const parts: string[] = [];
+    for (const step of ['capacity', 'keepalive', 'churn'] as const) {
+      const a = r(tls, step);
+      const b = r(plain, step);
+      if (!a || !b) continue;
+      parts.push(step === 'capacity' ? `capacity ${ratio(a.rps, b.rps)}` : `${step} CPU per 1k ${ratio(a.cpuPer1k, b.cpuPer1k)}`);
+    }
+    if (parts.length) out.push(`**TLS on vs off, ${tls} / ${plain}**: ${parts.join(', ')}.`);
+  }
+  return out;
 }
 
 /** The figures of `wrk --latency` output, or undefined when it has none. */

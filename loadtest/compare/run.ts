@@ -8,6 +8,8 @@
 //   npm run compare
 //   npm run compare -- --topologies gateway,full --scenarios fixed-rate,static --duration 30
 //   npm run compare -- --mode compose        (or --mode auto: compose where it can run)
+//   npm run compare -- --topologies gateway-tls,full-tls,gateway,full --scenarios tls,ws --duration 8
+//     (TLS at the gateway vs at nginx, and WebSocket echo; a tls/ws-only run goes to results/latest-tls/)
 //
 // Fairness: every serving process of a topology (nginx included) is pinned to
 // --server-cpus (default core 1), k6 and this runner to --load-cpus (core 0), so
@@ -22,21 +24,25 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { buildImages, COMPOSE_PROJECT, COMPOSE_TOPOLOGIES, composeCli, composeUnavailable, downAll, k6HostsConfig, startComposeTopology, STACK_IMAGE, STACK_TAG, type ComposeTopologyName, type ContainerTopology } from './containers.ts';
-import { parseWrk, renderReport, rowsOf, type K6Summary, type Row, type RunInfo, type TopologyInfo } from './report.ts';
-import { DESCRIPTIONS, ROOT, startTopology, TOPOLOGIES, unavailable, versions, type Topology, type TopologyName } from './topologies.ts';
+import { parseWrk, renderReport, rowsOf, wsRowOf, type K6Summary, type Row, type RunInfo, type TopologyInfo } from './report.ts';
+import { ALL_TOPOLOGIES, DESCRIPTIONS, ROOT, startTopology, TOPOLOGIES, unavailable, versions, type Topology, type TopologyName } from './topologies.ts';
 
 const LOCK = '/tmp/gw-measure.lock';
 const K6 = process.env.K6_BIN ?? 'k6';
-const SCENARIOS = ['capacity', 'fixed-rate', 'static', 'slow', 'cpu', 'churn'] as const;
+const SCENARIOS = ['capacity', 'fixed-rate', 'static', 'slow', 'cpu', 'churn', 'tls', 'ws'] as const;
 type Scenario = typeof SCENARIOS[number];
+/** The default run; tls (wrk + churn.js, meant for the -tls topologies and their plain twins) and ws only when named. */
+const DEFAULT_SCENARIOS: Scenario[] = ['capacity', 'fixed-rate', 'static', 'slow', 'cpu', 'churn'];
 /** What the Flask reference serves: GET / only (no static files, /slow, /cpu). */
-const PYTHON_SCENARIOS = new Set<Scenario>(['capacity', 'fixed-rate', 'churn']);
+const PYTHON_SCENARIOS = new Set<Scenario>(['capacity', 'fixed-rate', 'churn', 'tls']);
 
 const { values: opts } = parseArgs({
   options: {
     mode: { type: 'string', default: 'native' },
     topologies: { type: 'string' },
-    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    scenarios: { type: 'string', default: DEFAULT_SCENARIOS.join(',') },
+    'tls-rate': { type: 'string', default: '300' },
+    'ws-connections': { type: 'string', default: '50' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '5' },
     ramp: { type: 'string', default: '30' },
@@ -50,6 +56,7 @@ const { values: opts } = parseArgs({
     'load-cpus': { type: 'string', default: '0' },
     out: { type: 'string' },
     'no-latest': { type: 'boolean', default: false },
+    'latest-name': { type: 'string' },
     'no-lock': { type: 'boolean', default: false },
     'nginx-access-log': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false }
@@ -57,7 +64,8 @@ const { values: opts } = parseArgs({
 });
 
 if (opts.help) {
-  console.log(`npm run compare -- [--mode native|compose|auto (native)] [--topologies ${TOPOLOGIES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]
+  console.log(`npm run compare -- [--mode native|compose|auto (native)] [--topologies ${ALL_TOPOLOGIES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]
+  [--tls-rate R (300) for the tls keepalive/churn steps] [--ws-connections N (50)]
   [--duration S (10) per measured step] [--warmup S (5)] [--ramp S (30)] [--max-rate R (12000)] [--knee-p95 MS (50)]
   [--fractions 0.5,0.8] [--workers N (2)] [--server-cpus 1] [--load-cpus 0] [--out DIR] [--no-latest] [--no-lock] [--nginx-access-log]`);
   console.log(`
@@ -90,6 +98,10 @@ const CONNECTIONS = Number(opts.connections);
 const HAS_WRK = spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status === 0;
 const FRACTIONS = opts.fractions!.split(',').map(Number);
 const WORKERS = Number(opts.workers);
+const TLS_RATE = Number(opts['tls-rate']);
+const WS_CONNECTIONS = Number(opts['ws-connections']);
+const WS_MESSAGES = 100;
+const WS_INTERVAL_MS = 20;
 const SERVER_CPUS = opts['server-cpus']!;
 const LOAD_CPUS = opts['load-cpus']!;
 const GAP = 2;
@@ -109,7 +121,7 @@ const isComposeTopology = (t: string): t is ComposeTopologyName => (COMPOSE_TOPO
 const PYTHON_IN_COMPOSE = 'no image (Python reference): see results/latest/, or name it in --topologies to run it natively here';
 const topologies = (opts.topologies ?? (COMPOSE ? [...COMPOSE_TOPOLOGIES] : TOPOLOGIES).join(',')).split(',').map((s) => s.trim()).filter(Boolean) as TopologyName[];
 const scenarios = opts.scenarios!.split(',').map((s) => s.trim()).filter(Boolean) as Scenario[];
-for (const t of topologies) if (!TOPOLOGIES.includes(t)) { console.error(`unknown topology ${t} (${TOPOLOGIES.join(', ')})`); process.exit(2); }
+for (const t of topologies) if (!(ALL_TOPOLOGIES as readonly string[]).includes(t)) { console.error(`unknown topology ${t} (${ALL_TOPOLOGIES.join(', ')})`); process.exit(2); }
 for (const s of scenarios) if (!SCENARIOS.includes(s)) { console.error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`); process.exit(2); }
 if (![DURATION, WARMUP, RAMP, MAX_RATE, KNEE_P95, WORKERS, ...FRACTIONS].every((n) => Number.isFinite(n) && n >= 0)) { console.error('numeric options must be numbers'); process.exit(2); }
 if (spawnSync(K6, ['version'], { stdio: 'ignore' }).status !== 0) { console.error(`compare: no k6 (${K6}) on PATH`); process.exit(2); }
@@ -138,6 +150,8 @@ function planned(s: Scenario | 'warmup'): number {
     case 'slow': return DURATION + 4;
     case 'cpu': return DURATION + 3;
     case 'churn': return 2 * (DURATION + GAP) + 1;
+    case 'tls': return DURATION + 1 + 2 * (DURATION + GAP) + 1 + 3;
+    case 'ws': return DURATION + 12;
   }
 }
 const isPython = (t: TopologyName) => t === 'gunicorn' || t === 'nginx-gunicorn';
@@ -217,10 +231,14 @@ function sampler(topo: Serving): { stop(): void; between(from: number, to: numbe
 async function k6(script: string, topo: Serving, env: Record<string, string | number>, dir: string, seconds: number): Promise<K6Summary | undefined> {
   const args = ['run', '--quiet', ...(topo.k6Config ? ['--config', topo.k6Config] : []), ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), join(ROOT, 'loadtest/scenarios', `${script}.js`)];
   const argv = hasTaskset ? ['taskset', '-c', LOAD_CPUS, K6, ...args] : [K6, ...args];
-  const log = join(OUT, 'logs', `${dir === OUT ? '' : 'warmup-'}${script}-${topo.name}.txt`);
+  const log = join(OUT, 'logs', `${dir === OUT ? '' : `${dir.split('/').pop()}-`}${script}-${topo.name}.txt`);
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, K6_NO_USAGE_REPORT: 'true', BASE_URL: topo.baseUrl, TOPOLOGY: topo.name, RESULTS_DIR: dir },
+    env: {
+      ...process.env, K6_NO_USAGE_REPORT: 'true', BASE_URL: topo.baseUrl, TOPOLOGY: topo.name, RESULTS_DIR: dir,
+      // HTTP/1.1 over TLS too: nginx's 8443 offers h2 by ALPN, the gateway does not; the TLS comparison is of where TLS ends, not of h2.
+      ...(topo.baseUrl.startsWith('https:') ? { GODEBUG: [process.env.GODEBUG, 'http2client=0'].filter(Boolean).join(',') } : {})
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   });
   let text = '';
@@ -247,7 +265,7 @@ async function k6(script: string, topo: Serving, env: Record<string, string | nu
  * any Node topology serves on one core, so a k6 ramp would find k6's knee, not
  * the server's. wrk on the same core does not.
  */
-async function wrkCapacity(topo: Serving, cpu: ReturnType<typeof sampler>): Promise<Row | undefined> {
+async function wrkCapacity(topo: Serving, cpu: ReturnType<typeof sampler>, scenario = 'capacity'): Promise<Row | undefined> {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-H', `Host: ${topo.hostHeader}`, `${topo.connectUrl}/`];
   const argv = hasTaskset ? ['taskset', '-c', LOAD_CPUS, 'wrk', ...args] : ['wrk', ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -259,13 +277,13 @@ async function wrkCapacity(topo: Serving, cpu: ReturnType<typeof sampler>): Prom
   await new Promise((r) => child.on('exit', r));
   clearTimeout(limit);
   const ended = Date.now();
-  writeFileSync(join(OUT, `capacity-${topo.name}.txt`), text);
+  writeFileSync(join(OUT, `${scenario}-${topo.name}.txt`), text);
   const parsed = parseWrk(text);
-  if (!parsed) { note(`wrk gave no figures; see capacity-${topo.name}.txt`); return undefined; }
+  if (!parsed) { note(`wrk gave no figures; see ${scenario}-${topo.name}.txt`); return undefined; }
   // wrk's own start-up and the final partial second are a few ms: the window is the process's life.
   const cpuS = cpu.between(started, ended);
   return {
-    topology: topo.name, scenario: 'capacity', step: `wrk -c${CONNECTIONS}`, offered: null, requests: parsed.requests,
+    topology: topo.name, scenario, step: `wrk -c${CONNECTIONS}`, offered: null, requests: parsed.requests,
     rps: parsed.rps, p50: parsed.p50, p95: NaN, p99: parsed.p99, failed: parsed.errors, dropped: 0,
     cpuSeconds: cpuS, cpuPer1k: cpuS === null || parsed.requests === 0 ? null : (cpuS / parsed.requests) * 1000, thresholdsOk: parsed.errors === 0
   };
@@ -339,14 +357,18 @@ for (const name of runnable) {
     info.idleCpuPerS = (topo.cpuSeconds() - a) / 3;
   }
   const cpu = sampler(topo);
-  const run = async (s: Scenario | 'warmup', env: Record<string, string | number>, label: string): Promise<K6Summary | undefined> => {
-    stepNo++;
+  const run = async (s: Scenario | 'warmup', env: Record<string, string | number>, label: string, script?: string): Promise<K6Summary | undefined> => {
+    if (s !== 'tls') stepNo++;
     progress(`${name}: ${label}`);
-    const summary = await k6(s === 'warmup' ? 'fixed-rate' : s, topo, env, s === 'warmup' ? join(OUT, 'warmup') : OUT, planned(s));
-    plannedDone += planned(s) + 3;
+    // tls runs churn.js into its own folder (a churn run of the same topology keeps its file).
+    const dir = s === 'warmup' ? join(OUT, 'warmup') : s === 'tls' ? join(OUT, 'tls') : OUT;
+    mkdirSync(dir, { recursive: true });
+    const summary = await k6(script ?? (s === 'warmup' ? 'fixed-rate' : s), topo, env, dir, planned(s));
+    plannedDone += s === 'tls' ? 2 * (DURATION + GAP) + 1 : planned(s) + 3;
     if (!summary || s === 'warmup') return summary;
     const start = Date.parse(summary.meta.endedAt ?? '') - (summary.state?.testRunDurationMs ?? 0);
-    const got = rowsOf(summary, Number.isFinite(start) ? (from, dur) => cpu.between(start + from, start + from + dur) : undefined);
+    const window = Number.isFinite(start) ? (from: number, dur: number) => cpu.between(start + from, start + from + dur) : undefined;
+    const got = s === 'ws' ? [wsRowOf(summary, window)] : rowsOf(summary, window).map((r) => (s === 'tls' ? { ...r, scenario: 'tls' } : r));
     rows.push(...got);
     for (const r of got) note(`${r.step.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.failed + r.dropped}  CPU ${r.cpuPer1k === null ? '–' : r.cpuPer1k.toFixed(3)} s/1k`);
     return summary;
@@ -397,6 +419,20 @@ for (const name of runnable) {
         await run(s, { SLOW_MS: 500, CONCURRENCY: 200, DURATION: D }, `slow: /slow?ms=500 at 400 req/s (~200 in flight), ${D}`);
       } else if (s === 'cpu') {
         await run(s, { CPU_MS: 20, RATE: 30, DURATION: D, P95_MS: 60_000, P99_MS: 60_000 }, `cpu: /cpu?ms=20 at 30 req/s (60% of the core), ${D}`);
+      } else if (s === 'tls') {
+        stepNo++;
+        if (HAS_WRK) {
+          progress(`${name}: tls capacity, wrk -t1 -c${CONNECTIONS} on ${topo.baseUrl}/ for ${D} (kept-alive connections)`);
+          const row = await wrkCapacity(topo, cpu, 'tls');
+          if (row) {
+            rows.push(row);
+            note(`${row.step.padEnd(12)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  errors ${row.failed}  CPU ${row.cpuPer1k === null ? '–' : row.cpuPer1k.toFixed(3)} s/1k`);
+          }
+          plannedDone += DURATION + 4;
+        }
+        await run(s, { RATE: TLS_RATE, DURATION: D, GAP: `${GAP}s`, PRE_VUS: 100, MAX_VUS: 300, P95_MS: 60_000, P99_MS: 60_000 }, `tls: churn.js on ${topo.baseUrl}/ at ${TLS_RATE} req/s, kept-alive then Connection: close (a new ${topo.baseUrl.startsWith('https') ? 'TLS ' : ''}connection per request), ${D} each`, 'churn');
+      } else if (s === 'ws') {
+        await run(s, { CONNECTIONS: WS_CONNECTIONS, MESSAGES: WS_MESSAGES, INTERVAL_MS: WS_INTERVAL_MS, DURATION: D, P95_MS: 60_000, P99_MS: 60_000 }, `ws: ${WS_CONNECTIONS} WebSockets to ${topo.baseUrl.replace(/^http/, 'ws')}/ws, ${WS_MESSAGES} messages ${WS_INTERVAL_MS} ms apart each, ${D}`);
       } else if (s === 'churn') {
         await run(s, { RATE: 500, DURATION: D, GAP: `${GAP}s`, PRE_VUS: 100, MAX_VUS: 300, P95_MS: 60_000, P99_MS: 60_000 }, `churn: GET / at 500 req/s, keep-alive then Connection: close, ${D} each`);
       }
@@ -419,7 +455,9 @@ function commonSettings(): Record<string, string> {
       ? `wrk -t1 -c${CONNECTIONS} on GET / for ${DURATION}s, on the load core: the most the topology serves on its one core (closed model). k6 is not used for this: it needs several times wrk's CPU per request and tops out near ${K6_MAX} req/s on one core, below every Node topology's capacity`
       : `k6 capacity ramp 100 → ${MAX_RATE} req/s over ${RAMP}s; the knee is the offered rate when p95 passed ${KNEE_P95} ms or k6's pool of 400 VUs ran out`,
     'latency steps': `k6 fixed-rate (open model) at ${FRACTIONS.join(', ')} × min(capacity, ${K6_MAX} req/s that k6 can offer from one core), ${DURATION}s each: below every topology's knee`,
-    'load generator': `k6 ${k6Version}, open model (arrival rate), on its own core; at high rates k6 itself may be the limit, which caps every topology alike`
+    'load generator': `k6 ${k6Version}, open model (arrival rate), on its own core; at high rates k6 itself may be the limit, which caps every topology alike`,
+    ...(scenarios.includes('tls') ? { tls: `the -tls topologies: gateway-tls = the gateway with --certfile/--keyfile; full-tls / proxy-tls = nginx's shipped 8443 server (includes/tls.conf: TLS 1.2/1.3, session cache, tickets off) in front, plain HTTP behind it. One self-signed P-256 certificate for all. wrk -t1 -c${CONNECTIONS} for ${DURATION}s (kept-alive), then churn.js at ${TLS_RATE} req/s: ${DURATION}s kept-alive, ${DURATION}s with Connection: close. k6 speaks HTTP/1.1 to every topology (GODEBUG=http2client=0)` } : {}),
+    ...(scenarios.includes('ws') ? { ws: `ws.js: ${WS_CONNECTIONS} VUs, each a WebSocket session of ${WS_MESSAGES} messages ${WS_INTERVAL_MS} ms apart (then a new session), for ${DURATION}s; rtt = send to echo; CPU per 1,000 echoes` } : {})
   };
 }
 
@@ -477,7 +515,9 @@ for (const [file, svg] of Object.entries(report.charts)) writeFileSync(join(OUT,
 // (every compose topology measured, not interrupted): a partial run never
 // replaces a whole one.
 const completeCompose = COMPOSE && !interrupted && COMPOSE_TOPOLOGIES.every((t) => infos.some((i) => i.name === t && !i.skipped));
-const latestName = COMPOSE ? (completeCompose ? 'latest-compose' : undefined) : 'latest';
+// A run of only tls/ws goes to latest-tls/ (never over the full native run in latest/); --latest-name picks another.
+const onlyTlsWs = scenarios.every((s) => s === 'tls' || s === 'ws');
+const latestName = opts['latest-name'] ?? (COMPOSE ? (completeCompose ? 'latest-compose' : undefined) : onlyTlsWs ? 'latest-tls' : 'latest');
 const copyLatest = !opts['no-latest'] && opts.out === undefined && latestName !== undefined;
 if (copyLatest) {
   const latest = join(ROOT, 'loadtest/results', latestName!);

@@ -9,17 +9,24 @@
 //   // … load t.baseUrl …
 //   await t.stop();
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, NGINX_BIN, nginxVersion, startNativeNginx } from './native-nginx.ts';
+import { freePort, makeSelfSignedCert, NGINX_BIN, nginxVersion, startNativeNginx } from './native-nginx.ts';
 import { cpuCounter, tree } from './procstat.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The default run's topologies (plain HTTP). */
 export const TOPOLOGIES = ['gateway', 'proxy', 'full', 'gunicorn', 'nginx-gunicorn'] as const;
-export type TopologyName = typeof TOPOLOGIES[number];
+/** The same Node topologies with TLS at the entry: the gateway itself (--certfile/--keyfile), or nginx (its 8443 server). Only when named. */
+export const TLS_TOPOLOGIES = ['gateway-tls', 'full-tls', 'proxy-tls'] as const;
+export const ALL_TOPOLOGIES = [...TOPOLOGIES, ...TLS_TOPOLOGIES] as const;
+export type TopologyName = typeof ALL_TOPOLOGIES[number];
+export const isTls = (name: string): boolean => name.endsWith('-tls');
 export const GUNICORN_BIN = process.env.GUNICORN_BIN ?? '/usr/bin/gunicorn';
 
 /** One line per topology: the path of a request, and its Python analogue. */
@@ -28,8 +35,21 @@ export const DESCRIPTIONS: Record<TopologyName, string> = {
   proxy: 'client → nginx → N × app\'s own server (one process each)',
   full: 'client → nginx → gateway (N workers) → app',
   gunicorn: 'client → gunicorn (N sync workers) → Flask',
-  'nginx-gunicorn': 'client → nginx → gunicorn (N sync workers) → Flask'
+  'nginx-gunicorn': 'client → nginx → gunicorn (N sync workers) → Flask',
+  'gateway-tls': 'client —TLS→ gateway (N workers, --certfile/--keyfile) → app',
+  'full-tls': 'client —TLS→ nginx → gateway (N workers) → app',
+  'proxy-tls': 'client —TLS→ nginx → N × app\'s own server (one process each)'
 };
+
+let certDir: string | undefined;
+/** One self-signed certificate (tls.crt, tls.key; P-256, localhost and 127.0.0.1) per process, shared by every TLS topology. */
+export function devCertDir(): string {
+  if (!certDir) {
+    certDir = mkdtempSync(join(tmpdir(), 'gw-compare-cert-'));
+    makeSelfSignedCert(certDir);
+  }
+  return certDir;
+}
 
 export interface TopologyOptions {
   /** Gateway/gunicorn workers, or app processes behind nginx in `proxy`. Default 2. */
@@ -46,7 +66,7 @@ export interface TopologyOptions {
 
 export interface Topology {
   name: TopologyName;
-  /** http://127.0.0.1:PORT, no trailing slash. */
+  /** http://127.0.0.1:PORT (https:// for the -tls topologies), no trailing slash. */
   baseUrl: string;
   port: number;
   /** Every serving process (nginx master+workers, gateway master+workers, apps, gunicorn master+workers), fresh from /proc. */
@@ -60,8 +80,9 @@ export interface Topology {
 /** Why a topology cannot run here, or undefined when it can. */
 export function unavailable(name: TopologyName): string | undefined {
   const nodeBuilt = ['app/dist/app.js', 'app/dist/standalone.js', 'server/dist/cli.js'].every((f) => existsSync(join(ROOT, f)));
+  if (isTls(name) && spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status !== 0) return 'no openssl (for the self-signed certificate)';
   if (name !== 'gunicorn' && name !== 'nginx-gunicorn' && !nodeBuilt) return 'app/server not built (npm run build)';
-  if ((name === 'proxy' || name === 'full' || name === 'nginx-gunicorn') && !existsSync(NGINX_BIN)) return `no nginx at ${NGINX_BIN} (apt-get install -y nginx)`;
+  if ((name === 'proxy' || name === 'full' || name === 'nginx-gunicorn' || name === 'full-tls' || name === 'proxy-tls') && !existsSync(NGINX_BIN)) return `no nginx at ${NGINX_BIN} (apt-get install -y nginx)`;
   if (name === 'gunicorn' || name === 'nginx-gunicorn') {
     if (!existsSync(GUNICORN_BIN)) return `no gunicorn at ${GUNICORN_BIN} (apt-get install -y gunicorn python3-flask)`;
     if (spawnSync('python3', ['-c', 'import flask'], { stdio: 'ignore' }).status !== 0) return 'python3 cannot import flask (apt-get install -y python3-flask)';
@@ -109,9 +130,10 @@ function serve(argv: string[], env: NodeJS.ProcessEnv, cpus?: string): Proc {
   };
 }
 
-function get(port: number, path: string): Promise<number> {
+function get(port: number, path: string, tls = false): Promise<number> {
   return new Promise((r) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => { res.resume(); res.on('end', () => r(res.statusCode ?? 0)); });
+    const opts = { host: '127.0.0.1', port, path, agent: false as const, rejectUnauthorized: false };
+    const req = (tls ? https : http).get(opts, (res) => { res.resume(); res.on('end', () => r(res.statusCode ?? 0)); });
     req.setTimeout(2000, () => req.destroy());
     req.on('error', () => r(0));
   });
@@ -121,11 +143,11 @@ function get(port: number, path: string): Promise<number> {
  * Waits until `path` answers 200 and the process tree has `minProcs` processes
  * (a master and its workers: the first worker up is not the whole pool).
  */
-async function ready(p: Proc, port: number, path: string, minProcs: number, what: string): Promise<void> {
+async function ready(p: Proc, port: number, path: string, minProcs: number, what: string, tls = false): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (p.proc.exitCode !== null) break;
-    if (await get(port, path) === 200 && p.proc.pid && tree(p.proc.pid).length >= minProcs) {
+    if (await get(port, path, tls) === 200 && p.proc.pid && tree(p.proc.pid).length >= minProcs) {
       // Workers booting after the first answered: a moment for the rest to listen.
       await sleep(300);
       return;
@@ -138,12 +160,13 @@ async function ready(p: Proc, port: number, path: string, minProcs: number, what
 
 const NODE_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'warn' };
 
-async function gateway(workers: number, port: number, cpus: string | undefined, behindProxy: boolean): Promise<Proc> {
+async function gateway(workers: number, port: number, cpus: string | undefined, behindProxy: boolean, tlsDir?: string): Promise<Proc> {
   const argv = [process.execPath, 'server/dist/cli.js', '-w', String(workers), '-b', `127.0.0.1:${port}`, '--log-level', 'warning',
+    ...(tlsDir ? ['--certfile', join(tlsDir, 'tls.crt'), '--keyfile', join(tlsDir, 'tls.key')] : []),
     // Behind nginx on the same host: believe its X-Forwarded-* (what compose does with private ranges).
     ...(behindProxy ? ['--forwarded-allow-ips', '127.0.0.1'] : []), 'app/dist/app.js'];
   const p = serve(argv, NODE_ENV, cpus);
-  await ready(p, port, '/healthz', workers + 1, 'gateway');
+  await ready(p, port, '/healthz', workers + 1, 'gateway', tlsDir !== undefined);
   return p;
 }
 
@@ -181,31 +204,45 @@ export async function startTopology(name: TopologyName, opts: TopologyOptions = 
     await front?.stop();
     await Promise.all(backends.map((b) => b.stop()));
   };
-  const result = (pids: () => number[], front?: { stop(): Promise<void> }): Topology => ({
-    name, port, baseUrl: `http://127.0.0.1:${port}`, pids, cpuSeconds: cpuCounter(pids), stop: () => stopAll(front)
+  const result = (pids: () => number[], front?: { stop(): Promise<void> }, at = port): Topology => ({
+    name, port: at, baseUrl: `${isTls(name) ? 'https' : 'http'}://127.0.0.1:${at}`, pids, cpuSeconds: cpuCounter(pids), stop: () => stopAll(front)
   });
   const backendPids = () => backends.flatMap((b) => (b.proc.pid ? tree(b.proc.pid) : []));
   try {
     switch (name) {
       case 'gateway':
-        backends.push(await gateway(workers, port, cpus, false));
+      case 'gateway-tls':
+        backends.push(await gateway(workers, port, cpus, false, name === 'gateway-tls' ? devCertDir() : undefined));
         return result(backendPids);
       case 'gunicorn':
         backends.push(await gunicorn(workers, port, cpus));
         return result(backendPids);
       case 'full':
+      case 'full-tls':
       case 'nginx-gunicorn': {
         const bport = await freePort();
-        backends.push(name === 'full' ? await gateway(workers, bport, cpus, true) : await gunicorn(workers, bport, cpus));
+        backends.push(name === 'nginx-gunicorn' ? await gunicorn(workers, bport, cpus) : await gateway(workers, bport, cpus, true));
+        if (name === 'full-tls') {
+          // nginx terminates TLS on its 8443 server (the shipped tls.conf), plain HTTP to the gateway; the entry is the TLS port.
+          const tlsPort = opts.port || await freePort();
+          const nginx = await startNativeNginx({ ...nginxOpts, port: await freePort(), tlsPort, certDir: devCertDir(), upstreams: [`127.0.0.1:${bport}`] });
+          return result(() => [...nginx.pids(), ...backendPids()], nginx, nginx.tlsPort);
+        }
         const nginx = await startNativeNginx({ ...nginxOpts, upstreams: [`127.0.0.1:${bport}`] });
         return result(() => [...nginx.pids(), ...backendPids()], nginx);
       }
-      case 'proxy': {
+      case 'proxy':
+      case 'proxy-tls': {
         const ports: number[] = [];
         for (let i = 0; i < workers; i++) {
           const p = await freePort();
           ports.push(p);
           backends.push(await standalone(p, cpus));
+        }
+        if (name === 'proxy-tls') {
+          const tlsPort = opts.port || await freePort();
+          const nginx = await startNativeNginx({ ...nginxOpts, port: await freePort(), tlsPort, certDir: devCertDir(), upstreams: ports.map((p) => `127.0.0.1:${p}`) });
+          return result(() => [...nginx.pids(), ...backendPids()], nginx, nginx.tlsPort);
         }
         const nginx = await startNativeNginx({ ...nginxOpts, upstreams: ports.map((p) => `127.0.0.1:${p}`) });
         return result(() => [...nginx.pids(), ...backendPids()], nginx);

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { baseImages, cgroupCpuFiles, comparisonNginxConf, findCgroupCpuFile, overrideFile, parseCgroupCpu, SERVICES } from '../compare/containers.ts';
 import { cpuCounter, cpuDelta, cpuSeconds, cpuSnapshot, tree } from '../compare/procstat.ts';
-import { durationMs, findings, headline, parseWrk, renderReport, rowsOf, scenarioTable, windowsOf, type K6Summary, type RunInfo } from '../compare/report.ts';
+import { durationMs, findings, headline, parseWrk, renderReport, rowsOf, scenarioTable, tlsAt, tlsFindings, tlsTable, windowsOf, wsRowOf, wsTable, type K6Summary, type Row, type RunInfo } from '../compare/report.ts';
 import { barChart, niceMax } from '../compare/svg.ts';
 import { startTopology } from '../compare/topologies.ts';
 
@@ -135,6 +135,128 @@ test('report header names the mode; the idle CPU line where measured', () => {
   const compose = renderReport(info).markdown;
   assert.match(compose.split('\n')[0]!, /— compose mode \(the project's containers/);
   assert.match(compose, /Idle \(nothing offered, 3 s after start\), CPU ms per second: gateway 12\.3\./);
+});
+
+/** A churn.js summary as the tls scenario records it: keepalive then churn, 10 s each, 2 s apart, at `rate`. */
+function churnSummary(topology: string, rate: number, p99: [number, number]): K6Summary {
+  const step = (name: string, q99: number): K6Summary['metrics'] => ({
+    [`http_req_duration{scenario:${name}}`]: { type: 'trend', values: { med: q99 / 4, 'p(95)': q99 / 2, 'p(99)': q99 } },
+    [`http_reqs{scenario:${name}}`]: { type: 'counter', values: { count: rate * 10, rate } },
+    [`http_req_failed{scenario:${name}}`]: { type: 'rate', values: { rate: 0, passes: 0, fails: rate * 10 } },
+    [`dropped_iterations{scenario:${name}}`]: { type: 'counter', values: { count: 0, rate: 0 } }
+  });
+  return {
+    meta: {
+      script: 'churn', topology, thresholdsOk: true, rate, endedAt: '2026-01-01T00:00:30.000Z',
+      steps: [{ name: 'keepalive', startTime: '0s', duration: '10s' }, { name: 'churn', startTime: '12s', duration: '10s' }]
+    },
+    state: { testRunDurationMs: 24_000 },
+    metrics: { ...step('keepalive', p99[0]), ...step('churn', p99[1]) }
+  };
+}
+
+/** TLS rows: wrk capacity plus churn.js relabelled 'tls', CPU seconds per window chosen per topology. */
+function tlsRows(): Row[] {
+  // CPU s in the keepalive and churn windows (3,000 requests each).
+  const cpu: Record<string, [number, number]> = { 'gateway-tls': [1.5, 3.9], 'full-tls': [1.5, 2.4], gateway: [0.9, 1.2] };
+  const rows: Row[] = [];
+  for (const [t, cap] of [['gateway-tls', 16_000], ['full-tls', 4000], ['gateway', 32_000]] as const) {
+    rows.push({ topology: t, scenario: 'tls', step: 'wrk -c50', offered: null, requests: cap * 8, rps: cap, p50: 2, p95: NaN, p99: 20, failed: 0, dropped: 0, cpuSeconds: 8, cpuPer1k: 8 / (cap * 8) * 1000, thresholdsOk: true });
+    const [ka, ch] = cpu[t]!;
+    rows.push(...rowsOf(churnSummary(t, 300, t === 'full-tls' ? [3, 6] : [4, 5]), (start) => (start === 0 ? ka : ch)).map((r) => ({ ...r, scenario: 'tls' })));
+  }
+  return rows;
+}
+
+/** A ws.js summary: `echoes` echoes over 10 s, 50 sessions. */
+function wsSummary(topology: string, echoes: number, p99: number, errors = 0): K6Summary {
+  return {
+    meta: { script: 'ws', topology, thresholdsOk: errors === 0, connections: 50, messages: 100, intervalMs: 20, duration: '10s' },
+    state: { testRunDurationMs: 10_000 },
+    metrics: {
+      ws_echoes: { type: 'counter', values: { count: echoes, rate: echoes / 10 } },
+      ws_echo_rtt: { type: 'trend', values: { med: 1, 'p(95)': p99 / 2, 'p(99)': p99 } },
+      ws_sessions: { type: 'counter', values: { count: 50 } },
+      ws_socket_errors: { type: 'counter', values: { count: errors } },
+      ws_wrong_echoes: { type: 'counter', values: { count: 0 } },
+      checks: { type: 'rate', values: { rate: 1, passes: 100, fails: 0 } }
+    }
+  };
+}
+
+test('tls table: where TLS ends, per step, with achieved rate, p50/p99 and CPU per 1k', () => {
+  assert.equal(tlsAt('gateway-tls'), 'gateway');
+  assert.equal(tlsAt('full-tls'), 'nginx');
+  assert.equal(tlsAt('proxy-tls'), 'nginx');
+  assert.equal(tlsAt('gateway'), 'none (plain HTTP)');
+  const table = tlsTable(tlsRows()).split('\n');
+  assert.match(table[0]!, /^\| topology \| TLS at \| step \| offered req\/s \| achieved req\/s \| p50 ms \| p99 ms \| errors \| CPU s \/ 1k req \|$/);
+  assert.equal(table.length, 2 + 9);
+  assert.equal(table[2], '| gateway-tls | gateway | wrk -c50 | – | 16,000 | 2.00 | 20.0 | 0 | 0.063 |');
+  assert.equal(table[3], '| gateway-tls | gateway | keepalive | 300 | 300 | 1.00 | 4.00 | 0 | 0.500 |');
+  assert.equal(table[4], '| gateway-tls | gateway | churn | 300 | 300 | 1.25 | 5.00 | 0 | 1.300 |');
+  assert.ok(table.includes('| full-tls | nginx | churn | 300 | 300 | 1.50 | 6.00 | 0 | 0.800 |'), table.join('\n'));
+  assert.ok(table.includes('| gateway | none (plain HTTP) | keepalive | 300 | 300 | 1.00 | 4.00 | 0 | 0.300 |'), table.join('\n'));
+});
+
+test('tls findings: gateway vs nginx ratios for capacity, kept-alive and churn; TLS on vs off', () => {
+  const f = tlsFindings(tlsRows());
+  const vs = f.find((l) => l.includes('gateway-tls vs full-tls'));
+  assert.ok(vs, f.join('\n'));
+  assert.ok(vs.includes('capacity (kept-alive, wrk) 16,000 vs 4,000 req/s (4.00×)'), vs);
+  assert.ok(vs.includes('kept-alive at 300 req/s: CPU 0.500 vs 0.500 s per 1k (1.00×), p99 4.00 vs 3.00 ms (1.33×)'), vs);
+  assert.ok(vs.includes('a new TLS connection per request at 300 req/s: CPU 1.300 vs 0.800 s per 1k (1.63×), p99 5.00 vs 6.00 ms (0.83×)'), vs);
+  assert.ok(!f.some((l) => l.includes('proxy-tls')), 'proxy-tls not measured: no line');
+  const onOff = f.find((l) => l.startsWith('**TLS on vs off, gateway-tls / gateway**'));
+  assert.ok(onOff, f.join('\n'));
+  assert.ok(onOff.includes('capacity 0.50×') && onOff.includes('keepalive CPU per 1k 1.67×') && onOff.includes('churn CPU per 1k 3.25×'), onOff);
+  assert.deepEqual(tlsFindings(tlsRows().filter((r) => r.topology !== 'gateway-tls' && r.topology !== 'gateway')), [], 'nothing to compare: no lines');
+});
+
+test('ws rows and table: echoes per second, rtt p50/p99, sessions, errors and CPU per 1,000 echoes', () => {
+  const windows: Array<[number, number]> = [];
+  const row = wsRowOf(wsSummary('full-tls', 24_000, 5), (start, dur) => { windows.push([start, dur]); return 2.4; });
+  assert.deepEqual(windows, [[0, 10_000]]);
+  assert.equal(row.scenario, 'ws');
+  assert.equal(row.step, '50 conns × 100 msgs');
+  assert.equal(row.rps, 2400);
+  assert.equal(row.p50, 1);
+  assert.equal(row.p99, 5);
+  assert.equal(row.sessions, 50);
+  assert.ok(Math.abs(row.cpuPer1k! - 0.1) < 1e-12, String(row.cpuPer1k));
+  const bad = wsRowOf(wsSummary('gateway-tls', 12_000, 8, 3));
+  assert.equal(bad.failed, 3);
+  assert.equal(bad.cpuPer1k, null);
+  assert.equal(bad.thresholdsOk, false);
+  const table = wsTable([row, bad]).split('\n');
+  assert.match(table[0]!, /^\| topology \| TLS at \| load \| sessions \| echoes\/s \| rtt p50 ms \| rtt p99 ms \| errors \| CPU s \/ 1k echoes \|$/);
+  assert.equal(table[2], '| full-tls | nginx | 50 conns × 100 msgs | 50 | 2,400 | 1.00 | 5.00 | 0 | 0.100 |');
+  assert.equal(table[3], '| gateway-tls | gateway | 50 conns × 100 msgs | 50 | 1,200 | 1.00 | 8.00 | 3 failed | – |');
+});
+
+test('report with tls and ws: their own sections, findings and charts, no generic table for them', () => {
+  const info: RunInfo = {
+    ...runInfo(),
+    topologies: [
+      { name: 'gateway-tls', description: 'client —TLS→ gateway', knee: null, kneeFound: false },
+      { name: 'full-tls', description: 'client —TLS→ nginx → gateway', knee: null, kneeFound: false }
+    ],
+    rows: [...tlsRows(), wsRowOf(wsSummary('gateway-tls', 24_000, 8), () => 3.3), wsRowOf(wsSummary('full-tls', 24_000, 5), () => 2.9)]
+  };
+  const { markdown, charts } = renderReport(info);
+  assert.match(markdown, /## TLS: where it terminates\n/);
+  assert.match(markdown, /## WebSocket echo\n/);
+  assert.ok(markdown.includes(tlsTable(info.rows)), 'the tls table');
+  assert.ok(markdown.includes(wsTable(info.rows)), 'the ws table');
+  assert.ok(markdown.includes('- **TLS at the gateway vs TLS at nginx (gateway-tls vs full-tls'), 'the tls finding');
+  assert.ok(!/## tls\b/.test(markdown) && !/## ws\b/.test(markdown), 'no generic section');
+  for (const name of ['tls-p99.svg', 'tls-cpu.svg', 'tls-rps.svg', 'ws-p99.svg', 'ws-cpu.svg']) {
+    assert.ok(charts[name], `chart ${name}`);
+    assert.ok(markdown.includes(`](${name})`), `report links ${name}`);
+  }
+  assert.match(charts['tls-rps.svg']!, /data-series="gateway-tls" data-group="wrk -c50" data-value="16000"/);
+  assert.match(charts['ws-cpu.svg']!, /CPU seconds per 1,000 echoes/);
+  assert.match(charts['ws-cpu.svg']!, /data-series="full-tls" data-group="50 conns × 100 msgs" data-value="0\.12/);
 });
 
 test('bar chart: axis, escaping, bars scaled to the axis, n/a for missing values', () => {
