@@ -144,7 +144,7 @@ import_image() { # root tag dockerfile-instructions...
   tar -C "$root" --numeric-owner -c . | docker import - "$raw" >/dev/null
   # A tiny build on top sets what `docker import --change` cannot (STOPSIGNAL, LABEL).
   local dockerfile
-  dockerfile=$(printf 'FROM %s\n' "$raw"; printf '%s\n' "$@"; printf 'LABEL stack.local-stand-in=true\n')
+  dockerfile=$(printf 'FROM %s\n' "$raw"; printf '%s\n' "$@"; printf 'LABEL stack.local-stand-in=true stack.local-stand-in.recipe=%s\n' "${RECIPE:-none}")
   DOCKER_BUILDKIT=0 docker build -q -t "$tag" - <<<"$dockerfile" >"$work/build.log" 2>&1 \
     || { cat "$work/build.log" >&2; return 1; }
   docker rmi "$raw" >/dev/null
@@ -268,8 +268,18 @@ mapfile -t tags < <({ dockerfile_bases; compose_bases; } | sort -u)
 ((${#tags[@]})) || { echo "base-images: found no base image tags in Dockerfile/docker-compose.yml" >&2; exit 1; }
 log "base images named by the project: ${tags[*]}"
 status=0
+# A stand-in is stamped with a hash of the function that built it: one built by an older recipe
+# (say, before the nginx image needed openssl) is rebuilt, not reused. Pulled images have no stamp.
+recipe_of() { case $1 in node:*) declare -f build_node ;; nginx:*) declare -f build_nginx ;; grafana/k6:*) declare -f build_k6 ;; esac | sha256sum | cut -c1-16; }
 for tag in "${tags[@]}"; do
-  if docker image inspect "$tag" >/dev/null 2>&1; then log "$tag: present"; continue; fi
+  RECIPE=$(recipe_of "$tag")
+  if docker image inspect "$tag" >/dev/null 2>&1; then
+    stamp=$(docker image inspect -f '{{index .Config.Labels "stack.local-stand-in.recipe"}}' "$tag" 2>/dev/null)
+    standin=$(docker image inspect -f '{{index .Config.Labels "stack.local-stand-in"}}' "$tag" 2>/dev/null)
+    if [ "$standin" != true ] || [ "$stamp" = "$RECIPE" ]; then log "$tag: present"; continue; fi
+    log "$tag: a stand-in from an older recipe (${stamp:-unstamped}): rebuilding"
+    docker image rm -f "$tag" >/dev/null
+  fi
   if timeout 120 docker pull -q "$tag" >/dev/null 2>&1; then log "$tag: pulled"; continue; fi
   t0=$SECONDS
   case $tag in
