@@ -28,11 +28,11 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
 import { WebSocket } from 'ws';
-import net, { type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../loadtest/compare/native-nginx.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };
@@ -227,14 +227,6 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
     await sleep(intervalMs);
   }
   throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 function containerOf(service: string, index = 1): string {

@@ -10,7 +10,7 @@
  * with a reason otherwise. Uses its own compose project and free host ports, and tears down.
  */
 import { spawnSync } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '../../loadtest/compare/native-nginx.js';
 import { Load, report, round, sleep, type CaseResult, type Sample } from '../lib/measure.js';
 import { ROOT } from '../lib/targets.js';
 
@@ -24,14 +24,6 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs 
 
 function composeCli(): string[] | undefined {
   return [['docker', 'compose'], ['docker-compose']].find((c) => sh(c[0]!, [...c.slice(1), 'version'], {}, 20_000).status === 0);
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Failures after the event, and when the last one was (the recovery time). */

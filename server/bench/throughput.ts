@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 // CPU accounting shared with the comparison runner (loadtest/compare/).
+import { freePort } from '../../loadtest/compare/native-nginx.ts';
 import { cpuSeconds, tree } from '../../loadtest/compare/procstat.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,14 +48,6 @@ need('wrk', 'apt-get install wrk');
 need('taskset', 'apt-get install util-linux');
 for (const f of ['app/dist/app.js', 'app/dist/standalone.js', 'server/dist/cli.js']) {
   if (!existsSync(join(ROOT, f))) { console.error(`bench: ${f} is missing; run npm run build first`); process.exit(2); }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 interface Target {
