@@ -11,7 +11,7 @@
  *   SIZES=100,1000,5000 TOPOLOGIES=gateway,full ATTACKS=slowloris RATE=300 …
  */
 import net from 'node:net';
-import { nginxMissing, startTarget, type TopologyName } from './lib/targets.js';
+import { missing, startTarget, type TopologyName } from './lib/targets.js';
 import { Load, report, round, sleep, summarize, type CaseResult } from './lib/measure.js';
 
 const SIZES = (process.env.SIZES ?? '100,1000').split(',').map(Number);
@@ -59,7 +59,7 @@ function attack(kind: Attack, port: number, n: number) {
 
 const rows: CaseResult[] = [];
 for (const name of TOPOS) {
-  const skip = name === 'gateway' ? false : nginxMissing();
+  const skip = missing(name);
   if (skip) { console.log(`skip ${name}: ${skip}`); continue; }
   const t = await startTarget(name, { workers: 2 }).catch((e: Error) => { console.log(`skip ${name}: ${e.message.split('\n')[0]}`); return undefined; });
   if (!t) continue;

@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import { nginxMissing, startTarget, type Target, type TopologyName } from '../lib/targets.js';
+import { missing, startTarget, type Target, type TopologyName } from '../lib/targets.js';
 import { report, round, sleep, type CaseResult } from '../lib/measure.js';
 
 interface Outcome { kind: string; status: number; complete: boolean; error?: string; ms: number }
@@ -42,7 +42,7 @@ function roots(pids: number[]): Array<{ pid: number; comm: string }> {
 
 const rows: CaseResult[] = [];
 for (const name of ['gateway', 'proxy', 'full'] as TopologyName[]) {
-  const skip = name === 'gateway' ? false : nginxMissing();
+  const skip = missing(name);
   if (skip) { console.log(`skip ${name}: ${skip}`); continue; }
   const t: Target = await startTarget(name, { workers: 2 });
   try {

@@ -4,11 +4,12 @@
  * (nginx → the app's own server; nginx → the gateway; gunicorn, the seed's stack). One shape for
  * all of them, so a check or an attack is written once and run against each.
  */
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { startTopology, unavailable, type TOPOLOGIES } from '../../loadtest/compare/topologies.js';
 import { startGateway, type Gateway } from '../../server/test/helpers.js';
 
-export type TopologyName = 'gateway' | 'proxy' | 'full' | 'gunicorn' | 'nginx-gunicorn';
+/** The plain-HTTP topologies of the comparison (TLS ones are the comparison's business). */
+export type TopologyName = (typeof TOPOLOGIES)[number];
 
 export interface Target {
   name: TopologyName;
@@ -25,14 +26,10 @@ export interface Target {
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const APP = `${ROOT}app/dist/app.js`;
-export const NGINX_BIN = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
-const TOPOLOGIES = `${ROOT}loadtest/compare/topologies.ts`;
 
-/** Why an nginx topology cannot run here, or false. */
-export function nginxMissing(): string | false {
-  if (!existsSync(NGINX_BIN)) return `no nginx at ${NGINX_BIN} (apt-get install -y nginx)`;
-  if (!existsSync(TOPOLOGIES)) return 'loadtest/compare/topologies.ts is not there yet';
-  return false;
+/** Why a topology cannot run here (no nginx, no gunicorn, not built), or false: the launcher's own check. */
+export function missing(name: TopologyName): string | false {
+  return unavailable(name) ?? false;
 }
 
 export interface StartOptions { workers?: number; port?: number; cpus?: string; extraArgs?: string[] }
@@ -48,13 +45,9 @@ export async function startGatewayTarget(o: StartOptions = {}): Promise<Target> 
   };
 }
 
-interface Topology { baseUrl: string; pids(): number[]; stop(): Promise<void> }
-type StartTopology = (name: TopologyName, o: { workers?: number; cpus?: string; port?: number }) => Promise<Topology>;
-
 export async function startTarget(name: TopologyName, o: StartOptions = {}): Promise<Target> {
   if (name === 'gateway') return startGatewayTarget(o);
-  const mod = await import(TOPOLOGIES) as { startTopology: StartTopology };
-  const topo = await mod.startTopology(name, { workers: o.workers ?? 2, ...(o.cpus ? { cpus: o.cpus } : {}), ...(o.port ? { port: o.port } : {}) });
+  const topo = await startTopology(name, { workers: o.workers ?? 2, ...(o.cpus ? { cpus: o.cpus } : {}), ...(o.port ? { port: o.port } : {}) });
   const url = new URL(topo.baseUrl);
   const initial = new Set(topo.pids());
   return {
