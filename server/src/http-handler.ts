@@ -25,9 +25,11 @@ export function reject(res: ServerResponse, status: number, message: string): vo
   res.end(body);
 }
 
-/** What one pass over the raw head tells; req.headers (built lazily by Node) is not touched. */
+interface Refusal { status: 413 | 414 | 431; message: string }
+
+/** What one pass over the head tells; req.headers (built lazily by Node) is not touched. */
 interface HeadScan {
-  problem: string | undefined;
+  refusal: Refusal | undefined;
   contentLength: string | undefined;
   chunked: boolean;
   forwarded: boolean;
@@ -35,17 +37,28 @@ interface HeadScan {
 
 const FORWARDED_NAMES = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-function scanHead(raw: string[], config: Config): HeadScan {
-  const out: HeadScan = { problem: undefined, contentLength: undefined, chunked: false, forwarded: false };
+/**
+ * The checks every request head gets before the app sees it, before a "100 Continue" and before
+ * an upgrade: request line (the parser only caps the head as a whole), header count and field
+ * size, declared body size. One pass over the raw head, which also notes what the caller needs.
+ */
+function vetHead(req: IncomingMessage, config: Config): HeadScan {
+  const out: HeadScan = { refusal: undefined, contentLength: undefined, chunked: false, forwarded: false };
+  // The request line is method SP target SP HTTP/x.y.
+  if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) {
+    out.refusal = { status: 414, message: `request line is longer than ${config.limit_request_line} bytes` };
+    return out;
+  }
+  const raw = req.rawHeaders;
   if (raw.length / 2 > config.limit_request_fields) {
-    out.problem = `more than ${config.limit_request_fields} header fields`;
+    out.refusal = { status: 431, message: `more than ${config.limit_request_fields} header fields` };
     return out;
   }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     // name + ": " + value, as it stood on the wire
     if (name.length + raw[i + 1]!.length + 2 > config.limit_request_field_size) {
-      out.problem = `header field ${name} is larger than ${config.limit_request_field_size} bytes`;
+      out.refusal = { status: 431, message: `header field ${name} is larger than ${config.limit_request_field_size} bytes` };
       return out;
     }
     const n = name.length;
@@ -56,7 +69,19 @@ function scanHead(raw: string[], config: Config): HeadScan {
       else if (FORWARDED_NAMES.has(lower)) out.forwarded = true;
     }
   }
+  const limit = config.limit_request_body;
+  if (limit > 0 && out.contentLength !== undefined && Number(out.contentLength) > limit) {
+    out.refusal = { status: 413, message: `request body is larger than ${limit} bytes` };
+  }
   return out;
+}
+
+/**
+ * Without forwarded headers the socket already tells the truth and there is nothing to vet: the
+ * common case (a direct client, or a proxy that sets none) costs nothing here.
+ */
+function vetForwarded(req: IncomingMessage, head: HeadScan, trust: TrustFn): void {
+  if (head.forwarded) applyForwarded(req, resolveForwarded(req, trust, (req.socket as { encrypted?: boolean }).encrypted === true));
 }
 
 /**
@@ -83,15 +108,11 @@ function watchBody(req: IncomingMessage, res: ServerResponse, limit: number): vo
 
 /**
  * Whether a request that says `Expect: 100-continue` may be told to send its body: the same head
- * checks as the pipeline's (request line, header fields, declared body size). Without this, Node
- * answers "100 Continue" on its own and the client uploads a body that is then refused with 413.
+ * checks as the pipeline's. Without this, Node answers "100 Continue" on its own and the client
+ * uploads a body that is then refused with 413.
  */
 export function mayContinue(req: IncomingMessage, config: Config): boolean {
-  if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) return false;
-  const head = scanHead(req.rawHeaders, config);
-  if (head.problem) return false;
-  const limit = config.limit_request_body;
-  return !(limit > 0 && head.contentLength !== undefined && Number(head.contentLength) > limit);
+  return vetHead(req, config).refusal === undefined;
 }
 
 export interface PipelineOptions {
@@ -112,11 +133,9 @@ const WRITTEN = Symbol('gateway.written');
  * takes the connection over. Returns the refusal to write on the raw socket, if any.
  */
 export function vetUpgrade(req: IncomingMessage, config: Config, trust: TrustFn): string | undefined {
-  const refuse = (status: number) => `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
-  if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) return refuse(414);
-  const head = scanHead(req.rawHeaders, config);
-  if (head.problem) return refuse(431);
-  if (head.forwarded) applyForwarded(req, resolveForwarded(req, trust, (req.socket as { encrypted?: boolean }).encrypted === true));
+  const head = vetHead(req, config);
+  if (head.refusal) return `HTTP/1.1 ${head.refusal.status} ${STATUS_TEXT[head.refusal.status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+  vetForwarded(req, head, trust);
   return undefined;
 }
 
@@ -154,27 +173,10 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     o.onRequest();
     res.on('close', onClose); // 'close' comes once per response
 
-    // The request line is method SP target SP HTTP/x.y; the parser only caps the head as a whole.
-    if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) {
-      reject(res, 414, `request line is longer than ${config.limit_request_line} bytes`);
-      return;
-    }
-    const head = scanHead(req.rawHeaders, config);
-    if (head.problem) { reject(res, 431, head.problem); return; }
-    if (bodyLimit > 0) {
-      if (head.contentLength !== undefined && Number(head.contentLength) > bodyLimit) {
-        reject(res, 413, `request body is larger than ${bodyLimit} bytes`);
-        return;
-      }
-      if (head.chunked) watchBody(req, res, bodyLimit);
-    }
-
-    // Without forwarded headers the socket already tells the truth and there is nothing to vet:
-    // the common case (a direct client, or a proxy that sets none) costs nothing here.
-    if (head.forwarded) {
-      const encrypted = (sock as { encrypted?: boolean }).encrypted === true;
-      applyForwarded(req, resolveForwarded(req, trust, encrypted));
-    }
+    const head = vetHead(req, config);
+    if (head.refusal) { reject(res, head.refusal.status, head.refusal.message); return; }
+    if (head.chunked && bodyLimit > 0) watchBody(req, res, bodyLimit);
+    vetForwarded(req, head, trust);
     if (accessLog) {
       // A trusted proxy's request id is kept so one id follows the request through nginx and here.
       const peer = sock.remoteAddress;
