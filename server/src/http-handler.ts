@@ -13,9 +13,14 @@ import type { Config } from './settings.js';
 import type { WorkerStats } from './worker-stats.js';
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 413: 'Content Too Large', 414: 'URI Too Long', 431: 'Request Header Fields Too Large',
+  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 414: 'URI Too Long', 431: 'Request Header Fields Too Large',
   500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
 };
+
+/** An empty answer written straight on a socket that has no ServerResponse (bad head, upgrade). */
+export function rawRefusal(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+}
 
 /** Answers on the gateway's behalf and closes the connection: the rest of the request is not read. */
 export function reject(res: ServerResponse, status: number, message: string): void {
@@ -134,7 +139,7 @@ const WRITTEN = Symbol('gateway.written');
  */
 export function vetUpgrade(req: IncomingMessage, config: Config, trust: TrustFn): string | undefined {
   const head = vetHead(req, config);
-  if (head.refusal) return `HTTP/1.1 ${head.refusal.status} ${STATUS_TEXT[head.refusal.status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+  if (head.refusal) return rawRefusal(head.refusal.status);
   vetForwarded(req, head, trust);
   return undefined;
 }

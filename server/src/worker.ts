@@ -12,13 +12,11 @@ import { EXIT, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust, type TrustFn } from './forwarded.js';
 import { ConnectionDrain } from './drain.js';
-import { createPipeline, mayContinue, vetUpgrade } from './http-handler.js';
+import { createPipeline, mayContinue, rawRefusal, vetUpgrade } from './http-handler.js';
 import { createAccessLog, createErrorLog, type AccessLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, MasterMessage, WorkerMessage } from './protocol.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
 import { WorkerStats } from './worker-stats.js';
-
-const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
 let boot: BootMessage | undefined;
 let errorLog: ReopenableLogger | undefined;
@@ -88,7 +86,9 @@ async function onBoot(msg: BootMessage): Promise<void> {
     onRequest: () => { if (++requests >= maxRequests) askRecycle('max_requests'); },
   });
   try {
-    for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline, trust));
+    // TLS files are read here, once per worker boot: a HUP reload serves a renewed certificate.
+    const tls = tlsEnabled(config) ? tlsOptions(config) : undefined;
+    for (let i = 0; i < msg.listeners; i++) servers.push(createServer(pipeline, trust, tls));
   } catch (err) {
     // A certificate replaced by a bad one before a HUP: this worker cannot boot, the reload is
     // aborted and the old workers keep serving.
@@ -98,7 +98,7 @@ async function onBoot(msg: BootMessage): Promise<void> {
   maybeListen();
 }
 
-function createServer(pipeline: http.RequestListener, trust: TrustFn): http.Server {
+function createServer(pipeline: http.RequestListener, trust: TrustFn, tls: https.ServerOptions | undefined): http.Server {
   const { config } = boot!;
   const options: http.ServerOptions = {
     maxHeaderSize: config.limit_request_header_size,
@@ -109,9 +109,8 @@ function createServer(pipeline: http.RequestListener, trust: TrustFn): http.Serv
     // client hold a connection up to 30 s past its deadline.
     connectionsCheckingInterval: 1000,
   };
-  // TLS files are read here, per worker boot: a HUP reload serves a renewed certificate.
-  const server: http.Server = tlsEnabled(config)
-    ? https.createServer({ ...options, ...tlsOptions(config) }, pipeline)
+  const server: http.Server = tls
+    ? https.createServer({ ...options, ...tls }, pipeline)
     : http.createServer(options, pipeline);
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     log()?.debug({ code: err.code, peer: socket.remoteAddress }, `TLS handshake failed: ${err.message}`);
@@ -132,9 +131,9 @@ function createServer(pipeline: http.RequestListener, trust: TrustFn): http.Serv
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const refusal = vetUpgrade(req, config, trust) ??
-      (hosted?.upgrade ? undefined : 'HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      (hosted?.upgrade ? undefined : rawRefusal(501));
     if (refusal || draining()) {
-      socket.end(refusal ?? 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.end(refusal ?? rawRefusal(503));
       return;
     }
     try {
@@ -150,7 +149,7 @@ function createServer(pipeline: http.RequestListener, trust: TrustFn): http.Serv
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     stats.record(status, 0);
     log()?.debug({ code: err.code, peer: socket.remoteAddress }, `Malformed request: ${err.message}`);
-    socket.end(`HTTP/1.1 ${status} ${STATUS_LINE[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.end(rawRefusal(status));
   });
   return server;
 }
