@@ -5,11 +5,12 @@
  *
  *   npm run bench:reload [-- --workers 2 --concurrency 8 --reloads 3]
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startGateway } from '../test/helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
@@ -21,34 +22,11 @@ const { values: opts } = parseArgs({
   },
 });
 
-const gateway = spawn(process.execPath, ['server/dist/cli.js', '-w', opts.workers!, '-b', '127.0.0.1:0', 'app/dist/app.js'],
-  { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
-let port = 0;
-let reloadsDone = 0;
-const reloadMs: number[] = [];
-let buf = '';
-gateway.stderr.setEncoding('utf8');
-gateway.stderr.on('data', (chunk: string) => {
-  buf += chunk;
-  for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
-    const line = buf.slice(0, i);
-    buf = buf.slice(i + 1);
-    const msg = (() => { try { return (JSON.parse(line) as { msg?: string }).msg ?? ''; } catch { return line; } })();
-    const listen = /Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(msg);
-    if (listen) port = Number(listen[1]);
-    const done = /Reload complete: generation \d+ serving \((\d+) ms\)/.exec(msg);
-    if (done) { reloadsDone++; reloadMs.push(Number(done[1])); }
-    if (/Reload failed/.test(msg)) console.error(msg);
-  }
-});
-
-const until = async (what: string, test: () => boolean, limitMs = 30_000) => {
-  const end = Date.now() + limitMs;
-  while (!test()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+// The process-test harness follows the gateway's JSON log (port, reload lines) for us.
+const gateway = await startGateway(['-w', opts.workers!, '-b', '127.0.0.1:0', join(ROOT, 'app/dist/app.js')], { LOG_LEVEL: 'warn' });
+const port = gateway.port;
+const reloadMs = () => gateway.lines
+  .map((l) => /Reload complete: generation \d+ serving \((\d+) ms\)/.exec(l.msg ?? '')?.[1]).filter(Boolean).map(Number);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(opts.concurrency) });
 const body = Buffer.alloc(64 * 1024, 'x');
@@ -73,8 +51,7 @@ function once(post: boolean): Promise<string | undefined> {
 }
 
 async function main(): Promise<void> {
-  await until('the gateway', () => port > 0);
-  await new Promise((r) => setTimeout(r, 1000));
+  await gateway.until('all workers ready', () => gateway.readyWorkers().length === Number(opts.workers));
   let stop = false;
   let ok = 0;
   const failures: string[] = [];
@@ -89,22 +66,22 @@ async function main(): Promise<void> {
   });
   await new Promise((r) => setTimeout(r, Number(opts.settle)));
   for (let i = 1; i <= Number(opts.reloads); i++) {
-    gateway.kill('SIGHUP');
-    await until(`reload ${i}`, () => reloadsDone >= i);
+    gateway.signal('SIGHUP');
+    await gateway.waitFor(/Reload complete/, i, 30_000);
     await new Promise((r) => setTimeout(r, Number(opts.settle)));
   }
   stop = true;
   await Promise.all(loops);
   agent.destroy();
-  gateway.kill('SIGTERM');
+  await gateway.stop();
   const seconds = (Date.now() - started) / 1000;
   console.log(`# Reloads under load — ${new Date().toISOString()}`);
   console.log(`gateway -w ${opts.workers}, ${opts.concurrency} keep-alive clients alternating GET / and POST /upload (64 KiB, sha256 checked)\n`);
   console.log('| reloads | requests | failed | duration s | req/s | reload times ms |');
   console.log('|---:|---:|---:|---:|---:|---|');
-  console.log(`| ${reloadsDone} | ${ok + failures.length} | ${failures.length} | ${seconds.toFixed(1)} | ${((ok + failures.length) / seconds).toFixed(0)} | ${reloadMs.join(', ')} |`);
+  console.log(`| ${reloadMs().length} | ${ok + failures.length} | ${failures.length} | ${seconds.toFixed(1)} | ${((ok + failures.length) / seconds).toFixed(0)} | ${reloadMs().join(', ')} |`);
   for (const f of failures.slice(0, 20)) console.log(`- failed: ${f}`);
   process.exitCode = failures.length === 0 ? 0 : 1;
 }
 
-main().catch((err: unknown) => { console.error(err); gateway.kill('SIGKILL'); process.exit(1); });
+main().catch((err: unknown) => { console.error(err); gateway.proc.kill('SIGKILL'); process.exit(1); });
