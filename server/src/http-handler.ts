@@ -40,6 +40,8 @@ interface HeadScan {
   forwarded: boolean;
 }
 
+const SCAN: HeadScan = { refusal: undefined, contentLength: undefined, chunked: false, forwarded: false };
+
 const FORWARDED_NAMES = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /**
@@ -48,7 +50,12 @@ const FORWARDED_NAMES = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-pr
  * size, declared body size. One pass over the raw head, which also notes what the caller needs.
  */
 function vetHead(req: IncomingMessage, config: Config): HeadScan {
-  const out: HeadScan = { refusal: undefined, contentLength: undefined, chunked: false, forwarded: false };
+  // One object for every scan, not one per request: each caller reads it at once, synchronously.
+  const out = SCAN;
+  out.refusal = undefined;
+  out.contentLength = undefined;
+  out.chunked = false;
+  out.forwarded = false;
   // The request line is method SP target SP HTTP/x.y.
   if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) {
     out.refusal = { status: 414, message: `request line is longer than ${config.limit_request_line} bytes` };
@@ -127,7 +134,9 @@ export interface PipelineOptions {
   stats: WorkerStats;
   errorLog: Logger;
   accessLog: AccessLog | undefined;
-  onRequest: () => void;
+  /** After how many requests (counted in stats.total) the worker asks to be recycled; 0: never. */
+  maxRequests: number;
+  onMaxRequests: () => void;
 }
 
 const START = Symbol('gateway.start');
@@ -145,7 +154,7 @@ export function vetUpgrade(req: IncomingMessage, config: Config, trust: TrustFn)
 }
 
 export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { config, trust, app, stats, errorLog, accessLog } = o;
+  const { config, trust, app, stats, errorLog, accessLog, maxRequests, onMaxRequests } = o;
   const idPrefix = `${randomBytes(4).toString('hex')}-`;
   let seq = 0;
   const bodyLimit = config.limit_request_body;
@@ -175,7 +184,7 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     res[START] = performance.now();
     if (accessLog) res[WRITTEN] = sock.bytesWritten;
     stats.inFlight++;
-    o.onRequest();
+    if (++stats.total === maxRequests) onMaxRequests();
     res.on('close', onClose); // 'close' comes once per response
 
     const head = vetHead(req, config);

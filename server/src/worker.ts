@@ -27,8 +27,7 @@ const servers: http.Server[] = [];
 const handles = new Map<number, object>();
 let listening = false;
 let recycleReason: 'max_requests' | 'memory' | 'error' | undefined;
-let requests = 0;
-let maxRequests = Infinity;
+let maxRequests = 0;
 const stats = new WorkerStats();
 const connections = new ConnectionDrain();
 const draining = () => connections.draining;
@@ -83,7 +82,8 @@ async function onBoot(msg: BootMessage): Promise<void> {
   const pipeline = createPipeline({
     config, trust, app: listener, stats,
     errorLog: errorLog.logger, accessLog,
-    onRequest: () => { if (++requests >= maxRequests) askRecycle('max_requests'); },
+    // Asked once; the heartbeat repeats the request until the master grants it.
+    maxRequests, onMaxRequests: () => askRecycle('max_requests'),
   });
   try {
     // TLS files are read here, once per worker boot: a HUP reload serves a renewed certificate.
