@@ -4,11 +4,18 @@
  *   per worker:  gateway -w 1  vs  the app's standalone server, both pinned to the same core
  *   pool of 2:   gateway -w 2  vs  plain node:cluster  vs  PM2 cluster mode
  *
- * wrk runs pinned to core 0. Rounds are interleaved (A B A B …) so machine noise hits every target
- * alike; medians are reported, with CPU time of the serving processes per 1,000 requests, which
- * stays meaningful when the load generator and the servers share the two cores.
+ * wrk runs pinned to core 0. Two kinds of noise are larger here than the differences measured:
+ *  - the VM drifts by tens of percent over minutes, so the targets of a group run side by side:
+ *    all started and warmed up (JIT settled, which takes some seconds of load), then loaded in
+ *    turn in short windows, round after round, an idle target costing nothing; each round's ratio
+ *    compares windows seconds apart, and the result is the median of those ratios;
+ *  - two processes of the very same server differ by several percent for their whole life (JIT
+ *    and memory-layout luck: an A/A run of two standalone servers gave 1.07), so each target runs
+ *    as several instances, and a round's figure for a target is the mean over its instances.
+ * CPU time of the serving processes per 1,000 requests is reported beside throughput.
  *
- *   npm run bench:throughput [-- --duration 10 --warmup 3 --rounds 3 --connections 50]
+ *   npm run bench:throughput [-- --instances 4 --duration 3 --warmup 10 --rounds 6 --connections 50]
+ *                            [--only standalone,'gateway -w 1']
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -24,9 +31,10 @@ import { cpuSeconds, tree } from '../../loadtest/compare/procstat.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '6' },
+    instances: { type: 'string', default: '4' },
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
   },
@@ -34,6 +42,7 @@ const { values: opts } = parseArgs({
 const DURATION = Number(opts.duration);
 const WARMUP = Number(opts.warmup);
 const ROUNDS = Number(opts.rounds);
+const INSTANCES = Number(opts.instances);
 const CONNECTIONS = Number(opts.connections);
 const LOAD_CORE = '0';
 const SERVER_CORE = availableParallelism() > 1 ? '1' : '0';
@@ -141,39 +150,71 @@ function wrk(port: number, seconds: number): { rps: number; p50: number; p99: nu
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 
-async function main(): Promise<void> {
-  const targets = opts.only ? TARGETS.filter((t) => t.name.includes(opts.only!)) : TARGETS;
-  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
-  const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
-  console.log(`# Throughput on GET / — ${new Date().toISOString()}`);
-  console.log(`${availableParallelism()} cores (${cpuModel}), Node ${process.version}; wrk -t1 -c${CONNECTIONS} pinned to core ${LOAD_CORE}; `
-    + `per-worker targets pinned to core ${SERVER_CORE}; ${ROUNDS} rounds × ${DURATION}s after ${WARMUP}s warm-up\n`);
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const t of targets) {
-      const port = await freePort();
-      const run = await t.start(port);
-      try {
-        wrk(port, WARMUP);
+/**
+ * The targets of a group, INSTANCES of each, started together and loaded in turn. Returns, per
+ * target, one sample per round: the mean over its instances of that round's windows.
+ */
+async function runGroup(targets: Target[], samples: Map<string, Sample[]>): Promise<void> {
+  const running: Array<{ t: Target; instance: number; port: number; run: Awaited<ReturnType<Target['start']>> }> = [];
+  try {
+    for (let instance = 1; instance <= INSTANCES; instance++) {
+      for (const t of targets) {
+        const port = await freePort();
+        running.push({ t, instance, port, run: await t.start(port) });
+      }
+    }
+    for (const { port } of running) wrk(port, WARMUP);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const windows = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+      // Rotated each round, so no instance always follows the same one.
+      const order = running.map((_, i) => running[(i + round - 1) % running.length]!);
+      for (const { t, instance, port, run } of order) {
         const pids = run.pids();
         const cpu0 = cpuSeconds(pids);
         const r = wrk(port, DURATION);
         const cpu = cpuSeconds(pids) - cpu0;
         const s: Sample = { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, cpuPerK: (cpu / r.requests) * 1000 * 1000 };
-        samples.get(t.name)!.push(s);
-        console.error(`round ${round}: ${t.name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`);
-      } finally {
-        await run.stop();
+        windows.get(t.name)!.push(s);
+        console.error(`round ${round}: ${`${t.name} #${instance}`.padEnd(31)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`);
+      }
+      for (const [name, ws] of windows) {
+        const mean = (k: keyof Sample) => ws.reduce((a, w) => a + w[k], 0) / ws.length;
+        samples.get(name)!.push({ rps: mean('rps'), p50: mean('p50'), p99: mean('p99'), cpuPerK: mean('cpuPerK'), errors: ws.reduce((a, w) => a + w.errors, 0) });
       }
     }
+  } finally {
+    for (const { run } of running) await run.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  // --only standalone,'gateway -w 1': targets whose name contains any of the comma-separated words.
+  const only = opts.only?.split(',').map((w) => w.trim()).filter(Boolean);
+  const targets = only ? TARGETS.filter((t) => only.some((w) => t.name.includes(w))) : TARGETS;
+  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+  const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  console.log(`# Throughput on GET / — ${new Date().toISOString()}`);
+  console.log(`${availableParallelism()} cores (${cpuModel}), Node ${process.version}; wrk -t1 -c${CONNECTIONS} pinned to core ${LOAD_CORE}; `
+    + `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, then ${ROUNDS} rounds of ${DURATION}s windows in turn\n`);
+  for (const group of ['per worker', 'pool of 2'] as const) {
+    const members = targets.filter((t) => t.group === group);
+    if (members.length > 0) await runGroup(members, samples);
   }
   const med = (name: string, k: keyof Sample) => median(samples.get(name)!.map((s) => s[k]));
-  console.log('| target | group | req/s (median) | p50 ms | p99 ms | CPU ms per 1k req | errors |');
+  console.log(`| target | group | req/s (median of rounds, mean of ${INSTANCES} instances) | p50 ms | p99 ms | CPU ms per 1k req | errors |`);
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const t of targets) {
     console.log(`| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`);
   }
-  const ratio = (a: string, b: string, k: keyof Sample) => samples.has(a) && samples.has(b) ? (med(a, k) / med(b, k)) : NaN;
+  // The median of the per-round ratios: each compares two windows seconds apart.
+  const ratio = (a: string, b: string, k: keyof Sample) => {
+    if (!samples.has(a) || !samples.has(b)) return undefined;
+    const xs = samples.get(a)!.map((s, i) => s[k] / samples.get(b)![i]![k]);
+    const sorted = [...xs].sort((x, y) => x - y);
+    return { median: median(xs), low: sorted[Math.floor(xs.length / 4)]!, high: sorted[Math.ceil((xs.length * 3) / 4) - 1]!, above: xs.filter((x) => x >= 1).length, n: xs.length };
+  };
   console.log('');
+  console.log('Median of per-round ratios (interquartile range; rounds where the first is at least the second):');
   const lines = [
     ['gateway -w 1 / standalone, throughput (target ≥ 0.97)', ratio('gateway -w 1', 'standalone app (1 process)', 'rps')],
     ['gateway -w 1 / standalone, CPU per request', ratio('gateway -w 1', 'standalone app (1 process)', 'cpuPerK')],
@@ -181,7 +222,9 @@ async function main(): Promise<void> {
     ['gateway -w 2 / PM2 cluster, throughput (target ≥ 1.00)', ratio('gateway -w 2', 'PM2 cluster ×2', 'rps')],
     ['gateway -w 2 / PM2 cluster, CPU per request', ratio('gateway -w 2', 'PM2 cluster ×2', 'cpuPerK')],
   ] as const;
-  for (const [label, v] of lines) if (!Number.isNaN(v)) console.log(`- ${label}: **${v.toFixed(3)}**`);
+  for (const [label, r] of lines) {
+    if (r) console.log(`- ${label}: **${r.median.toFixed(3)}** (${r.low.toFixed(3)}–${r.high.toFixed(3)}; ${r.above}/${r.n} rounds ≥ 1)`);
+  }
 }
 
 main().catch((err: unknown) => { console.error(err); process.exit(1); });
