@@ -106,7 +106,7 @@ const node = process.execPath;
 const pm2Bin = join(ROOT, 'node_modules/.bin/pm2');
 
 const TARGETS: Target[] = [
-  processTarget('standalone app (1 process)', 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'], (p) => ({ PORT: String(p), HOST: '127.0.0.1' })),
+  processTarget('standalone app (1 process)', 'per worker', () => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'], (p) => ({ PORT: String(p), HOST: '127.0.0.1' })),
   processTarget('gateway -w 1', 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'server/dist/cli.js', '-w', '1', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
   processTarget('gateway -w 2', 'pool of 2', (p) => [node, 'server/dist/cli.js', '-w', '2', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
   processTarget('node:cluster ×2', 'pool of 2', () => [node, 'server/bench/cluster-app.mjs'], (p) => ({ PORT: String(p), WORKERS: '2' })),
