@@ -40,8 +40,6 @@ interface HeadScan {
   forwarded: boolean;
 }
 
-const SCAN: HeadScan = { refusal: undefined, contentLength: undefined, chunked: false, forwarded: false };
-
 const FORWARDED_NAMES = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /**
@@ -50,12 +48,7 @@ const FORWARDED_NAMES = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-pr
  * size, declared body size. One pass over the raw head, which also notes what the caller needs.
  */
 function vetHead(req: IncomingMessage, config: Config): HeadScan {
-  // One object for every scan, not one per request: each caller reads it at once, synchronously.
-  const out = SCAN;
-  out.refusal = undefined;
-  out.contentLength = undefined;
-  out.chunked = false;
-  out.forwarded = false;
+  const out: HeadScan = { refusal: undefined, contentLength: undefined, chunked: false, forwarded: false };
   // The request line is method SP target SP HTTP/x.y.
   if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) {
     out.refusal = { status: 414, message: `request line is longer than ${config.limit_request_line} bytes` };
