@@ -22,7 +22,7 @@
  * Not counted: the kernel (syscalls, TCP on loopback), a third or more of the real cost. Needs
  * valgrind (apt-get install valgrind); a round takes a few minutes.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../loadtest/compare/native-nginx.ts';
 import { tree } from '../../loadtest/compare/procstat.ts';
+import { median, waitListening } from './common.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
@@ -98,21 +99,6 @@ function drive(port: number, total: number, connections: number): Promise<void> 
       });
     }
   });
-}
-
-async function waitUp(port: number, proc: ChildProcess, limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`exited with ${proc.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`nothing listening on ${port} after ${limitMs / 1000}s`);
 }
 
 /**
@@ -183,7 +169,7 @@ async function measure(t: Target, round: number): Promise<Map<string, Cost>> {
     ...t.argv(port),
   ], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
-    await waitUp(port, proc, 600_000);
+    await waitListening(port, proc, 600_000);
     await drive(port, WARMUP, CONNECTIONS);
     // valgrind runs the program under its own pid: the tree is master first, then its worker.
     const roles = t.roles(tree(proc.pid!));
@@ -209,8 +195,6 @@ async function measure(t: Target, round: number): Promise<Map<string, Cost>> {
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 
 async function main(): Promise<void> {
   console.log(`# Instructions per request on GET ${opts.path} — ${new Date().toISOString()}`);

@@ -19,7 +19,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +26,7 @@ import { parseArgs } from 'node:util';
 // CPU accounting shared with the comparison runner (loadtest/compare/).
 import { freePort } from '../../loadtest/compare/native-nginx.ts';
 import { cpuSeconds, tree } from '../../loadtest/compare/procstat.ts';
+import { median, waitListening } from './common.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
@@ -66,21 +66,9 @@ interface Target {
 }
 
 async function waitUp(port: number, proc?: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (proc && proc.exitCode !== null) throw new Error(`exited with ${proc.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) {
-      // Every worker must be up, not just the first: give a pool a moment to finish booting.
-      await new Promise((r) => setTimeout(r, 1500));
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listening on ${port}`);
+  await waitListening(port, proc, 20_000);
+  // Every worker must be up, not just the first: give a pool a moment to finish booting.
+  await new Promise((r) => setTimeout(r, 1500));
 }
 
 function processTarget(name: string, group: Target['group'], argv: (port: number) => string[], env: (port: number) => NodeJS.ProcessEnv = () => ({})): Target {
@@ -147,8 +135,6 @@ function wrk(port: number, seconds: number): { rps: number; p50: number; p99: nu
     errors: (errs ? errs.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0) + (Number.isNaN(non2xx) ? 0 : non2xx),
   };
 }
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 
 /**
  * The targets of a group, INSTANCES of each, started together and loaded in turn. Returns, per
