@@ -58,16 +58,19 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
   req.on('data', (chunk: Buffer) => { record.bodyBytes += chunk.length; });
   req.on('end', () => {
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/stream') {
-      // First line now; the second only once the client has the first (or after 5 s).
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first line of the stream, long enough to be worth compressing if gzip were on\n');
-      const timer = setTimeout(() => releaseStream?.(), 5000);
+    // The first part now; the second only once the test has seen the first (or after limitMs).
+    const inTwoParts = (headers: http.OutgoingHttpHeaders, first: string, second: string, limitMs: number): void => {
+      res.writeHead(200, headers);
+      res.write(first);
+      const timer = setTimeout(() => releaseStream?.(), limitMs);
       releaseStream = () => {
         clearTimeout(timer);
         releaseStream = undefined;
-        res.end('second\n');
+        res.end(second);
       };
+    };
+    if (path === '/stream') {
+      inTwoParts({ 'content-type': 'text/plain' }, 'first line of the stream, long enough to be worth compressing if gzip were on\n', 'second\n', 5000);
       return;
     }
     if (path === '/big') {
@@ -78,16 +81,8 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       return;
     }
     if (path === '/events') {
-      // Server-Sent Events through `location /`: the first event now, the second
-      // once the client has the first. X-Accel-Buffering: no, as an app should send.
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
-      res.write('data: first\n\n');
-      const timer = setTimeout(() => releaseStream?.(), 3000);
-      releaseStream = () => {
-        clearTimeout(timer);
-        releaseStream = undefined;
-        res.end('data: second\n\n');
-      };
+      // Server-Sent Events through `location /`. X-Accel-Buffering: no, as an app should send.
+      inTwoParts({ 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' }, 'data: first\n\n', 'data: second\n\n', 3000);
       return;
     }
     const body = JSON.stringify({ ok: true, bodyBytes: record.bodyBytes });
