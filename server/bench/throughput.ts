@@ -11,11 +11,18 @@
  *    compares windows seconds apart, and the result is the median of those ratios;
  *  - two processes of the very same server differ by several percent for their whole life (JIT
  *    and memory-layout luck: an A/A run of two standalone servers gave 1.07), so each target runs
- *    as several instances, and a round's figure for a target is the mean over its instances.
+ *    as several instances, and a round's figure for a target is the mean over its instances;
+ *  - a process keeps working for a moment after its window (closing 50 connections, GC, timers)
+ *    on the core the next target is pinned to, so with a fixed order a target would always inherit
+ *    the same neighbour's tail: the order is shuffled every round (seeded, --seed repeats a run)
+ *    and the core idles --gap seconds between windows.
+ * A second group of standalone servers, the A/A control, runs beside the per-worker pair: its ratio
+ * to the first (ideally 1.000) shows how far this run's ratios can be trusted, and the gateway is
+ * also compared with both groups together.
  * CPU time of the serving processes per 1,000 requests is reported beside throughput.
  *
  *   npm run bench:throughput [-- --instances 4 --duration 3 --warmup 10 --rounds 6 --connections 50]
- *                            [--only standalone,'gateway -w 1']
+ *                            [--gap 1] [--seed N] [--only standalone,'gateway -w 1']
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -36,6 +43,8 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '6' },
     instances: { type: 'string', default: '4' },
     connections: { type: 'string', default: '50' },
+    gap: { type: 'string', default: '1' },
+    seed: { type: 'string' },
     only: { type: 'string' },
   },
 });
@@ -44,6 +53,8 @@ const WARMUP = Number(opts.warmup);
 const ROUNDS = Number(opts.rounds);
 const INSTANCES = Number(opts.instances);
 const CONNECTIONS = Number(opts.connections);
+const GAP_MS = Number(opts.gap) * 1000;
+const SEED = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(opts.seed);
 const LOAD_CORE = '0';
 const SERVER_CORE = availableParallelism() > 1 ? '1' : '0';
 
@@ -93,8 +104,12 @@ function processTarget(name: string, group: Target['group'], argv: (port: number
 const node = process.execPath;
 const pm2Bin = join(ROOT, 'node_modules/.bin/pm2');
 
+const standalone = (name: string) => processTarget(name, 'per worker', () => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'], (p) => ({ PORT: String(p), HOST: '127.0.0.1' }));
+const STANDALONE = 'standalone app (1 process)';
+const CONTROL = 'standalone app (A/A control)';
 const TARGETS: Target[] = [
-  processTarget('standalone app (1 process)', 'per worker', () => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'], (p) => ({ PORT: String(p), HOST: '127.0.0.1' })),
+  standalone(STANDALONE),
+  standalone(CONTROL),
   processTarget('gateway -w 1', 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'server/dist/cli.js', '-w', '1', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
   processTarget('gateway -w 2', 'pool of 2', (p) => [node, 'server/dist/cli.js', '-w', '2', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
   processTarget('node:cluster ×2', 'pool of 2', () => [node, 'server/bench/cluster-app.mjs'], (p) => ({ PORT: String(p), WORKERS: '2' })),
@@ -113,6 +128,29 @@ const TARGETS: Target[] = [
     },
   },
 ];
+
+/** A small seeded generator (mulberry32), so that a run's window order can be repeated. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+const random = seeded(SEED);
+
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Sample { rps: number; p50: number; p99: number; cpuPerK: number; errors: number }
 
@@ -152,9 +190,8 @@ async function runGroup(targets: Target[], samples: Map<string, Sample[]>): Prom
     for (const { port } of running) wrk(port, WARMUP);
     for (let round = 1; round <= ROUNDS; round++) {
       const windows = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
-      // Rotated each round, so no instance always follows the same one.
-      const order = running.map((_, i) => running[(i + round - 1) % running.length]!);
-      for (const { t, instance, port, run } of order) {
+      for (const { t, instance, port, run } of shuffled(running)) {
+        await sleep(GAP_MS);
         const pids = run.pids();
         const cpu0 = cpuSeconds(pids);
         const r = wrk(port, DURATION);
@@ -181,7 +218,8 @@ async function main(): Promise<void> {
   const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
   console.log(`# Throughput on GET / — ${new Date().toISOString()}`);
   console.log(`${availableParallelism()} cores (${cpuModel}), Node ${process.version}; wrk -t1 -c${CONNECTIONS} pinned to core ${LOAD_CORE}; `
-    + `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, then ${ROUNDS} rounds of ${DURATION}s windows in turn\n`);
+    + `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, then ${ROUNDS} rounds of ${DURATION}s windows `
+    + `in shuffled order (seed ${SEED}), ${GAP_MS / 1000}s apart\n`);
   for (const group of ['per worker', 'pool of 2'] as const) {
     const members = targets.filter((t) => t.group === group);
     if (members.length > 0) await runGroup(members, samples);
@@ -192,18 +230,23 @@ async function main(): Promise<void> {
   for (const t of targets) {
     console.log(`| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`);
   }
-  // The median of the per-round ratios: each compares two windows seconds apart.
-  const ratio = (a: string, b: string, k: keyof Sample) => {
-    if (!samples.has(a) || !samples.has(b)) return undefined;
-    const xs = samples.get(a)!.map((s, i) => s[k] / samples.get(b)![i]![k]);
+  // The median of the per-round ratios: each compares two windows seconds apart. Against several
+  // references, a round's reference figure is their mean.
+  const ratio = (a: string, b: string | string[], k: keyof Sample) => {
+    const refs = typeof b === 'string' ? [b] : b;
+    if (!samples.has(a) || !refs.every((r) => samples.has(r))) return undefined;
+    const xs = samples.get(a)!.map((s, i) => s[k] / (refs.reduce((sum, r) => sum + samples.get(r)![i]![k], 0) / refs.length));
     const sorted = [...xs].sort((x, y) => x - y);
     return { median: median(xs), low: sorted[Math.floor(xs.length / 4)]!, high: sorted[Math.ceil((xs.length * 3) / 4) - 1]!, above: xs.filter((x) => x >= 1).length, n: xs.length };
   };
   console.log('');
   console.log('Median of per-round ratios (interquartile range; rounds where the first is at least the second):');
   const lines = [
-    ['gateway -w 1 / standalone, throughput (target ≥ 0.97)', ratio('gateway -w 1', 'standalone app (1 process)', 'rps')],
-    ['gateway -w 1 / standalone, CPU per request', ratio('gateway -w 1', 'standalone app (1 process)', 'cpuPerK')],
+    ['A/A control / standalone, throughput (the same server twice: ideally 1.000)', ratio(CONTROL, STANDALONE, 'rps')],
+    ['gateway -w 1 / standalone, throughput (target ≥ 0.97)', ratio('gateway -w 1', STANDALONE, 'rps')],
+    ['gateway -w 1 / standalone, CPU per request', ratio('gateway -w 1', STANDALONE, 'cpuPerK')],
+    ['gateway -w 1 / both standalone groups, throughput', ratio('gateway -w 1', [STANDALONE, CONTROL], 'rps')],
+    ['gateway -w 1 / both standalone groups, CPU per request', ratio('gateway -w 1', [STANDALONE, CONTROL], 'cpuPerK')],
     ['gateway -w 2 / node:cluster, throughput', ratio('gateway -w 2', 'node:cluster ×2', 'rps')],
     ['gateway -w 2 / PM2 cluster, throughput (target ≥ 1.00)', ratio('gateway -w 2', 'PM2 cluster ×2', 'rps')],
     ['gateway -w 2 / PM2 cluster, CPU per request', ratio('gateway -w 2', 'PM2 cluster ×2', 'cpuPerK')],
