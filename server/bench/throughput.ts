@@ -28,6 +28,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 // CPU accounting shared with the comparison runner (loadtest/compare/).
@@ -79,7 +80,7 @@ interface Target {
 async function waitUp(port: number, proc?: ChildProcess): Promise<void> {
   await waitListening(port, proc, 20_000);
   // Every worker must be up, not just the first: give a pool a moment to finish booting.
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
 }
 
 function processTarget(name: string, group: Target['group'], argv: (port: number) => string[], env: (port: number) => NodeJS.ProcessEnv = () => ({})): Target {
@@ -149,8 +150,6 @@ function shuffled<T>(xs: readonly T[]): T[] {
   }
   return out;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Sample { rps: number; p50: number; p99: number; cpuPerK: number; errors: number }
 
