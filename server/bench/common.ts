@@ -1,9 +1,30 @@
 /**
- * What the benchmark scripts share: waiting for a server they started, and the median they report.
+ * What the benchmark scripts share: their preconditions (tools installed, project built), waiting
+ * for a server they started, and the median they report.
  * (The scripts themselves run on import, so they cannot import each other.)
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Exits with a clear message (and code 2) unless `cmd` is on PATH. */
+export function need(cmd: string, hint: string): void {
+  try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); } catch {
+    console.error(`bench: ${cmd} is not installed (${hint})`);
+    process.exit(2);
+  }
+}
+
+/** Exits with a clear message (and code 2) unless the app and the gateway are built. */
+export function needBuilt(): void {
+  for (const f of ['app/dist/app.js', 'app/dist/standalone.js', 'server/dist/cli.js']) {
+    if (!existsSync(join(ROOT, f))) { console.error(`bench: ${f} is missing; run npm run build first`); process.exit(2); }
+  }
+}
 
 /** Resolves once 127.0.0.1:port accepts a connection; throws if `proc` exits or `limitMs` runs out. */
 export async function waitListening(port: number, proc: ChildProcess | undefined, limitMs: number): Promise<void> {

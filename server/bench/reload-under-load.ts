@@ -8,11 +8,10 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGateway } from '../test/helpers.ts';
+import { ROOT } from './common.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
   options: {
     workers: { type: 'string', default: '2' },

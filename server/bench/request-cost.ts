@@ -27,13 +27,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../loadtest/compare/native-nginx.ts';
 import { tree } from '../../loadtest/compare/procstat.ts';
-import { median, waitListening } from './common.ts';
+import { ROOT, median, need, needBuilt, waitListening } from './common.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
   options: {
     requests: { type: 'string', default: '10000' },
@@ -53,15 +51,9 @@ const WARMUP = Number(opts.warmup);
 const CONNECTIONS = Number(opts.connections);
 const ROUNDS = Number(opts.rounds);
 
-for (const cmd of ['valgrind', 'callgrind_control']) {
-  try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); } catch {
-    console.error(`bench: ${cmd} is not installed (apt-get install valgrind)`);
-    process.exit(2);
-  }
-}
-for (const f of ['app/dist/app.js', 'app/dist/standalone.js', 'server/dist/cli.js']) {
-  if (!existsSync(join(ROOT, f))) { console.error(`bench: ${f} is missing; run npm run build first`); process.exit(2); }
-}
+need('valgrind', 'apt-get install valgrind');
+need('callgrind_control', 'apt-get install valgrind');
+needBuilt();
 
 /**
  * Sends `total` keep-alive requests over `connections` sockets, each waiting for its response

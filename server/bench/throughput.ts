@@ -25,18 +25,16 @@
  *                            [--gap 1] [--seed N] [--only standalone,'gateway -w 1']
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 // CPU accounting shared with the comparison runner (loadtest/compare/).
 import { freePort } from '../../loadtest/compare/native-nginx.ts';
 import { cpuSeconds, tree } from '../../loadtest/compare/procstat.ts';
-import { median, waitListening } from './common.ts';
+import { ROOT, median, need, needBuilt, waitListening } from './common.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
   options: {
     duration: { type: 'string', default: '3' },
@@ -59,17 +57,9 @@ const SEED = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Num
 const LOAD_CORE = '0';
 const SERVER_CORE = availableParallelism() > 1 ? '1' : '0';
 
-function need(cmd: string, hint: string): void {
-  try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); } catch {
-    console.error(`bench: ${cmd} is not installed (${hint})`);
-    process.exit(2);
-  }
-}
 need('wrk', 'apt-get install wrk');
 need('taskset', 'apt-get install util-linux');
-for (const f of ['app/dist/app.js', 'app/dist/standalone.js', 'server/dist/cli.js']) {
-  if (!existsSync(join(ROOT, f))) { console.error(`bench: ${f} is missing; run npm run build first`); process.exit(2); }
-}
+needBuilt();
 
 interface Target {
   name: string;
