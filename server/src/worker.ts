@@ -63,6 +63,7 @@ async function onBoot(msg: BootMessage): Promise<void> {
   boot = msg;
   const { config } = msg;
   errorLog = createErrorLog(config.errorlog, config.loglevel, 'worker');
+  if (config.metrics_bind) stats.collectDefaults();
   if (config.accesslog) accessLog = createAccessLog(config.accesslog);
   clearInterval(heartbeat);
   heartbeat = setInterval(beat, Math.min(1000, (config.timeout * 1000) / 4));
