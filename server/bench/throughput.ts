@@ -22,7 +22,7 @@
  * CPU time of the serving processes per 1,000 requests is reported beside throughput.
  *
  *   npm run bench:throughput [-- --instances 4 --duration 3 --warmup 10 --rounds 6 --connections 50]
- *                            [--gap 1] [--seed N] [--only standalone,'gateway -w 1']
+ *                            [--gap 1] [--lead-in 0] [--seed N] [--only standalone,'gateway -w 1']
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -43,6 +43,7 @@ const { values: opts } = parseArgs({
     instances: { type: 'string', default: '4' },
     connections: { type: 'string', default: '50' },
     gap: { type: 'string', default: '1' },
+    'lead-in': { type: 'string', default: '0' },
     seed: { type: 'string' },
     only: { type: 'string' },
   },
@@ -53,6 +54,7 @@ const ROUNDS = Number(opts.rounds);
 const INSTANCES = Number(opts.instances);
 const CONNECTIONS = Number(opts.connections);
 const GAP_MS = Number(opts.gap) * 1000;
+const LEAD_IN = Number(opts['lead-in']);
 const SEED = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(opts.seed);
 const LOAD_CORE = '0';
 const SERVER_CORE = availableParallelism() > 1 ? '1' : '0';
@@ -98,10 +100,14 @@ const pm2Bin = join(ROOT, 'node_modules/.bin/pm2');
 const standalone = (name: string) => processTarget(name, 'per worker', () => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'], (p) => ({ PORT: String(p), HOST: '127.0.0.1' }));
 const STANDALONE = 'standalone app (1 process)';
 const CONTROL = 'standalone app (A/A control)';
+const METRICS = 'gateway -w 1 --metrics-bind';
 const TARGETS: Target[] = [
   standalone(STANDALONE),
   standalone(CONTROL),
   processTarget('gateway -w 1', 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'server/dist/cli.js', '-w', '1', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
+  // The same with Prometheus metrics on: prom-client's default set (event-loop lag, GC time...) is
+  // collected only when something can scrape it.
+  processTarget(METRICS, 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'server/dist/cli.js', '-w', '1', '-b', `127.0.0.1:${p}`, '--metrics-bind', '127.0.0.1:0', '--log-level', 'warning', 'app/dist/app.js']),
   processTarget('gateway -w 2', 'pool of 2', (p) => [node, 'server/dist/cli.js', '-w', '2', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
   processTarget('node:cluster ×2', 'pool of 2', () => [node, 'server/bench/cluster-app.mjs'], (p) => ({ PORT: String(p), WORKERS: '2' })),
   {
@@ -181,6 +187,10 @@ async function runGroup(targets: Target[], samples: Map<string, Sample[]>): Prom
       const windows = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
       for (const { t, instance, port, run } of shuffled(running)) {
         await sleep(GAP_MS);
+        // --lead-in: unmeasured load first, so that the window sees only the steady state. The
+        // first second after another process has loaded the core runs a few percent slower (more
+        // for a worker whose heap V8's memory reducer shrank while it idled).
+        if (LEAD_IN > 0) wrk(port, LEAD_IN);
         const pids = run.pids();
         const cpu0 = cpuSeconds(pids);
         const r = wrk(port, DURATION);
@@ -236,6 +246,7 @@ async function main(): Promise<void> {
     ['gateway -w 1 / standalone, CPU per request', ratio('gateway -w 1', STANDALONE, 'cpuPerK')],
     ['gateway -w 1 / both standalone groups, throughput', ratio('gateway -w 1', [STANDALONE, CONTROL], 'rps')],
     ['gateway -w 1 / both standalone groups, CPU per request', ratio('gateway -w 1', [STANDALONE, CONTROL], 'cpuPerK')],
+    ['gateway -w 1 with metrics on / both standalone groups, throughput', ratio(METRICS, [STANDALONE, CONTROL], 'rps')],
     ['gateway -w 2 / node:cluster, throughput', ratio('gateway -w 2', 'node:cluster ×2', 'rps')],
     ['gateway -w 2 / PM2 cluster, throughput (target ≥ 1.00)', ratio('gateway -w 2', 'PM2 cluster ×2', 'rps')],
     ['gateway -w 2 / PM2 cluster, CPU per request', ratio('gateway -w 2', 'PM2 cluster ×2', 'cpuPerK')],
