@@ -24,9 +24,9 @@ export class WorkerStats {
   /**
    * Event-loop lag, GC time, CPU, memory, handles: prom-client's set. Only when something can scrape
    * it (--metrics-bind): its GC observer is not free. With it on, the worker's old generation grows
-   * under load (about 3 MB per 20 s at 40k req/s), which brings mark-compacts every few seconds
-   * and, once the load stops, V8's memory reducer shrinking the young generation that the next
-   * burst must grow again.
+   * under load (about 3 MB per 20 s at 40k req/s), which brings a mark-compact about every 10 s
+   * and, once the load stops, V8's memory reducer shrinking the heap that the next burst must grow
+   * again (measured with --trace-gc; README, Measured).
    */
   collectDefaults(): void {
     if (this.collecting) return;
