@@ -98,17 +98,22 @@ const node = process.execPath;
 const pm2Bin = join(ROOT, 'node_modules/.bin/pm2');
 
 const standalone = (name: string) => processTarget(name, 'per worker', () => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'], (p) => ({ PORT: String(p), HOST: '127.0.0.1' }));
+/** The gateway hosting the sample app: one worker pinned to the standalone server's core, or a pool. */
+const gateway = (name: string, workers: 1 | 2, extra: string[] = []) => processTarget(name, workers === 1 ? 'per worker' : 'pool of 2', (p) => [
+  ...(workers === 1 ? ['taskset', '-c', SERVER_CORE] : []),
+  node, 'server/dist/cli.js', '-w', String(workers), '-b', `127.0.0.1:${p}`, ...extra, '--log-level', 'warning', 'app/dist/app.js',
+]);
 const STANDALONE = 'standalone app (1 process)';
 const CONTROL = 'standalone app (A/A control)';
 const METRICS = 'gateway -w 1 --metrics-bind';
 const TARGETS: Target[] = [
   standalone(STANDALONE),
   standalone(CONTROL),
-  processTarget('gateway -w 1', 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'server/dist/cli.js', '-w', '1', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
+  gateway('gateway -w 1', 1),
   // The same with Prometheus metrics on: prom-client's default set (event-loop lag, GC time...) is
   // collected only when something can scrape it.
-  processTarget(METRICS, 'per worker', (p) => ['taskset', '-c', SERVER_CORE, node, 'server/dist/cli.js', '-w', '1', '-b', `127.0.0.1:${p}`, '--metrics-bind', '127.0.0.1:0', '--log-level', 'warning', 'app/dist/app.js']),
-  processTarget('gateway -w 2', 'pool of 2', (p) => [node, 'server/dist/cli.js', '-w', '2', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', 'app/dist/app.js']),
+  gateway(METRICS, 1, ['--metrics-bind', '127.0.0.1:0']),
+  gateway('gateway -w 2', 2),
   processTarget('node:cluster ×2', 'pool of 2', () => [node, 'server/bench/cluster-app.mjs'], (p) => ({ PORT: String(p), WORKERS: '2' })),
   {
     name: 'PM2 cluster ×2', group: 'pool of 2',
