@@ -349,10 +349,15 @@ export class Arbiter {
     if (this.opts.reloadConfig) {
       try {
         const next = await this.opts.reloadConfig();
-        if (JSON.stringify(next.bind) !== JSON.stringify(this.config.bind)) {
-          this.log.warn('bind changed in the configuration: addresses change only on restart');
-          next.bind = this.config.bind;
-        }
+        // The master bound these at start and keeps them: a changed address (public or metrics)
+        // is reported and left as it is, so the new workers agree with what is being served.
+        const changed = (key: 'bind' | 'metrics_bind'): boolean => {
+          if (JSON.stringify(next[key]) === JSON.stringify(this.config[key])) return false;
+          this.log.warn(`${key} changed in the configuration: addresses change only on restart`);
+          return true;
+        };
+        if (changed('bind')) next.bind = this.config.bind;
+        if (changed('metrics_bind')) next.metrics_bind = this.config.metrics_bind;
         this.config = next;
         this.target = next.workers;
       } catch (err) {

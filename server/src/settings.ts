@@ -128,7 +128,7 @@ export const SETTINGS = [
   spec({
     name: 'bind', section: 'Server socket', flags: ['--bind', '-b'], kind: 'list', meta: 'ADDRESS', default: defaultBind,
     defaultText: "['127.0.0.1:8000'] (or ['0.0.0.0:$PORT'] when PORT is set)", validate: toBinds,
-    desc: 'Where to listen: `HOST:PORT`, `[IPV6]:PORT` or `unix:PATH`. Repeat the flag (or comma-separate) to listen on several.',
+    desc: 'Where to listen: `HOST:PORT`, `[IPV6]:PORT` or `unix:PATH`. Repeat the flag (or comma-separate) to listen on several. Bound once at start: a HUP reload keeps the addresses (and says so if the configuration changed them).',
   }),
   spec({
     name: 'backlog', section: 'Server socket', flags: ['--backlog'], kind: 'int', meta: 'INT', default: 2048, validate: toInt(1, 65535),
@@ -224,7 +224,7 @@ export const SETTINGS = [
   spec({
     name: 'metrics_bind', section: 'Metrics', flags: ['--metrics-bind'], kind: 'string', meta: 'ADDRESS', default: null,
     validate: (raw: unknown) => { const s = toOptionalString(raw); if (s !== null) parseBind(s); return s; },
-    desc: 'Serve Prometheus metrics, aggregated over all workers, at /metrics on this separate address (never on the public port). Off by default.',
+    desc: 'Serve Prometheus metrics, aggregated over all workers, at /metrics on this separate address (never on the public port). Off by default. Bound once at start, like --bind. Node\'s own figures (prom-client\'s default set: GC, heap, event-loop lag) are collected only when this is set.',
   }),
   spec({
     name: 'certfile', section: 'SSL', flags: ['--certfile'], kind: 'string', meta: 'FILE', default: null, validate: toOptionalString,

@@ -275,11 +275,15 @@ describe('reload (HUP)', () => {
     writeFileSync(cfg, JSON.stringify({ workers: 1 }));
     const gw = await startGateway(['-c', cfg, '-b', '127.0.0.1:0', fixture('echo.mjs')]);
     try {
-      writeFileSync(cfg, JSON.stringify({ workers: 3 }));
+      // A new metrics address in the same edit: the master cannot move what it bound at start,
+      // so it says so and keeps the old one (none), while the worker count applies.
+      writeFileSync(cfg, JSON.stringify({ workers: 3, metrics_bind: '127.0.0.1:0' }));
       gw.signal('SIGHUP');
       await gw.waitFor(/Reloading: booting 3 new workers/);
       await gw.waitFor(/Reload complete/);
       await gw.until('3 ready workers', () => gw.readyWorkers().length === 3);
+      assert.equal(gw.count(/metrics_bind changed in the configuration: addresses change only on restart/), 1);
+      assert.equal(gw.count(/Metrics at:/), 0);
       writeFileSync(cfg, JSON.stringify({ workers: 'lots' }));
       gw.signal('SIGHUP');
       await gw.waitFor(/the new configuration is invalid, keeping the current one: .*workers/);
