@@ -4,6 +4,7 @@
  * metrics, the access log line, and a last-resort 500 when the app throws.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RequestListener } from './app-loader.js';
@@ -22,12 +23,32 @@ export function rawRefusal(status: number): string {
   return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
 }
 
-/** Answers on the gateway's behalf and closes the connection: the rest of the request is not read. */
+/** Answers on the gateway's behalf and closes the connection: the rest of the request is not passed on. */
 export function reject(res: ServerResponse, status: number, message: string): void {
   if (res.headersSent) { res.destroy(); return; }
   const body = JSON.stringify({ statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message });
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  if (!res.req.complete) lingeringClose(res.req.socket);
   res.end(body);
+}
+
+/** How long a refused request's connection goes on reading, and discarding, what the client sends. */
+const LINGER_MS = 5000;
+
+/**
+ * nginx's lingering close. A refusal often comes while the client is still sending its body (a 413
+ * on the declared length comes before any of it). Closing a socket with unread data makes the
+ * kernel answer with a reset, and a client still writing then sees EPIPE or ECONNRESET instead of
+ * the 413 already on its way (measured: 19 of 30 uploads of 10 MiB + 1 lost it). So after the
+ * answer only the sending side is closed; Node goes on reading and discarding the body (it dumps an
+ * unread request once the response is done) until the client closes, for LINGER_MS at most.
+ */
+function lingeringClose(socket: Socket): void {
+  // What Node calls once a `Connection: close` response is written: end, then destroy at once.
+  socket.destroySoon = function (this: Socket) { if (this.writable) this.end(); };
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('end', () => socket.destroy());
+  socket.once('close', () => clearTimeout(timer));
 }
 
 interface Refusal { status: 413 | 414 | 431; message: string }

@@ -144,6 +144,17 @@ describe('limits', () => {
     assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker is fine');
   });
 
+  test('an upload refused on its declared length still gets its 413 while it is sending (lingering close, no reset)', async () => {
+    // The 413 goes out before the body; closing at once with the body unread would reset the
+    // connection, and a client still writing would see EPIPE/ECONNRESET instead (most did, before).
+    for (let i = 0; i < 5; i++) {
+      const r = await request(`${gw.url}/upload`, { method: 'POST', body: Buffer.alloc(4 * 1024 * 1024, 7) });
+      assert.equal(r.status, 413);
+      assert.match(r.json<{ message: string }>().message, /request body is larger than 1000 bytes/);
+    }
+    assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker is fine');
+  });
+
   test('a client that sends its head too slowly gets 408 and the connection is closed', async () => {
     const slow = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--header-timeout', '1', '--request-timeout', '2', fixture('echo.mjs')]);
     try {
