@@ -98,13 +98,22 @@ function toLevel(raw: unknown): string {
 function defaultBind(): Bind[] {
   // Like Gunicorn: a platform that sets $PORT wants the server on every interface at that port.
   const port = process.env.PORT;
-  return [parseBind(port ? `0.0.0.0:${port}` : '127.0.0.1:8000')];
+  return [fromEnv('PORT', port, (v) => parseBind(v ? `0.0.0.0:${v}` : '127.0.0.1:8000'))];
 }
 
 function defaultWorkers(): number {
-  const fromEnv = process.env.WEB_CONCURRENCY;
-  if (fromEnv !== undefined && fromEnv !== '') return toInt(1, 1024)(fromEnv);
+  const raw = process.env.WEB_CONCURRENCY;
+  if (raw !== undefined && raw !== '') return fromEnv('WEB_CONCURRENCY', raw, toInt(1, 1024));
   return availableParallelism();
+}
+
+/** A default computed from the environment names the variable and its value when it is bad. */
+function fromEnv<T>(name: string, raw: string | undefined, parse: (raw: string) => T): T {
+  try {
+    return parse(raw ?? '');
+  } catch (err) {
+    throw new TypeError(`${name}=${JSON.stringify(raw)}: ${(err as Error).message}`);
+  }
 }
 
 function spec<T>(s: SettingSpec<T>): SettingSpec<T> {

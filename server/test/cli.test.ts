@@ -67,6 +67,8 @@ test('bad values give one line naming the setting, its source and the value, and
     [['a.js', 'b.js'], {}, /GW_ERR_USAGE: one app only/],
     [[], {}, /GW_ERR_USAGE: no app given/],
     [['-c', '/nonexistent/gw.json', 'x.js'], {}, /GW_ERR_CONFIG_FILE: config file \/nonexistent\/gw.json does not exist/],
+    [['x.js'], { WEB_CONCURRENCY: 'lots' }, /GW_ERR_CONFIG_INVALID: invalid default for workers from the environment: WEB_CONCURRENCY="lots": expected an integer/],
+    [['x.js'], { PORT: 'http' }, /GW_ERR_CONFIG_INVALID: invalid default for bind from the environment: PORT="http": .*invalid port/],
   ];
   for (const [args, env, expected] of cases) {
     const r = run(args, env);
