@@ -15,6 +15,7 @@ import { EXIT, GatewayError } from './errors.js';
 import type { BootMessage, WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
+import { addCounts, emptyCounts, requestMetrics, type RequestCounts } from './worker-stats.js';
 
 export type MasterSignal = 'HUP' | 'TERM' | 'INT' | 'QUIT' | 'TTIN' | 'TTOU' | 'USR1';
 export const MASTER_SIGNALS: readonly MasterSignal[] = ['HUP', 'TERM', 'INT', 'QUIT', 'TTIN', 'TTOU', 'USR1'];
@@ -33,6 +34,8 @@ interface WorkerRecord {
   startedAt: number;
   stoppingSince?: number;
   abortedAt?: number;
+  /** Its latest request counts (heartbeat or scrape), kept in `retired` once it exits. */
+  counts?: RequestCounts;
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -43,6 +46,8 @@ const BACKOFF_CAP_MS = 10_000;
 /** Between SIGABRT and SIGKILL for a hung worker: long enough to write a core or a report. */
 const ABORT_GRACE_MS = 2000;
 const TICK_MS = 250;
+/** After its exit, how long a worker's messages may still arrive. */
+const LEAVING_MS = 5000;
 
 export interface ArbiterOptions {
   config: Config;
@@ -74,7 +79,11 @@ export class Arbiter {
   private ticker: NodeJS.Timeout | undefined;
   private metricsServer: http.Server | undefined;
   private metricsSeq = 0;
-  private readonly metricsWaiters = new Map<number, { pending: number; parts: unknown[][]; done: () => void }>();
+  private readonly metricsWaiters = new Map<number, { pending: number; defaults: unknown[][]; inFlight: number; done: () => void }>();
+  /** Request counts of the workers that have exited: the counters stay monotonic across restarts. */
+  private readonly retired = emptyCounts();
+  /** Workers just gone, whose last message (the final counts) may still be in the channel. */
+  private readonly leaving = new Set<WorkerRecord>();
   private exit!: (code: number) => void;
   readonly done: Promise<number>;
 
@@ -202,6 +211,7 @@ export class Arbiter {
     switch (msg.t) {
       case 'hb':
         w.lastBeat = Date.now();
+        if (msg.counts) w.counts = msg.counts;
         break;
       case 'ready':
         if (w.state !== 'booting') break;
@@ -213,8 +223,13 @@ export class Arbiter {
         this.onRecycle(w, msg.reason);
         break;
       case 'metrics': {
+        w.counts = msg.counts;
         const waiter = this.metricsWaiters.get(msg.id);
-        if (waiter) { waiter.parts.push(msg.data); if (--waiter.pending === 0) waiter.done(); }
+        if (waiter) {
+          waiter.defaults.push(msg.defaults);
+          waiter.inFlight += msg.inFlight;
+          if (--waiter.pending === 0) waiter.done();
+        }
         break;
       }
     }
@@ -235,6 +250,13 @@ export class Arbiter {
 
   private onWorkerExit(w: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(w.id);
+    // 'exit' can come before the worker's last messages are read: its counts are folded into the
+    // retired total only once those have surely arrived.
+    this.leaving.add(w);
+    setTimeout(() => {
+      this.leaving.delete(w);
+      if (w.counts) addCounts(this.retired, w.counts);
+    }, LEAVING_MS).unref();
     const how = signal ? `was sent ${signal}` : `exited with code ${code}`;
     if (this.phase === 'stopping') {
       this.log.info(`Worker exiting (pid: ${w.pid})`);
@@ -454,18 +476,28 @@ export class Arbiter {
     if (s) await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
   }
 
+  /**
+   * Asks every live worker for its figures (bounded: a hung worker must not hang the scrape). The
+   * request counters are summed here from each worker's latest counts, a silent worker's from its
+   * last heartbeat, plus those of workers gone; Node's own figures are prom-client's aggregation.
+   */
   private async collectMetrics(): Promise<string> {
     const live = [...this.workers.values()].filter((w) => w.child.connected && w.state !== 'booting');
     const id = ++this.metricsSeq;
-    const parts: unknown[][] = [];
+    const waiter = { pending: live.length, defaults: [] as unknown[][], inFlight: 0, done: () => {} };
     if (live.length > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000); // a hung worker must not hang the scrape
-        this.metricsWaiters.set(id, { pending: live.length, parts, done: () => { clearTimeout(timer); resolve(); } });
+        const timer = setTimeout(resolve, 1000);
+        waiter.done = () => { clearTimeout(timer); resolve(); };
+        this.metricsWaiters.set(id, waiter);
         for (const w of live) w.child.send({ t: 'metrics', id });
       });
       this.metricsWaiters.delete(id);
     }
+    const total = emptyCounts();
+    addCounts(total, this.retired);
+    for (const w of [...this.workers.values(), ...this.leaving]) if (w.counts) addCounts(total, w.counts);
+    const parts = [requestMetrics(total, waiter.inFlight), ...waiter.defaults];
     const merged = Registry.merge([AggregatorRegistry.aggregate(parts as never), this.registry]);
     return merged.metrics();
   }

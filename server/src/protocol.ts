@@ -3,16 +3,21 @@
  * tag; the listening handles travel alongside `listener` messages.
  */
 import type { Config } from './settings.js';
+import type { RequestCounts } from './worker-stats.js';
 
 export interface BootMessage { t: 'boot'; config: Config; app: string; listeners: number; generation: number; workerId: number }
 export interface ListenerMessage { t: 'listener'; index: number }
 export interface MetricsRequest { t: 'metrics'; id: number }
 export type MasterMessage = BootMessage | ListenerMessage | MetricsRequest;
 
-/** The worker's event loop is alive; `rss` feeds the memory ceiling. */
-export interface Heartbeat { t: 'hb'; rss: number }
+/**
+ * The worker's event loop is alive; `rss` feeds the memory ceiling. With metrics on, `counts` are
+ * its request counts so far, which the master keeps once the worker is gone (the last beat of a
+ * graceful stop carries the final ones).
+ */
+export interface Heartbeat { t: 'hb'; rss: number; counts?: RequestCounts }
 export interface Ready { t: 'ready' }
 /** The worker wants to be replaced (max requests, memory ceiling, or an uncaught error). */
 export interface RecycleRequest { t: 'recycle'; reason: 'max_requests' | 'memory' | 'error' }
-export interface MetricsReply { t: 'metrics'; id: number; data: unknown[] }
+export interface MetricsReply { t: 'metrics'; id: number; counts: RequestCounts; inFlight: number; defaults: unknown[] }
 export type WorkerMessage = Heartbeat | Ready | RecycleRequest | MetricsReply;

@@ -1,14 +1,60 @@
 /**
  * Per-worker request figures, kept as plain counters on the hot path (a prom-client observe per
- * request would cost a measurable share of a small request) and turned into Prometheus metrics
- * only when the master scrapes.
+ * request would cost a measurable share of a small request). Workers send the raw counts; the
+ * master adds them up, those of workers that have exited included, and turns the sums into
+ * Prometheus metrics when it is scraped. So the counters never go down when a worker is
+ * recycled, reloaded or replaced (Prometheus would take the drop for a counter reset).
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 interface MetricValue { value: number; labels: Record<string, string | number>; metricName?: string }
-interface MetricJson { name: string; help: string; type: string; aggregator: string; values: MetricValue[] }
+export interface MetricJson { name: string; help: string; type: string; aggregator: string; values: MetricValue[] }
+
+/** Requests answered by status, and their durations: cumulative since a worker started. */
+export interface RequestCounts {
+  status: Record<string, number>;
+  /** Per bucket of BUCKETS, not cumulative; requests slower than the last bucket only in `status`. */
+  buckets: number[];
+  sum: number;
+}
+
+export function emptyCounts(): RequestCounts {
+  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0 };
+}
+
+export function addCounts(into: RequestCounts, from: RequestCounts): void {
+  for (const [status, n] of Object.entries(from.status)) into.status[status] = (into.status[status] ?? 0) + n;
+  from.buckets.forEach((n, i) => { into.buckets[i] = (into.buckets[i] ?? 0) + n; });
+  into.sum += from.sum;
+}
+
+/** The request metrics in prom-client's JSON form, from counts summed over workers. */
+export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJson[] {
+  const requests: MetricJson = {
+    name: 'gateway_http_requests_total', help: 'Requests answered, by status code.', type: 'counter', aggregator: 'sum',
+    values: Object.entries(counts.status).map(([status, value]) => ({ value, labels: { status } })),
+  };
+  let cumulative = 0;
+  const bucketValues: MetricValue[] = BUCKETS.map((le, i) => {
+    cumulative += counts.buckets[i] ?? 0;
+    return { value: cumulative, labels: { le }, metricName: 'gateway_http_request_duration_seconds_bucket' };
+  });
+  const count = Object.values(counts.status).reduce((a, b) => a + b, 0);
+  bucketValues.push({ value: count, labels: { le: '+Inf' }, metricName: 'gateway_http_request_duration_seconds_bucket' });
+  const duration: MetricJson = {
+    name: 'gateway_http_request_duration_seconds', help: 'Time from request head to the end of the response.', type: 'histogram', aggregator: 'sum',
+    values: [...bucketValues,
+      { value: counts.sum, labels: {}, metricName: 'gateway_http_request_duration_seconds_sum' },
+      { value: count, labels: {}, metricName: 'gateway_http_request_duration_seconds_count' }],
+  };
+  const inFlightMetric: MetricJson = {
+    name: 'gateway_http_requests_in_flight', help: 'Requests being handled now.', type: 'gauge', aggregator: 'sum',
+    values: [{ value: inFlight, labels: {} }],
+  };
+  return [requests, duration, inFlightMetric];
+}
 
 export class WorkerStats {
   inFlight = 0;
@@ -42,28 +88,12 @@ export class WorkerStats {
     }
   }
 
-  async toJSON(): Promise<unknown[]> {
-    const requests: MetricJson = {
-      name: 'gateway_http_requests_total', help: 'Requests answered, by status code.', type: 'counter', aggregator: 'sum',
-      values: [...this.byStatus].map(([status, value]) => ({ value, labels: { status } })),
-    };
-    let cumulative = 0;
-    const bucketValues: MetricValue[] = BUCKETS.map((le, i) => {
-      cumulative += this.bucketCounts[i]!;
-      return { value: cumulative, labels: { le }, metricName: 'gateway_http_request_duration_seconds_bucket' };
-    });
-    const count = [...this.byStatus.values()].reduce((a, b) => a + b, 0);
-    bucketValues.push({ value: count, labels: { le: '+Inf' }, metricName: 'gateway_http_request_duration_seconds_bucket' });
-    const duration: MetricJson = {
-      name: 'gateway_http_request_duration_seconds', help: 'Time from request head to the end of the response.', type: 'histogram', aggregator: 'sum',
-      values: [...bucketValues,
-        { value: this.durationSum, labels: {}, metricName: 'gateway_http_request_duration_seconds_sum' },
-        { value: count, labels: {}, metricName: 'gateway_http_request_duration_seconds_count' }],
-    };
-    const inFlight: MetricJson = {
-      name: 'gateway_http_requests_in_flight', help: 'Requests being handled now.', type: 'gauge', aggregator: 'sum',
-      values: [{ value: this.inFlight, labels: {} }],
-    };
-    return [requests, duration, inFlight, ...(await this.defaults.getMetricsAsJSON())];
+  counts(): RequestCounts {
+    return { status: Object.fromEntries(this.byStatus), buckets: [...this.bucketCounts], sum: this.durationSum };
+  }
+
+  /** prom-client's default set for this process (empty unless collectDefaults was called). */
+  defaultMetrics(): Promise<unknown[]> {
+    return this.defaults.getMetricsAsJSON();
   }
 }

@@ -14,7 +14,7 @@ import { compileTrust, type TrustFn } from './forwarded.js';
 import { ConnectionDrain } from './drain.js';
 import { createPipeline, mayContinue, rawRefusal, vetUpgrade } from './http-handler.js';
 import { createAccessLog, createErrorLog, type AccessLog, type ReopenableLogger } from './logger.js';
-import type { BootMessage, MasterMessage, WorkerMessage } from './protocol.js';
+import type { BootMessage, Heartbeat, MasterMessage, WorkerMessage } from './protocol.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
 import { WorkerStats } from './worker-stats.js';
 
@@ -36,14 +36,25 @@ function send(msg: WorkerMessage): void {
   if (process.connected) process.send!(msg, undefined, undefined, () => { /* master gone: 'disconnect' handles it */ });
 }
 
+/** Resolves once the message is written to the channel (or the master is gone): before an exit. */
+function sendNow(msg: WorkerMessage): Promise<void> {
+  if (!process.connected) return Promise.resolve();
+  return new Promise((resolve) => process.send!(msg, undefined, undefined, () => resolve()));
+}
+
+function heartbeatMessage(): Heartbeat {
+  const rss = process.memoryUsage.rss();
+  return boot?.config.metrics_bind ? { t: 'hb', rss, counts: stats.counts() } : { t: 'hb', rss };
+}
+
 // The heartbeat is a timer on this event loop: if the loop blocks, the beats stop and the master notices.
 let heartbeat = setInterval(beat, 1000);
 function beat(): void {
-  const rss = process.memoryUsage.rss();
-  send({ t: 'hb', rss });
+  const hb = heartbeatMessage();
+  send(hb);
   if (draining() || !boot) return;
   const limitMb = boot.config.max_worker_memory;
-  if (limitMb > 0 && rss > limitMb * 1024 * 1024) recycleReason ??= 'memory';
+  if (limitMb > 0 && hb.rss > limitMb * 1024 * 1024) recycleReason ??= 'memory';
   // Asked again every beat until granted: the master may have been busy with another recycle.
   if (recycleReason) send({ t: 'recycle', reason: recycleReason });
 }
@@ -183,6 +194,8 @@ async function gracefulStop(exitCode: number = EXIT.OK): Promise<void> {
   if (wss) for (const client of wss.clients) client.close(1001, 'going away');
   await connections.drain(servers);
   try { await hosted?.close?.(); } catch (err) { log()?.warn({ err }, 'App close failed'); }
+  // The final counts, so the master's totals include the requests this drain finished.
+  await sendNow(heartbeatMessage());
   quickStop(exitCode);
 }
 
@@ -202,7 +215,7 @@ process.on('message', (msg: MasterMessage, handle?: object) => {
       maybeListen();
       break;
     case 'metrics':
-      void stats.toJSON().then((data) => send({ t: 'metrics', id: msg.id, data }));
+      void stats.defaultMetrics().then((defaults) => send({ t: 'metrics', id: msg.id, counts: stats.counts(), inFlight: stats.inFlight, defaults }));
       break;
   }
 });

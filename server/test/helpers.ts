@@ -108,6 +108,20 @@ export class Gateway {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The metrics endpoint, from the master's "Metrics at:" line (start with --metrics-bind). */
+  get metricsUrl(): string {
+    const m = this.lines.map((l) => /^Metrics at: (\S+)$/.exec(l.msg ?? '')?.[1]).find(Boolean);
+    if (!m) throw new Error(`no "Metrics at:" line; log:\n${this.stderrText.slice(-2000)}`);
+    return m;
+  }
+
+  /** One sample of the metrics text: `name{labels} value`, or undefined when absent. */
+  async metric(sample: string): Promise<number | undefined> {
+    const text = (await request(this.metricsUrl)).body;
+    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+  }
+
   signal(sig: NodeJS.Signals): void {
     this.proc.kill(sig);
   }

@@ -155,6 +155,43 @@ describe('limits', () => {
     assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker is fine');
   });
 
+  test('an idle kept-alive connection is closed after --keep-alive seconds; --worker-connections caps open connections', async () => {
+    const gw2 = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--keep-alive', '1', '--worker-connections', '2', fixture('echo.mjs')]);
+    try {
+      const net = await import('node:net');
+      const open = async () => {
+        const sock = net.connect(gw2.port, '127.0.0.1');
+        let out = '';
+        sock.setEncoding('utf8');
+        sock.on('data', (c: string) => { out += c; });
+        sock.on('error', () => {});
+        const closed = new Promise<void>((r) => sock.once('close', () => r()));
+        await new Promise((r) => sock.once('connect', r));
+        return { sock, closed, out: () => out };
+      };
+      const a = await open();
+      a.sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      // Answered and kept alive; the server closes it once it has idled past the keep-alive.
+      await a.closed;
+      assert.match(a.out(), /^HTTP\/1\.1 200 OK/);
+      assert.match(a.out(), /keep-alive: timeout=1/i);
+      // Two connections held open: a third one is dropped unanswered, and served again once one goes.
+      const held = [await open(), await open()];
+      held.forEach((c) => c.sock.write('GET /slow?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const third = await open();
+      third.sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await third.closed;
+      assert.equal(third.out(), '', 'over the cap: closed without an answer');
+      for (const c of held) c.sock.destroy();
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = await request(`${gw2.url}/`).then((r) => r.status, () => 0);
+        if (status !== 200) await sleep(100);
+      }
+      assert.equal(status, 200);
+    } finally { await gw2.stop(); }
+  });
+
   test('a client that sends its head too slowly gets 408 and the connection is closed', async () => {
     const slow = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--header-timeout', '1', '--request-timeout', '2', fixture('echo.mjs')]);
     try {
@@ -254,10 +291,22 @@ describe('logs and metrics', () => {
       assert.match(text, /^gateway_workers\{state="ready"\} 2$/m);
       assert.match(text, /^nodejs_eventloop_lag_seconds /m);
       assert.match(text, /^gateway_http_requests_in_flight 0$/m);
-      // A killed worker shows up as a restart with its reason.
+      // A killed worker shows up as a restart with its reason; what it served stays counted.
       process.kill(gw.readyWorkers()[0]!, 'SIGKILL');
       await gw.waitFor(/Perhaps out of memory/);
-      assert.match((await request(`http://127.0.0.1:${mport}/metrics`)).body, /^gateway_worker_restarts_total\{reason="crash"\} 1$/m);
+      const afterKill = (await request(`http://127.0.0.1:${mport}/metrics`)).body;
+      assert.match(afterKill, /^gateway_worker_restarts_total\{reason="crash"\} 1$/m);
+      assert.match(afterKill, /^gateway_http_requests_total\{status="200"\} 20$/m);
+      // A reload replaces both: two restarts for 'reload', and still no counter goes down.
+      await gw.until('the replacement to be ready', () => gw.readyWorkers().length === 2);
+      gw.signal('SIGHUP');
+      await gw.waitFor(/Reload complete/);
+      await gw.waitFor(/Worker exiting/, 2);
+      assert.equal(await gw.metric('gateway_worker_restarts_total{reason="reload"}'), 2);
+      assert.equal(await gw.metric('gateway_reloads_total{result="ok"}'), 1);
+      assert.equal(await gw.metric('gateway_http_requests_total{status="200"}'), 20);
+      assert.equal(await gw.metric('gateway_http_requests_total{status="404"}'), 1);
+      assert.equal(await gw.metric('gateway_http_request_duration_seconds_count'), 21);
       assert.equal((await request(`${gw.url}/metrics`)).status, 404, 'not on the public port');
     } finally { await gw.stop(); }
   });
