@@ -70,7 +70,8 @@ export class Arbiter {
   private generation = 1;
   private nextWorkerId = 1;
   private phase: 'booting' | 'running' | 'stopping' = 'booting';
-  private reload_: { from: number; startedAt: number } | undefined;
+  /** A reload in progress, with what it replaced: a failed one puts them back. */
+  private reload_: { from: number; startedAt: number; config: Config; target: number } | undefined;
   private pendingReload = false;
   private gracefulStop = false;
   private failures = 0;
@@ -117,9 +118,9 @@ export class Arbiter {
       if (config.pidfile) writePidfile(config.pidfile);
       if (config.metrics_bind) await this.startMetrics(config.metrics_bind);
     } catch (err) {
-      this.listeners.forEach(closeListener);
-      this.listeners = [];
+      this.closeListeners();
       await this.stopMetrics();
+      if (config.pidfile) removePidfile(config.pidfile);
       throw err;
     }
     log.info(`Starting gateway (master pid: ${process.pid})`);
@@ -281,6 +282,11 @@ export class Arbiter {
       this.backoff(w);
     } else if (w.abortedAt !== undefined) {
       this.log.error(`Worker (pid:${w.pid}) ${how} after timeout`);
+    } else if (w.retire) {
+      // Left on its own before its replacement was ready (an uncaught error drains at once):
+      // already counted when it asked to be replaced.
+      this.log.info(`Worker exiting (pid: ${w.pid}) before its replacement was ready: ${how}`);
+      this.backoff(w);
     } else {
       this.restarts.inc({ reason: 'crash' });
       if (signal === 'SIGKILL') this.log.error(`Worker (pid:${w.pid}) was sent SIGKILL! Perhaps out of memory?`);
@@ -322,7 +328,10 @@ export class Arbiter {
     for (const w of all) {
       if (w.state === 'stopping') continue;
       if (w.generation !== this.generation) this.stopWorker(w, 'SIGTERM', 'reload');
-      else if (w.retire) this.stopWorker(w, 'SIGTERM');
+      else if (w.retire) {
+        this.log.info(`Replacement ready: stopping worker (pid:${w.pid})`);
+        this.stopWorker(w, 'SIGTERM');
+      }
     }
     if (this.reload_) {
       this.log.info(`Reload complete: generation ${this.generation} serving (${Date.now() - this.reload_.startedAt} ms)`);
@@ -368,6 +377,7 @@ export class Arbiter {
   private async reload(): Promise<void> {
     if (this.phase !== 'running') return;
     if (this.reload_) { this.pendingReload = true; return; }
+    const previous = { config: this.config, target: this.target };
     if (this.opts.reloadConfig) {
       try {
         const next = await this.opts.reloadConfig();
@@ -386,7 +396,7 @@ export class Arbiter {
         this.log.error(`Reload: the new configuration is invalid, keeping the current one: ${(err as Error).message}`);
       }
     }
-    this.reload_ = { from: this.generation, startedAt: Date.now() };
+    this.reload_ = { from: this.generation, startedAt: Date.now(), ...previous };
     this.generation++;
     this.failures = 0;
     this.nextSpawnAt = 0;
@@ -397,11 +407,16 @@ export class Arbiter {
   /** The new code does not load: the old workers never stopped, so they simply keep serving. */
   private abortReload(why: string): void {
     const failed = this.generation;
-    this.generation = this.reload_!.from;
+    const { from, config, target } = this.reload_!;
+    // The old workers run the old configuration: keeping the new one would, say, fork extra workers
+    // of the old generation (with a larger count) from the code on disk that just failed to load.
+    this.generation = from;
+    this.config = config;
+    this.target = target;
     this.reload_ = undefined;
     this.pendingReload = false;
     this.reloads.inc({ result: 'failed' });
-    this.log.error(`Reload failed: ${why}; generation ${this.generation} keeps serving`);
+    this.log.error(`Reload failed: ${why}; generation ${this.generation} keeps serving with its configuration (${target} worker${target === 1 ? '' : 's'})`);
     for (const w of this.workers.values()) if (w.generation === failed) this.stopWorker(w, 'SIGKILL');
     this.manageWorkers();
   }
@@ -418,6 +433,11 @@ export class Arbiter {
     this.gracefulStop = graceful;
     this.log.info(graceful ? 'Shutting down gracefully' : wasStopping ? 'Forcing shutdown' : 'Shutting down');
     clearInterval(this.ticker);
+    // The master holds a copy of every listening socket: while it is open the kernel keeps
+    // completing handshakes into the backlog that no draining worker will accept, and those
+    // clients would hang until the master exits. Closed now, a new connection is refused at once
+    // (a balancer retries elsewhere), as Gunicorn closes its listeners before stopping workers.
+    this.closeListeners();
     for (const w of this.workers.values()) {
       w.state = 'stopping';
       w.child.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
@@ -435,11 +455,16 @@ export class Arbiter {
     this.stop(false);
   }
 
+  private closeListeners(): void {
+    this.listeners.forEach(closeListener);
+    this.listeners = [];
+  }
+
   private finishing = false;
   private async finish(code: number): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
-    this.listeners.forEach(closeListener);
+    this.closeListeners();
     await this.stopMetrics();
     if (this.config.pidfile) removePidfile(this.config.pidfile);
     this.log.info('Shutting down: Master');

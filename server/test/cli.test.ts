@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +139,12 @@ test('a port already in use is a clear error (exit 1), and no worker is started'
     assert.match(r.stderr, /GW_ERR_BIND: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
     assert.doesNotMatch(r.stderr, /Booting worker/);
     assert.equal((await request(`${gw.url}/`)).status, 200, 'the running gateway is untouched');
+    // The metrics address is bound after the public one and the pid file: its failure undoes both.
+    const pidfile = join(mkdtempSync(join(tmpdir(), 'gw-pid-')), 'gw.pid');
+    const m = run(['-w', '1', '-b', '127.0.0.1:0', '-p', pidfile, '--metrics-bind', `127.0.0.1:${gw.port}`, fixture('echo.mjs')]);
+    assert.equal(m.code, 1);
+    assert.match(m.stderr, /GW_ERR_BIND: cannot serve metrics on 127\.0\.0\.1:\d+: EADDRINUSE/);
+    assert.equal(existsSync(pidfile), false, 'no pid file left behind');
   } finally {
     await gw.stop();
   }
