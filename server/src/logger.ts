@@ -33,7 +33,7 @@ export function createErrorLog(target: string, level: string, role: 'master' | '
   return { logger, reopen: () => { if (isFile) dest.reopen?.(); }, flush: () => dest.flushSync?.() };
 }
 
-/** The access log writes its own JSON lines: no log levels, and cheaper than a logger per request. */
+/** The access log: one pino line a request (no pid or hostname in the base: the entry has worker_pid). */
 export interface AccessLog {
   write(entry: Record<string, unknown>): void;
   reopen(): void;
@@ -43,9 +43,10 @@ export interface AccessLog {
 export function createAccessLog(target: string): AccessLog {
   // Buffered: a synchronous write per request would cost more than the request itself.
   const dest = destination(target, false);
+  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, dest);
   const isFile = target !== '-';
   return {
-    write: (entry) => { dest.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`); },
+    write: (entry) => logger.info(entry),
     reopen: () => { if (isFile) dest.reopen?.(); },
     flush: () => { try { dest.flushSync?.(); } catch { /* not open yet: nothing buffered */ } },
   };
