@@ -121,10 +121,18 @@ function watchBody(req: IncomingMessage, res: ServerResponse, limit: number): vo
     if (chunk !== null && chunk !== undefined) {
       seen += (chunk as Buffer).length;
       if (seen > limit) {
-        req.push = push;
+        // Nothing more of this body reaches the app: the parser goes on reading it (for the
+        // lingering close after the 413) into nothing.
+        req.push = () => true;
         reject(res, 413, `request body is larger than ${limit} bytes`);
-        // Nothing more of this body reaches the app; the connection closes after the 413.
-        req.destroy();
+        // The app's request stream ends with an error. Node would also destroy the socket of a
+        // request destroyed before its end, which resets the connection under the 413: without
+        // its socket for that one call, only the stream is destroyed, and the socket is left to
+        // the lingering close.
+        const socket = req.socket;
+        (req as { socket: Socket | null }).socket = null;
+        req.destroy(new Error(`request body is larger than ${limit} bytes`));
+        req.socket = socket;
         return false;
       }
     }

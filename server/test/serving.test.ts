@@ -144,13 +144,31 @@ describe('limits', () => {
     assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker is fine');
   });
 
-  test('an upload refused on its declared length still gets its 413 while it is sending (lingering close, no reset)', async () => {
+  test('an upload refused on its declared length, or cut chunked, still gets its 413 while it is sending (lingering close)', async () => {
     // The 413 goes out before the body; closing at once with the body unread would reset the
     // connection, and a client still writing would see EPIPE/ECONNRESET instead (most did, before).
     for (let i = 0; i < 5; i++) {
       const r = await request(`${gw.url}/upload`, { method: 'POST', body: Buffer.alloc(4 * 1024 * 1024, 7) });
       assert.equal(r.status, 413);
       assert.match(r.json<{ message: string }>().message, /request body is larger than 1000 bytes/);
+    }
+    // The same for a chunked upload cut when it passes the limit, while it goes on streaming.
+    for (let i = 0; i < 5; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request(`${gw.url}/upload`, { method: 'POST', agent: false }, (res) => { res.resume(); resolve(res.statusCode!); });
+        req.on('error', reject);
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < 4 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!req.write(chunk)) { req.once('drain', pump); return; }
+          }
+          req.end();
+        };
+        pump();
+      });
+      assert.equal(status, 413);
     }
     assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker is fine');
   });
