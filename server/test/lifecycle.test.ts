@@ -118,24 +118,17 @@ describe('stopping', () => {
     assert.equal(await gw.exited, 0);
   });
 
-  test('INT is a quick stop: in-flight requests are cut', async () => {
-    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
-    const inflight = request(`${gw.url}/slow?ms=5000`).then(() => 'completed', () => 'cut');
-    await sleep(300);
-    gw.signal('SIGINT');
-    assert.equal(await gw.exited, 0);
-    assert.equal(await inflight, 'cut');
-  });
-
-  test('QUIT is a quick stop too', async () => {
-    const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
-    const inflight = request(`${gw.url}/slow?ms=5000`).then(() => 'completed', () => 'cut');
-    await sleep(300);
-    gw.signal('SIGQUIT');
-    assert.equal(await gw.exited, 0);
-    assert.equal(await inflight, 'cut');
-    assert.equal(gw.count(/^Shutting down$/), 1);
-  });
+  for (const sig of ['SIGINT', 'SIGQUIT'] as const) {
+    test(`${sig.slice(3)} is a quick stop: in-flight requests are cut`, async () => {
+      const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
+      const inflight = request(`${gw.url}/slow?ms=5000`).then(() => 'completed', () => 'cut');
+      await sleep(300);
+      gw.signal(sig);
+      assert.equal(await gw.exited, 0);
+      assert.equal(await inflight, 'cut');
+      assert.equal(gw.count(/^Shutting down$/), 1);
+    });
+  }
 
   test('a second TERM forces the stop', async () => {
     const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
