@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fixture, rawExchange, request, sleep, startGateway, type Gateway } from './helpers.js';
+import { CLI, fixture, rawExchange, request, sleep, startGateway, type Gateway } from './helpers.js';
 
 describe('the app contract', () => {
   test('a request listener', async () => {
@@ -89,7 +90,18 @@ describe('binding', () => {
     const next = await startGateway(['-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')]);
     try {
       assert.equal(JSON.parse(await viaSocket()).proto, 'https');
+      // A live socket is not stale: a second gateway on it refuses to start and leaves it alone.
+      const second = spawnSync(process.execPath, [CLI, '-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(second.status, 1);
+      assert.match(second.stderr, /GW_ERR_BIND: .*gw\.sock is in use by a running server/);
+      assert.equal(JSON.parse(await viaSocket()).proto, 'https', 'the running one still answers');
     } finally { await next.stop(); }
+    // Nor is a file that is not a socket replaced.
+    writeFileSync(path, 'not a socket');
+    const file = spawnSync(process.execPath, [CLI, '-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(file.status, 1);
+    assert.match(file.stderr, /GW_ERR_BIND: .*gw\.sock exists and is not a socket; refusing to replace it/);
+    assert.equal(readFileSync(path, 'utf8'), 'not a socket');
   });
 });
 
