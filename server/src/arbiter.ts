@@ -38,6 +38,9 @@ interface WorkerRecord {
   counts?: RequestCounts;
 }
 
+/** One scrape's replies as they come in: Node's figures per worker, and the in-flight sum. */
+interface MetricsWaiter { pending: number; defaults: unknown[][]; inFlight: number; done: () => void }
+
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** A worker that dies younger than this counts towards the crash-loop backoff. */
 const HEALTHY_AFTER_MS = 5000;
@@ -80,7 +83,7 @@ export class Arbiter {
   private ticker: NodeJS.Timeout | undefined;
   private metricsServer: http.Server | undefined;
   private metricsSeq = 0;
-  private readonly metricsWaiters = new Map<number, { pending: number; defaults: unknown[][]; inFlight: number; done: () => void }>();
+  private readonly metricsWaiters = new Map<number, MetricsWaiter>();
   /** Request counts of the workers that have exited: the counters stay monotonic across restarts. */
   private readonly retired = emptyCounts();
   /** Workers just gone, whose last message (the final counts) may still be in the channel. */
@@ -509,7 +512,7 @@ export class Arbiter {
   private async collectMetrics(): Promise<string> {
     const live = [...this.workers.values()].filter((w) => w.child.connected && w.state !== 'booting');
     const id = ++this.metricsSeq;
-    const waiter = { pending: live.length, defaults: [] as unknown[][], inFlight: 0, done: () => {} };
+    const waiter: MetricsWaiter = { pending: live.length, defaults: [], inFlight: 0, done: () => {} };
     if (live.length > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
