@@ -10,7 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 interface MetricValue { value: number; labels: Record<string, string | number>; metricName?: string }
-export interface MetricJson { name: string; help: string; type: string; aggregator: string; values: MetricValue[] }
+interface MetricJson { name: string; help: string; type: string; aggregator: string; values: MetricValue[] }
 
 /** Requests answered by status, and their durations: cumulative since a worker started. */
 export interface RequestCounts {

@@ -32,14 +32,14 @@ const stats = new WorkerStats();
 const connections = new ConnectionDrain();
 const draining = () => connections.draining;
 
-function send(msg: WorkerMessage): void {
-  if (process.connected) process.send!(msg, undefined, undefined, () => { /* master gone: 'disconnect' handles it */ });
-}
-
-/** Resolves once the message is written to the channel (or the master is gone): before an exit. */
+/** Resolves once the message is written to the channel, or at once if the master is gone ('disconnect' handles that). */
 function sendNow(msg: WorkerMessage): Promise<void> {
   if (!process.connected) return Promise.resolve();
   return new Promise((resolve) => process.send!(msg, undefined, undefined, () => resolve()));
+}
+
+function send(msg: WorkerMessage): void {
+  void sendNow(msg);
 }
 
 function heartbeatMessage(): Heartbeat {
