@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { machine, type CaseResult } from './lib/measure.js';
+import { type CaseResult, machine } from './lib/measure.js';
 import { ROOT } from './lib/targets.js';
 
 const RESULTS = join(ROOT, 'reliability/results.json');
@@ -25,26 +25,59 @@ const STEPS: Array<{ id: string; argv: string[]; env?: NodeJS.ProcessEnv }> = [
   { id: 'slow-clients', argv: ['reliability/slow-clients.ts'] },
 ];
 
-const previous: Record<string, CaseResult[]> = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')).steps : {};
+const previous: Record<string, CaseResult[]> = existsSync(RESULTS)
+  ? JSON.parse(readFileSync(RESULTS, 'utf8')).steps
+  : {};
 const steps: Record<string, CaseResult[]> = { ...previous };
 
-const reuse = new Map((process.env.REUSE ?? '').split(',').filter(Boolean).map((kv) => kv.split(':') as [string, string]));
-const resultLine = (out: string) => out.split('\n').reverse().find((l) => l.startsWith('RESULT '));
+const reuse = new Map(
+  (process.env.REUSE ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split(':') as [string, string]),
+);
+const resultLine = (out: string) =>
+  out
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('RESULT '));
 for (const step of STEPS) {
   const saved = reuse.get(step.id);
-  if (saved) { steps[step.id] = saved.split('+').flatMap((f) => JSON.parse(resultLine(readFileSync(f, 'utf8'))!.slice(7)) as CaseResult[]); continue; }
+  if (saved) {
+    steps[step.id] = saved
+      .split('+')
+      .flatMap((f) => JSON.parse(resultLine(readFileSync(f, 'utf8'))!.slice(7)) as CaseResult[]);
+    continue;
+  }
   if (ONLY && !ONLY.includes(step.id)) continue;
   if (!existsSync(join(ROOT, step.argv[0]!))) continue;
   console.log(`== ${step.id}`);
   const r = spawnSync('flock', ['/tmp/gw-measure.lock', process.execPath, '--import', 'tsx', ...step.argv], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...step.env }, timeout: 40 * 60_000, maxBuffer: 64 * 2 ** 20,
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...step.env },
+    timeout: 40 * 60_000,
+    maxBuffer: 64 * 2 ** 20,
   });
-  process.stdout.write(r.stdout.split('\n').filter((l) => !l.startsWith('RESULT ')).join('\n'));
+  process.stdout.write(
+    r.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('RESULT '))
+      .join('\n'),
+  );
   const line = resultLine(r.stdout);
   if (line) steps[step.id] = JSON.parse(line.slice(7)) as CaseResult[];
   else {
     console.log(`${step.id} produced no result (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
-    steps[step.id] = [{ case: step.id, topology: '—', pass: false, result: `no result (exit ${r.status}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`, figures: {} }];
+    steps[step.id] = [
+      {
+        case: step.id,
+        topology: '—',
+        pass: false,
+        result: `no result (exit ${r.status}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`,
+        figures: {},
+      },
+    ];
   }
 }
 
@@ -52,18 +85,39 @@ for (const step of STEPS) {
 function tests(id: string, file: string, env: NodeJS.ProcessEnv = {}): void {
   if (ONLY && !ONLY.includes(id)) return;
   console.log(`== ${id}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20 * 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 20 * 60_000,
+  });
   const rows: CaseResult[] = [];
   // Top-level suites are "ok N - bad input: gateway"; count their subtests.
-  for (const m of r.stdout.matchAll(/^# Subtest: (bad input: (\S+))\n([\s\S]*?)^(not ok|ok) \d+ - \1(?: # SKIP (.*))?$/gm)) {
+  for (const m of r.stdout.matchAll(
+    /^# Subtest: (bad input: (\S+))\n([\s\S]*?)^(not ok|ok) \d+ - \1(?: # SKIP (.*))?$/gm,
+  )) {
     const body = m[3]!;
     const passed = (body.match(/^ {4}ok \d+/gm) ?? []).length;
     const failed = [...body.matchAll(/^ {4}not ok \d+ - (.*)$/gm)].map((x) => x[1]);
-    rows.push({ case: 'bad input (every case: expected status, close, JSON error, no crash)', topology: m[2]!, pass: m[5] ? undefined : failed.length === 0,
-      result: m[5] ? `skipped: ${m[5]}` : `${passed}/${passed + failed.length} as expected${failed.length ? `; failed: ${failed.join('; ')}` : ''}`, figures: { passed, failed } });
+    rows.push({
+      case: 'bad input (every case: expected status, close, JSON error, no crash)',
+      topology: m[2]!,
+      pass: m[5] ? undefined : failed.length === 0,
+      result: m[5]
+        ? `skipped: ${m[5]}`
+        : `${passed}/${passed + failed.length} as expected${failed.length ? `; failed: ${failed.join('; ')}` : ''}`,
+      figures: { passed, failed },
+    });
   }
   const fuzz = /^# (seed \d+: \d+ cases; answers .*)$/m.exec(r.stdout);
-  if (id === 'fuzz') rows.push({ case: `fuzz (${env.FUZZ_SECONDS} s of mutated request lines and headers)`, topology: 'gateway', pass: r.status === 0, result: `${r.status === 0 ? 'no crash, no 5xx' : 'FAILED'}; ${fuzz?.[1] ?? r.stdout.slice(-500)}`, figures: {} });
+  if (id === 'fuzz')
+    rows.push({
+      case: `fuzz (${env.FUZZ_SECONDS} s of mutated request lines and headers)`,
+      topology: 'gateway',
+      pass: r.status === 0,
+      result: `${r.status === 0 ? 'no crash, no 5xx' : 'FAILED'}; ${fuzz?.[1] ?? r.stdout.slice(-500)}`,
+      figures: {},
+    });
   steps[id] = rows;
 }
 tests('bad-input', 'test/bad-input.test.ts');

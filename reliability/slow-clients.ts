@@ -11,8 +11,8 @@
  *   SIZES=100,1000,5000 TOPOLOGIES=gateway,full ATTACKS=slowloris RATE=300 …
  */
 import net from 'node:net';
+import { type CaseResult, Load, report, round, sleep, summarize } from './lib/measure.js';
 import { missing, startTarget, type TopologyName } from './lib/targets.js';
-import { Load, report, round, sleep, summarize, type CaseResult } from './lib/measure.js';
 
 const SIZES = (process.env.SIZES ?? '100,1000').split(',').map(Number);
 const TOPOS = (process.env.TOPOLOGIES ?? 'gateway,proxy,full,gunicorn').split(',') as TopologyName[];
@@ -35,37 +35,65 @@ function attack(kind: Attack, port: number, n: number) {
     let timer: NodeJS.Timeout | undefined;
     s.on('connect', () => {
       if (kind === 'slowloris') s.write('GET / HTTP/1.1\r\nHost: localhost\r\n');
-      if (kind === 'slowbody') s.write('POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n');
-      if (kind === 'slowread') { s.write('GET /static/4m.bin HTTP/1.1\r\nHost: localhost\r\n\r\n'); s.pause(); return; }
+      if (kind === 'slowbody')
+        s.write(
+          'POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n',
+        );
+      if (kind === 'slowread') {
+        s.write('GET /static/4m.bin HTTP/1.1\r\nHost: localhost\r\n\r\n');
+        s.pause();
+        return;
+      }
       // Read (and drop) whatever the server sends: a socket nobody reads never sees the server's
       // FIN, so a 408 and close would go unnoticed and the attacker would look alive.
       s.resume();
       let k = 0;
       timer = setInterval(() => s.write(kind === 'slowloris' ? `X-Slow-${k++}: a\r\n` : 'x'.repeat(10)), 5000);
     });
-    s.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'ECONNREFUSED') refused++; });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') refused++;
+    });
     s.on('close', () => {
       clearInterval(timer);
       socks.delete(s);
-      if (!stopped) { closedByServer++; setTimeout(open, 100); }
+      if (!stopped) {
+        closedByServer++;
+        setTimeout(open, 100);
+      }
     });
   };
   for (let i = 0; i < n; i++) open();
   return {
     stats: () => ({ open: socks.size, closedByServer, refused }),
-    stop: () => { stopped = true; for (const s of socks) s.destroy(); },
+    stop: () => {
+      stopped = true;
+      for (const s of socks) s.destroy();
+    },
   };
 }
 
 const rows: CaseResult[] = [];
 for (const name of TOPOS) {
   const skip = missing(name);
-  if (skip) { console.log(`skip ${name}: ${skip}`); continue; }
-  const t = await startTarget(name, { workers: 2 }).catch((e: Error) => { console.log(`skip ${name}: ${e.message.split('\n')[0]}`); return undefined; });
+  if (skip) {
+    console.log(`skip ${name}: ${skip}`);
+    continue;
+  }
+  const t = await startTarget(name, { workers: 2 }).catch((e: Error) => {
+    console.log(`skip ${name}: ${e.message.split('\n')[0]}`);
+    return undefined;
+  });
   if (!t) continue;
   try {
     const measure = async () => {
-      const load = new Load({ baseUrl: t.baseUrl, rate: RATE, path: '/', localAddress: '127.0.0.2', maxSeconds: MEASURE_S + 5, timeoutMs: 5000 });
+      const load = new Load({
+        baseUrl: t.baseUrl,
+        rate: RATE,
+        path: '/',
+        localAddress: '127.0.0.2',
+        maxSeconds: MEASURE_S + 5,
+        timeoutMs: 5000,
+      });
       await sleep(MEASURE_S * 1000);
       return summarize(await load.stop(), 0, MEASURE_S * 1000);
     };
@@ -81,9 +109,21 @@ for (const name of TOPOS) {
         await sleep(2000);
         const frac = round(under.rps / base.rps, 2);
         rows.push({
-          case: `${kind} ×${n}`, topology: name, pass: n > 1000 ? undefined : frac >= 0.9,
+          case: `${kind} ×${n}`,
+          topology: name,
+          pass: n > 1000 ? undefined : frac >= 0.9,
           result: `${round(frac * 100, 0)}% of baseline throughput (${under.rps}/${base.rps} req/s), p99 ${under.p99} ms (baseline ${base.p99}), ${under.failed} failed; attacker: ${st.open} open, ${st.closedByServer} closed by the server`,
-          figures: { rate: RATE, baseRps: base.rps, rps: under.rps, fraction: frac, p99: under.p99, baseP99: base.p99, failed: under.failed, failures: under.failures, attacker: st },
+          figures: {
+            rate: RATE,
+            baseRps: base.rps,
+            rps: under.rps,
+            fraction: frac,
+            p99: under.p99,
+            baseP99: base.p99,
+            failed: under.failed,
+            failures: under.failures,
+            attacker: st,
+          },
         });
         console.log(`  ${rows.at(-1)!.case}: ${rows.at(-1)!.result}`);
       }

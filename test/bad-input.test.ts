@@ -11,10 +11,14 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { exchange, lastBody, statuses, type Exchange } from '../reliability/lib/wire.js';
 import { missing, ROOT, startTarget, type Target, type TopologyName } from '../reliability/lib/targets.js';
+import { type Exchange, exchange, lastBody, statuses } from '../reliability/lib/wire.js';
 
-const limits = JSON.parse(readFileSync(`${ROOT}config/limits.json`, 'utf8')) as { bodyLimitBytes: number; maxWaitMs: number; maxCpuMs: number };
+const limits = JSON.parse(readFileSync(`${ROOT}config/limits.json`, 'utf8')) as {
+  bodyLimitBytes: number;
+  maxWaitMs: number;
+  maxCpuMs: number;
+};
 const H = 'Host: localhost\r\n';
 /** Content that must never come back: files next to and above the static root. */
 const SECRETS = [readFileSync(`${ROOT}package.json`, 'latin1').slice(0, 60), 'root:x:0:0', '"compilerOptions"'];
@@ -52,75 +56,233 @@ const only413 = (x: Exchange) => assert.deepEqual(statuses(x.text), [413], 'no "
 
 const notOutsideRoot: Expect = {
   status: [400, 404],
-  check: (x) => { for (const s of SECRETS) assert.ok(!x.text.includes(s), `served something outside the static root: ${x.text.slice(0, 300)}`); },
+  check: (x) => {
+    for (const s of SECRETS)
+      assert.ok(!x.text.includes(s), `served something outside the static root: ${x.text.slice(0, 300)}`);
+  },
 };
 
 const cases: Case[] = [
   // ---- request line ----
   { name: 'request line without target and version', send: 'GET\r\n\r\n', expect: malformed() },
-  { name: 'unknown HTTP version', send: `GET / HTTP/9.9\r\n${H}\r\n`, expect: { gateway: malformed(), full: { status: [400, 505], closed: true }, proxy: { status: [400, 505], closed: true } } },
+  {
+    name: 'unknown HTTP version',
+    send: `GET / HTTP/9.9\r\n${H}\r\n`,
+    expect: {
+      gateway: malformed(),
+      full: { status: [400, 505], closed: true },
+      proxy: { status: [400, 505], closed: true },
+    },
+  },
   { name: 'NUL in the target', send: `GET /\0 HTTP/1.1\r\n${H}\r\n`, expect: malformed() },
   { name: 'control character in the method', send: `G\x01T / HTTP/1.1\r\n${H}\r\n`, expect: malformed() },
   // ---- header section ----
-  { name: 'header field over limit_request_field_size (9,000 bytes)', send: `GET / HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(9000)}\r\n\r\n`,
+  {
+    name: 'header field over limit_request_field_size (9,000 bytes)',
+    send: `GET / HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(9000)}\r\n\r\n`,
     // nginx: one line must fit one of large_client_header_buffers (8k): "400 Request Header Or Cookie Too Large".
-    expect: { gateway: { status: 431, closed: true, jsonError: true }, full: { status: 400, closed: true }, proxy: { status: 400, closed: true } } },
-  { name: 'head over the parser limit (40 KB of headers)', send: `GET / HTTP/1.1\r\n${H}${Array.from({ length: 8 }, (_, i) => `X-Big-${i}: ${'b'.repeat(5000)}\r\n`).join('')}\r\n`,
-    expect: { gateway: { status: 431, closed: true }, full: { status: 400, closed: true }, proxy: { status: 400, closed: true } } },
-  { name: 'too many header fields (150)', send: `GET / HTTP/1.1\r\n${H}${Array.from({ length: 150 }, (_, i) => `X-H${i}: v\r\n`).join('')}Connection: close\r\n\r\n`,
+    expect: {
+      gateway: { status: 431, closed: true, jsonError: true },
+      full: { status: 400, closed: true },
+      proxy: { status: 400, closed: true },
+    },
+  },
+  {
+    name: 'head over the parser limit (40 KB of headers)',
+    send: `GET / HTTP/1.1\r\n${H}${Array.from({ length: 8 }, (_, i) => `X-Big-${i}: ${'b'.repeat(5000)}\r\n`).join('')}\r\n`,
+    expect: {
+      gateway: { status: 431, closed: true },
+      full: { status: 400, closed: true },
+      proxy: { status: 400, closed: true },
+    },
+  },
+  {
+    name: 'too many header fields (150)',
+    send: `GET / HTTP/1.1\r\n${H}${Array.from({ length: 150 }, (_, i) => `X-H${i}: v\r\n`).join('')}Connection: close\r\n\r\n`,
     // nginx has no field count limit and passes them on: the gateway behind it refuses (full);
     // the app's own server takes up to Node's 2,000 (proxy). Both bounded by the head size.
-    expect: { gateway: { status: 431, closed: true, jsonError: true }, full: { status: 431, closed: true, jsonError: true }, proxy: { status: 200 } } },
-  { name: 'space before the colon', send: `GET / HTTP/1.1\r\n${H}Bad Name : v\r\n\r\n`,
+    expect: {
+      gateway: { status: 431, closed: true, jsonError: true },
+      full: { status: 431, closed: true, jsonError: true },
+      proxy: { status: 200 },
+    },
+  },
+  {
+    name: 'space before the colon',
+    send: `GET / HTTP/1.1\r\n${H}Bad Name : v\r\n\r\n`,
     // nginx drops an invalid header line (ignore_invalid_headers on) and serves the rest.
-    expect: { gateway: malformed(), full: { status: [200, 400] }, proxy: { status: [200, 400] } } },
+    expect: { gateway: malformed(), full: { status: [200, 400] }, proxy: { status: [200, 400] } },
+  },
   { name: 'NUL in a header value', send: `GET / HTTP/1.1\r\n${H}X-A: a\0b\r\n\r\n`, expect: malformed() },
-  { name: 'obs-fold continuation line', send: `GET / HTTP/1.1\r\n${H}X-A: a\r\n  folded\r\nConnection: close\r\n\r\n`, expect: { gateway: malformed(), full: { status: [200, 400] }, proxy: { status: [200, 400] } } },
-  { name: 'HTTP/1.1 without Host', send: 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n', expect: { status: 400, closed: true } },
+  {
+    name: 'obs-fold continuation line',
+    send: `GET / HTTP/1.1\r\n${H}X-A: a\r\n  folded\r\nConnection: close\r\n\r\n`,
+    expect: { gateway: malformed(), full: { status: [200, 400] }, proxy: { status: [200, 400] } },
+  },
+  {
+    name: 'HTTP/1.1 without Host',
+    send: 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n',
+    expect: { status: 400, closed: true },
+  },
   // ---- body size ----
-  { name: 'Content-Length over the body limit', send: `POST /upload HTTP/1.1\r\n${H}Content-Length: ${limits.bodyLimitBytes + 1}\r\n\r\n`,
-    expect: { gateway: { status: 413, closed: true, jsonError: true }, full: nginx413, proxy: nginx413 }, limitMs: 2000 },
-  { name: 'Expect: 100-continue with an oversized Content-Length gets 413, never "100 Continue"',
+  {
+    name: 'Content-Length over the body limit',
+    send: `POST /upload HTTP/1.1\r\n${H}Content-Length: ${limits.bodyLimitBytes + 1}\r\n\r\n`,
+    expect: { gateway: { status: 413, closed: true, jsonError: true }, full: nginx413, proxy: nginx413 },
+    limitMs: 2000,
+  },
+  {
+    name: 'Expect: 100-continue with an oversized Content-Length gets 413, never "100 Continue"',
     send: `POST /upload HTTP/1.1\r\n${H}Content-Length: ${limits.bodyLimitBytes + 1}\r\nExpect: 100-continue\r\n\r\n`,
-    expect: { gateway: { status: 413, closed: true, jsonError: true, check: only413 }, full: { ...nginx413, check: only413 }, proxy: { ...nginx413, check: only413 } }, limitMs: 2000 },
-  { name: 'chunked body growing past the limit', send: [`POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n`, ...Array.from({ length: 11 }, () => `100000\r\n${'z'.repeat(0x100000)}\r\n`), '0\r\n\r\n'],
-    expect: { status: 413, closed: true, jsonError: true }, limitMs: 15_000 },
+    expect: {
+      gateway: { status: 413, closed: true, jsonError: true, check: only413 },
+      full: { ...nginx413, check: only413 },
+      proxy: { ...nginx413, check: only413 },
+    },
+    limitMs: 2000,
+  },
+  {
+    name: 'chunked body growing past the limit',
+    send: [
+      `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n`,
+      ...Array.from({ length: 11 }, () => `100000\r\n${'z'.repeat(0x100000)}\r\n`),
+      '0\r\n\r\n',
+    ],
+    expect: { status: 413, closed: true, jsonError: true },
+    limitMs: 15_000,
+  },
   // ---- smuggling shapes ----
-  { name: 'Content-Length and Transfer-Encoding together (CL.TE)', send: `POST /upload HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /whoami HTTP/1.1\r\n${H}\r\n`,
-    expect: { status: 400, closed: true, check: (x) => assert.deepEqual(statuses(x.text), [400], 'the smuggled request is never answered') } },
-  { name: 'Transfer-Encoding twice (chunked, identity)', send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n`,
+  {
+    name: 'Content-Length and Transfer-Encoding together (CL.TE)',
+    send: `POST /upload HTTP/1.1\r\n${H}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /whoami HTTP/1.1\r\n${H}\r\n`,
+    expect: {
+      status: 400,
+      closed: true,
+      check: (x) => assert.deepEqual(statuses(x.text), [400], 'the smuggled request is never answered'),
+    },
+  },
+  {
+    name: 'Transfer-Encoding twice (chunked, identity)',
+    send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n`,
     // nginx: an unknown transfer coding is "501 Not Implemented".
-    expect: { gateway: closed400, full: { status: [400, 501], closed: true }, proxy: { status: [400, 501], closed: true } } },
-  { name: 'two different Content-Length values', send: `POST /upload HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!`, expect: { status: 400, closed: true } },
-  { name: 'Content-Length with a sign', send: `POST /upload HTTP/1.1\r\n${H}Content-Length: +5\r\n\r\nhello`, expect: { status: 400, closed: true } },
-  { name: 'Transfer-Encoding with a space before the colon', send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n`,
+    expect: {
+      gateway: closed400,
+      full: { status: [400, 501], closed: true },
+      proxy: { status: [400, 501], closed: true },
+    },
+  },
+  {
+    name: 'two different Content-Length values',
+    send: `POST /upload HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!`,
+    expect: { status: 400, closed: true },
+  },
+  {
+    name: 'Content-Length with a sign',
+    send: `POST /upload HTTP/1.1\r\n${H}Content-Length: +5\r\n\r\nhello`,
+    expect: { status: 400, closed: true },
+  },
+  {
+    name: 'Transfer-Encoding with a space before the colon',
+    send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n`,
     // nginx drops the invalid line: the request has no body, and the "0" after it is garbage
     // (400). Either way no request is smuggled: nothing answers 200 twice.
-    expect: { gateway: closed400, full: { status: [200, 400], check: (x) => assert.ok(statuses(x.text).filter((s) => s === 200).length <= 1) }, proxy: { status: [200, 400], check: (x) => assert.ok(statuses(x.text).filter((s) => s === 200).length <= 1) } } },
-  { name: 'Transfer-Encoding folded onto the next line', send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n`, expect: { status: [400, 501], closed: true } },
-  { name: 'bare LF line endings', send: 'GET / HTTP/1.1\nHost: localhost\n\n', expect: { gateway: malformed(), full: { status: [200, 400] }, proxy: { status: [200, 400] } } },
+    expect: {
+      gateway: closed400,
+      full: { status: [200, 400], check: (x) => assert.ok(statuses(x.text).filter((s) => s === 200).length <= 1) },
+      proxy: { status: [200, 400], check: (x) => assert.ok(statuses(x.text).filter((s) => s === 200).length <= 1) },
+    },
+  },
+  {
+    name: 'Transfer-Encoding folded onto the next line',
+    send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n`,
+    expect: { status: [400, 501], closed: true },
+  },
+  {
+    name: 'bare LF line endings',
+    send: 'GET / HTTP/1.1\nHost: localhost\n\n',
+    expect: { gateway: malformed(), full: { status: [200, 400] }, proxy: { status: [200, 400] } },
+  },
   // ---- chunked encoding ----
-  { name: 'chunk size that is not hex', send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`, expect: { status: 400, closed: true } },
-  { name: 'chunk longer than its size', send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n`, expect: { status: 400, closed: true } },
-  { name: 'chunk size overflowing 64 bits', send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\nhello\r\n0\r\n\r\n`, expect: { status: [400, 413], closed: true } },
+  {
+    name: 'chunk size that is not hex',
+    send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`,
+    expect: { status: 400, closed: true },
+  },
+  {
+    name: 'chunk longer than its size',
+    send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n`,
+    expect: { status: 400, closed: true },
+  },
+  {
+    name: 'chunk size overflowing 64 bits',
+    send: `POST /upload HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\nhello\r\n0\r\n\r\n`,
+    expect: { status: [400, 413], closed: true },
+  },
   // ---- JSON ----
-  { name: 'invalid JSON', send: `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{bad}`, expect: { status: 400, jsonError: true } },
-  { name: 'schema violation (missing and extra properties)', send: `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{"nope":123}`, expect: { status: 400, jsonError: true } },
-  { name: 'schema violation (wrong type)', send: `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n{"name":"x","price":"cheap"}`, expect: { status: 400, jsonError: true } },
+  {
+    name: 'invalid JSON',
+    send: `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{bad}`,
+    expect: { status: 400, jsonError: true },
+  },
+  {
+    name: 'schema violation (missing and extra properties)',
+    send: `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{"nope":123}`,
+    expect: { status: 400, jsonError: true },
+  },
+  {
+    name: 'schema violation (wrong type)',
+    send: `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n{"name":"x","price":"cheap"}`,
+    expect: { status: 400, jsonError: true },
+  },
   // ---- path traversal on /static ----
   ...[
-    '/static/../package.json', '/static/../../../../etc/passwd', '/static/%2e%2e/%2e%2e/package.json', '/static/..%2f..%2fpackage.json',
-    '/static/%2e%2e%2f%2e%2e%2fpackage.json', '/static/%252e%252e/package.json', '/static/..%5c..%5cpackage.json', '/static/..\\..\\package.json',
-    '/static/%c0%ae%c0%ae/package.json', '/static//etc/passwd', '/static/%2fetc%2fpasswd', '/static/.%2e/tsconfig.base.json', '/static/%00../package.json',
-  ].map((path): Case => ({ name: `traversal ${path}`, send: `GET ${path} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, expect: notOutsideRoot })),
+    '/static/../package.json',
+    '/static/../../../../etc/passwd',
+    '/static/%2e%2e/%2e%2e/package.json',
+    '/static/..%2f..%2fpackage.json',
+    '/static/%2e%2e%2f%2e%2e%2fpackage.json',
+    '/static/%252e%252e/package.json',
+    '/static/..%5c..%5cpackage.json',
+    '/static/..\\..\\package.json',
+    '/static/%c0%ae%c0%ae/package.json',
+    '/static//etc/passwd',
+    '/static/%2fetc%2fpasswd',
+    '/static/.%2e/tsconfig.base.json',
+    '/static/%00../package.json',
+  ].map(
+    (path): Case => ({
+      name: `traversal ${path}`,
+      send: `GET ${path} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+      expect: notOutsideRoot,
+    }),
+  ),
   // ---- query values ----
-  { name: 'oversized ms for /slow', send: `GET /slow?ms=${limits.maxWaitMs + 1} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, expect: { status: 400, jsonError: true } },
-  { name: 'huge number for /cpu', send: `GET /cpu?ms=${'9'.repeat(400)} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, expect: { status: 400, jsonError: true } },
-  { name: '1e400 (Infinity) for /cpu', send: `GET /cpu?ms=1e400 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, expect: { status: 400, jsonError: true } },
-  { name: 'negative and repeated ms for /slow', send: `GET /slow?ms=-1&ms=2 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, expect: { status: 400, jsonError: true } },
-  { name: 'query value over the request line limit', send: `GET /slow?ms=${'1'.repeat(9000)} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+  {
+    name: 'oversized ms for /slow',
+    send: `GET /slow?ms=${limits.maxWaitMs + 1} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    expect: { status: 400, jsonError: true },
+  },
+  {
+    name: 'huge number for /cpu',
+    send: `GET /cpu?ms=${'9'.repeat(400)} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    expect: { status: 400, jsonError: true },
+  },
+  {
+    name: '1e400 (Infinity) for /cpu',
+    send: `GET /cpu?ms=1e400 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    expect: { status: 400, jsonError: true },
+  },
+  {
+    name: 'negative and repeated ms for /slow',
+    send: `GET /slow?ms=-1&ms=2 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    expect: { status: 400, jsonError: true },
+  },
+  {
+    name: 'query value over the request line limit',
+    send: `GET /slow?ms=${'1'.repeat(9000)} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
     // nginx: a request line must fit one 8k buffer: "414 Request-URI Too Large".
-    expect: { status: 414 } },
+    expect: { status: 414 },
+  },
 ];
 
 function verify(c: Case, topo: Topo, x: Exchange): void {
@@ -128,8 +290,12 @@ function verify(c: Case, topo: Topo, x: Exchange): void {
   assert.ok(e, `no expectation for ${topo}`);
   const got = statuses(x.text).filter((s) => s !== 100);
   const want = Array.isArray(e.status) ? e.status : [e.status];
-  assert.ok(got.length > 0 && want.includes(got[0]!), `expected ${want.join('|')}, got ${got.join(',') || 'nothing'}${x.error ? ` (${x.error})` : ''}:\n${x.text.slice(0, 400)}`);
-  if (e.closed === 'announced') assert.ok(x.closed || /\r\nconnection: close\r\n/i.test(x.text), `no Connection: close with ${got[0]}`);
+  assert.ok(
+    got.length > 0 && want.includes(got[0]!),
+    `expected ${want.join('|')}, got ${got.join(',') || 'nothing'}${x.error ? ` (${x.error})` : ''}:\n${x.text.slice(0, 400)}`,
+  );
+  if (e.closed === 'announced')
+    assert.ok(x.closed || /\r\nconnection: close\r\n/i.test(x.text), `no Connection: close with ${got[0]}`);
   else if (e.closed) assert.ok(x.closed, `the connection stays open after ${got[0]}`);
   if (e.jsonError) {
     const body = JSON.parse(lastBody(x.text)) as { statusCode: number; error: string; message: string };
@@ -148,11 +314,17 @@ for (const topo of ['gateway', 'proxy', 'full'] as const) {
       t = await startTarget(topo, { workers: 2 });
       before0 = t.pids();
     });
-    after(async () => { await t?.stop(); });
+    after(async () => {
+      await t?.stop();
+    });
 
     for (const c of cases) {
       it(c.name, async () => {
-        const x = await exchange(t.port, c.send, { host: t.host, limitMs: c.limitMs ?? 5000, ...(c.from ? { localAddress: c.from } : {}) });
+        const x = await exchange(t.port, c.send, {
+          host: t.host,
+          limitMs: c.limitMs ?? 5000,
+          ...(c.from ? { localAddress: c.from } : {}),
+        });
         verify(c, topo, x);
       });
     }
@@ -160,7 +332,11 @@ for (const topo of ['gateway', 'proxy', 'full'] as const) {
     it('a spoofed X-Forwarded-For / Forwarded from an untrusted peer is ignored', async () => {
       // 127.0.0.2 is not in the gateway's --forwarded-allow-ips (127.0.0.1, ::1); nginx overwrites
       // the headers with the peer it saw in any case.
-      const x = await exchange(t.port, `GET /whoami HTTP/1.1\r\n${H}X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nForwarded: for=7.7.7.7;proto=https\r\nConnection: close\r\n\r\n`, { host: t.host, localAddress: '127.0.0.2' });
+      const x = await exchange(
+        t.port,
+        `GET /whoami HTTP/1.1\r\n${H}X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nForwarded: for=7.7.7.7;proto=https\r\nConnection: close\r\n\r\n`,
+        { host: t.host, localAddress: '127.0.0.2' },
+      );
       assert.deepEqual(statuses(x.text), [200]);
       const who = JSON.parse(lastBody(x.text)) as { ip: string; scheme: string; host: string };
       assert.equal(who.ip, '127.0.0.2');

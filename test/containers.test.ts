@@ -21,17 +21,17 @@
 // Environment: COMPOSE_CLI ("docker compose" or "docker-compose"; default: the
 // first that works), REQUIRE_DOCKER=1, KEEP_STACK=1 (leave the last profile up).
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import tls from 'node:tls';
-import { WebSocket } from 'ws';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 import { freePort } from '../loadtest/compare/native-nginx.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,25 +43,45 @@ const NODE_IMAGE = `${IMAGE}:${TAG}`;
 const NGINX_IMAGE = `${IMAGE}-nginx:${TAG}`;
 const RO_CONTAINER = `${PROJECT}-readonly`;
 const PLACEHOLDER = `${PROJECT}-placeholder`;
-const log = (line: string): void => { process.stdout.write(`# containers: ${line}\n`); };
+const log = (line: string): void => {
+  process.stdout.write(`# containers: ${line}\n`);
+};
 
 // ---- running commands (every one bounded in time) ---------------------------------
 
-interface Ran { status: number | null; stdout: string; stderr: string }
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 // The legacy builder: Compose 1.29 uses it anyway, and a docker CLI without the
 // buildx plugin cannot build with BuildKit. The Dockerfile builds with both.
-const ENV = { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0', COMPOSE_DOCKER_CLI_BUILD: process.env.COMPOSE_DOCKER_CLI_BUILD ?? '0' };
+const ENV = {
+  ...process.env,
+  DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0',
+  COMPOSE_DOCKER_CLI_BUILD: process.env.COMPOSE_DOCKER_CLI_BUILD ?? '0',
+};
 
-function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; allowFail?: boolean } = {}): Ran {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: Record<string, string>; allowFail?: boolean } = {},
+): Ran {
   const options: SpawnSyncOptions = {
-    cwd: ROOT, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024,
-    env: { ...ENV, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe']
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...ENV, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   };
   const r = spawnSync(cmd, args, options);
   const ran = { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   if (!opts.allowFail && ran.status !== 0) {
-    assert.fail(`${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-2000)}`);
+    assert.fail(
+      `${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-2000)}`,
+    );
   }
   return ran;
 }
@@ -71,19 +91,22 @@ const docker = (args: string[], opts?: Parameters<typeof run>[2]): Ran => run('d
 function composeCli(): string[] | undefined {
   const wanted = process.env.COMPOSE_CLI?.split(' ');
   const candidates = wanted ? [wanted] : [['docker', 'compose'], ['docker-compose']];
-  return candidates.find((c) => run(c[0] as string, [...c.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 }).status === 0);
+  return candidates.find(
+    (c) => run(c[0] as string, [...c.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 }).status === 0,
+  );
 }
 
 const engineAnswers = spawnSync('docker', ['info'], { timeout: 30_000, stdio: 'ignore' }).status === 0;
 const requireDocker = process.env.REQUIRE_DOCKER === '1';
 const cli = engineAnswers ? composeCli() : undefined;
-const skip = engineAnswers && cli
-  ? false
-  : requireDocker
+const skip =
+  engineAnswers && cli
     ? false
-    : engineAnswers
-      ? 'no compose CLI (neither `docker compose` nor `docker-compose`): install docker-compose'
-      : '`docker info` failed: no Docker engine answers (run .ci/docker-engine.sh, or set REQUIRE_DOCKER=1 to fail instead)';
+    : requireDocker
+      ? false
+      : engineAnswers
+        ? 'no compose CLI (neither `docker compose` nor `docker-compose`): install docker-compose'
+        : '`docker info` failed: no Docker engine answers (run .ci/docker-engine.sh, or set REQUIRE_DOCKER=1 to fail instead)';
 
 let hostPorts: Record<string, number> = {};
 /** Published ports that speak TLS (requests to them go over HTTPS). */
@@ -95,11 +118,16 @@ const GATEWAY_TLS_ENV = { GATEWAY_CERTFILE: '/tmp/tls/tls.crt', GATEWAY_KEYFILE:
 function compose(profiles: string[], args: string[], opts: Parameters<typeof run>[2] = {}): Ran {
   assert.ok(cli);
   const env: Record<string, string> = {
-    STACK_IMAGE: IMAGE, STACK_TAG: TAG, HOST_BIND: '127.0.0.1',
-    HOST_PORT_GATEWAY: String(hostPorts.gateway), HOST_PORT_PROXY: String(hostPorts.proxy), HOST_PORT_FULL: String(hostPorts.full),
-    HOST_PORT_PROXY_TLS: String(hostPorts.proxyTls), HOST_PORT_FULL_TLS: String(hostPorts.fullTls),
+    STACK_IMAGE: IMAGE,
+    STACK_TAG: TAG,
+    HOST_BIND: '127.0.0.1',
+    HOST_PORT_GATEWAY: String(hostPorts.gateway),
+    HOST_PORT_PROXY: String(hostPorts.proxy),
+    HOST_PORT_FULL: String(hostPorts.full),
+    HOST_PORT_PROXY_TLS: String(hostPorts.proxyTls),
+    HOST_PORT_FULL_TLS: String(hostPorts.fullTls),
     ...GATEWAY_TLS_ENV,
-    ...opts.env
+    ...opts.env,
   };
   const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
   return run(cli[0] as string, full, { ...opts, env });
@@ -114,22 +142,34 @@ function compose(profiles: string[], args: string[], opts: Parameters<typeof run
 function composeAsync(profiles: string[], args: string[], timeoutMs = 180_000): Promise<Ran> {
   assert.ok(cli);
   const env = {
-    ...ENV, STACK_IMAGE: IMAGE, STACK_TAG: TAG, HOST_BIND: '127.0.0.1',
-    HOST_PORT_GATEWAY: String(hostPorts.gateway), HOST_PORT_PROXY: String(hostPorts.proxy), HOST_PORT_FULL: String(hostPorts.full),
-    HOST_PORT_PROXY_TLS: String(hostPorts.proxyTls), HOST_PORT_FULL_TLS: String(hostPorts.fullTls), ...GATEWAY_TLS_ENV
+    ...ENV,
+    STACK_IMAGE: IMAGE,
+    STACK_TAG: TAG,
+    HOST_BIND: '127.0.0.1',
+    HOST_PORT_GATEWAY: String(hostPorts.gateway),
+    HOST_PORT_PROXY: String(hostPorts.proxy),
+    HOST_PORT_FULL: String(hostPorts.full),
+    HOST_PORT_PROXY_TLS: String(hostPorts.proxyTls),
+    HOST_PORT_FULL_TLS: String(hostPorts.fullTls),
+    ...GATEWAY_TLS_ENV,
   };
   const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cli[0] as string, full, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
-      if (status !== 0) reject(new Error(`${cli.join(' ')} ${full.join(' ')} exited ${status}:\n${stderr.slice(-3000)}`));
+      if (status !== 0)
+        reject(new Error(`${cli.join(' ')} ${full.join(' ')} exited ${status}:\n${stderr.slice(-3000)}`));
       else resolvePromise({ status, stdout, stderr });
     });
   });
@@ -139,26 +179,48 @@ const ALL_PROFILES = ['gateway', 'proxy', 'full', 'loadtest'];
 
 function teardown(): void {
   docker(['rm', '-f', RO_CONTAINER, PLACEHOLDER], { allowFail: true });
-  if (cli) compose(ALL_PROFILES, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], { allowFail: true, timeoutMs: 180_000 });
+  if (cli)
+    compose(ALL_PROFILES, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], {
+      allowFail: true,
+      timeoutMs: 180_000,
+    });
 }
 
 // ---- talking to the published ports -------------------------------------------------
 
-interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
 
-function request(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {}): Promise<Reply> {
+function request(
+  port: number,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {},
+): Promise<Reply> {
   return new Promise((resolvePromise, reject) => {
     const secure = TLS_PORTS.has(port);
     // Over TLS: SNI localhost (what the development certificates are made for), not verified.
-    const req = (secure ? https : http).request({
-      host: '127.0.0.1', port, path, method: opts.method ?? 'GET', agent: false, headers: opts.headers,
-      ...(secure ? { servername: 'localhost', rejectUnauthorized: false } : {})
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = (secure ? https : http).request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        agent: false,
+        headers: opts.headers,
+        ...(secure ? { servername: 'localhost', rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout: ${path}`)));
     // A 413 may come before the whole oversized body is written, and the write then
     // fails: give the response a moment to arrive before calling it an error.
@@ -173,10 +235,23 @@ function request(port: number, path: string, opts: { method?: string; headers?: 
 /** The TLS handshake a client gets on 127.0.0.1:port (SNI localhost, offering h2 and http/1.1). */
 function handshake(port: number): Promise<{ cn: string; alpn: string | false | null; protocol: string | null }> {
   return new Promise((resolvePromise, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
-      resolvePromise({ cn: String(socket.getPeerCertificate().subject?.CN), alpn: socket.alpnProtocol, protocol: socket.getProtocol() });
-      socket.destroy();
-    });
+    const socket = tls.connect(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        ALPNProtocols: ['h2', 'http/1.1'],
+      },
+      () => {
+        resolvePromise({
+          cn: String(socket.getPeerCertificate().subject?.CN),
+          alpn: socket.alpnProtocol,
+          protocol: socket.getProtocol(),
+        });
+        socket.destroy();
+      },
+    );
     socket.setTimeout(10_000, () => socket.destroy(new Error('handshake: timeout')));
     socket.on('error', reject);
   });
@@ -185,12 +260,18 @@ function handshake(port: number): Promise<{ cn: string; alpn: string | false | n
 /** GET over HTTP/2 (TLS, not verified): status and headers. */
 function h2get(port: number, path: string): Promise<{ status: number; headers: http2.IncomingHttpHeaders }> {
   return new Promise((resolvePromise, reject) => {
-    const session = http2.connect(`https://localhost:${port}`, { host: '127.0.0.1', rejectUnauthorized: false } as http2.SecureClientSessionOptions);
+    const session = http2.connect(`https://localhost:${port}`, {
+      host: '127.0.0.1',
+      rejectUnauthorized: false,
+    } as http2.SecureClientSessionOptions);
     session.on('error', reject);
     const stream = session.request({ ':path': path });
     stream.on('response', (headers) => {
       stream.resume();
-      stream.on('end', () => { session.close(); resolvePromise({ status: Number(headers[':status']), headers }); });
+      stream.on('end', () => {
+        session.close();
+        resolvePromise({ status: Number(headers[':status']), headers });
+      });
     });
     stream.on('error', reject);
     stream.setTimeout(20_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
@@ -198,23 +279,51 @@ function h2get(port: number, path: string): Promise<{ status: number; headers: h
 }
 
 /** A WebSocket to /ws on a TLS port: resolves with the socket and its first message (the hello). */
-function openWs(port: number): Promise<{ ws: WebSocket; hello: { hello: string; pid: number }; next: () => Promise<string>; closed: Promise<{ code: number; reason: string }> }> {
+function openWs(port: number): Promise<{
+  ws: WebSocket;
+  hello: { hello: string; pid: number };
+  next: () => Promise<string>;
+  closed: Promise<{ code: number; reason: string }>;
+}> {
   return new Promise((resolvePromise, reject) => {
     const ws = new WebSocket(`wss://localhost:${port}/ws`, { rejectUnauthorized: false });
     const queue: string[] = [];
     const waiters: Array<(m: string) => void> = [];
-    const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
-    const next = (): Promise<string> => new Promise((r) => { const m = queue.shift(); if (m !== undefined) r(m); else waiters.push(r); });
-    ws.on('message', (data) => { const m = data.toString(); const w = waiters.shift(); if (w) w(m); else queue.push(m); });
+    const closed = new Promise<{ code: number; reason: string }>((r) =>
+      ws.once('close', (code, reason) => r({ code, reason: reason.toString() })),
+    );
+    const next = (): Promise<string> =>
+      new Promise((r) => {
+        const m = queue.shift();
+        if (m !== undefined) r(m);
+        else waiters.push(r);
+      });
+    ws.on('message', (data) => {
+      const m = data.toString();
+      const w = waiters.shift();
+      if (w) w(m);
+      else queue.push(m);
+    });
     // After the hello, an error (e.g. a reset) shows as the close code instead.
     ws.on('error', reject);
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error('ws: no hello within 15 s')); }, 15_000);
-    void next().then((first) => { clearTimeout(timer); resolvePromise({ ws, hello: JSON.parse(first) as { hello: string; pid: number }, next, closed }); });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error('ws: no hello within 15 s'));
+    }, 15_000);
+    void next().then((first) => {
+      clearTimeout(timer);
+      resolvePromise({ ws, hello: JSON.parse(first) as { hello: string; pid: number }, next, closed });
+    });
   });
 }
 
 /** Polls until `check` returns a value (not undefined), at most `timeoutMs`. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 500,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() < deadline; i++) {
@@ -236,8 +345,16 @@ function containerOf(service: string, index = 1): string {
 }
 
 function ipOn(container: string, networkSuffix: string): string {
-  const out = docker(['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}', container]).stdout;
-  const hit = out.trim().split(' ').find((kv) => kv.split('=')[0]?.endsWith(networkSuffix));
+  const out = docker([
+    'inspect',
+    '-f',
+    '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}',
+    container,
+  ]).stdout;
+  const hit = out
+    .trim()
+    .split(' ')
+    .find((kv) => kv.split('=')[0]?.endsWith(networkSuffix));
   assert.ok(hit, `${container} is not on *${networkSuffix}: ${out}`);
   return hit.split('=')[1] as string;
 }
@@ -245,7 +362,11 @@ function ipOn(container: string, networkSuffix: string): string {
 /** JSON access-log lines of an nginx service. */
 function nginxLog(service: string): Array<Record<string, unknown>> {
   const text = compose(ALL_PROFILES, ['logs', '--no-color', service]).stdout;
-  return text.split('\n').map((l) => l.slice(l.indexOf('{'))).filter((l) => l.startsWith('{"time"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .map((l) => l.slice(l.indexOf('{')))
+    .filter((l) => l.startsWith('{"time"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 // ---- the profiles -----------------------------------------------------------------
@@ -263,7 +384,7 @@ const TOPOLOGIES: Topology[] = [
   { profile: 'gateway', edge: 'gateway', backend: 'gateway', nginx: false, upArgs: [] },
   // deploy.replicas (APP_REPLICAS, default 2) gives the proxy profile its replicas.
   { profile: 'proxy', edge: 'nginx-proxy', backend: 'app', nginx: true, upArgs: [] },
-  { profile: 'full', edge: 'nginx-full', backend: 'gateway-full', nginx: true, upArgs: [] }
+  { profile: 'full', edge: 'nginx-full', backend: 'gateway-full', nginx: true, upArgs: [] },
 ];
 
 describe('images and compose profiles on a real Docker engine', { skip, timeout: 30 * 60_000 }, () => {
@@ -272,8 +393,16 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
   before(async () => {
     assert.ok(engineAnswers, 'REQUIRE_DOCKER=1 but `docker info` failed: no Docker engine answers');
     assert.ok(cli, 'REQUIRE_DOCKER=1 but there is no compose CLI');
-    log(`engine ${docker(['version', '--format', '{{.Server.Version}}']).stdout.trim()}, compose CLI: ${cli.join(' ')}`);
-    hostPorts = { gateway: await freePort(), proxy: await freePort(), full: await freePort(), proxyTls: await freePort(), fullTls: await freePort() };
+    log(
+      `engine ${docker(['version', '--format', '{{.Server.Version}}']).stdout.trim()}, compose CLI: ${cli.join(' ')}`,
+    );
+    hostPorts = {
+      gateway: await freePort(),
+      proxy: await freePort(),
+      full: await freePort(),
+      proxyTls: await freePort(),
+      fullTls: await freePort(),
+    };
     // The site of each profile: HTTPS everywhere (the gateway's own TLS in the gateway profile).
     for (const p of [hostPorts.gateway, hostPorts.proxyTls, hostPorts.fullTls]) TLS_PORTS.add(p as number);
     teardown(); // leftovers of an interrupted run
@@ -287,8 +416,17 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
   it('validates the compose file with every compose CLI available (Compose v2 and/or 1.29)', () => {
     let validated = 0;
     for (const candidate of [['docker', 'compose'], ['docker-compose']]) {
-      if (run(candidate[0] as string, [...candidate.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 }).status !== 0) continue;
-      run(candidate[0] as string, [...candidate.slice(1), ...ALL_PROFILES.flatMap((p) => ['--profile', p]), 'config', '-q']);
+      if (
+        run(candidate[0] as string, [...candidate.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 })
+          .status !== 0
+      )
+        continue;
+      run(candidate[0] as string, [
+        ...candidate.slice(1),
+        ...ALL_PROFILES.flatMap((p) => ['--profile', p]),
+        'config',
+        '-q',
+      ]);
       validated++;
     }
     assert.ok(validated > 0);
@@ -314,21 +452,47 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
   it('runs the Node image with a read-only root filesystem, as a non-root user, healthy', async () => {
     const port = await freePort();
     docker(['rm', '-f', RO_CONTAINER], { allowFail: true });
-    docker(['run', '-d', '--name', RO_CONTAINER, '--read-only', '--tmpfs', '/tmp', '-p', `127.0.0.1:${port}:8000`, NODE_IMAGE]);
+    docker([
+      'run',
+      '-d',
+      '--name',
+      RO_CONTAINER,
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '-p',
+      `127.0.0.1:${port}:8000`,
+      NODE_IMAGE,
+    ]);
     try {
-      const reply = await waitFor('the read-only gateway', async () => {
-        const r = await request(port, '/');
-        return r.status === 200 ? r : undefined;
-      }, 60_000);
+      const reply = await waitFor(
+        'the read-only gateway',
+        async () => {
+          const r = await request(port, '/');
+          return r.status === 200 ? r : undefined;
+        },
+        60_000,
+      );
       assert.match(reply.body, /"hello":"world"/);
-      const uids = docker(['exec', RO_CONTAINER, 'sh', '-c', 'grep -h "^Uid:" /proc/[0-9]*/status']).stdout.trim().split('\n');
+      const uids = docker(['exec', RO_CONTAINER, 'sh', '-c', 'grep -h "^Uid:" /proc/[0-9]*/status'])
+        .stdout.trim()
+        .split('\n');
       assert.ok(uids.length >= 3, `expected tini, the master and its workers: ${uids.join(' | ')}`);
       for (const line of uids) assert.doesNotMatch(line, /^Uid:\s+0\s/, 'a process runs as root');
-      assert.equal(docker(['exec', RO_CONTAINER, 'cat', '/proc/1/comm']).stdout.trim(), 'tini', 'PID 1 is not the init process');
-      const health = await waitFor('the image HEALTHCHECK to report healthy', async () => {
-        const s = docker(['inspect', '-f', '{{.State.Health.Status}}', RO_CONTAINER]).stdout.trim();
-        return s === 'healthy' ? s : undefined;
-      }, 60_000, 1000);
+      assert.equal(
+        docker(['exec', RO_CONTAINER, 'cat', '/proc/1/comm']).stdout.trim(),
+        'tini',
+        'PID 1 is not the init process',
+      );
+      const health = await waitFor(
+        'the image HEALTHCHECK to report healthy',
+        async () => {
+          const s = docker(['inspect', '-f', '{{.State.Health.Status}}', RO_CONTAINER]).stdout.trim();
+          return s === 'healthy' ? s : undefined;
+        },
+        60_000,
+        1000,
+      );
       assert.equal(health, 'healthy');
       assert.equal(docker(['inspect', '-f', '{{.HostConfig.ReadonlyRootfs}}', RO_CONTAINER]).stdout.trim(), 'true');
     } finally {
@@ -346,19 +510,32 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
       before(async () => {
         const t0 = Date.now();
         compose([topo.profile], ['up', '-d', ...topo.upArgs], { timeoutMs: 5 * 60_000 });
-        await waitFor(`${topo.profile} on 127.0.0.1:${port()}`, async () => {
-          const r = await request(port(), '/');
-          return r.status === 200 ? r : undefined;
-        }, 120_000);
+        await waitFor(
+          `${topo.profile} on 127.0.0.1:${port()}`,
+          async () => {
+            const r = await request(port(), '/');
+            return r.status === 200 ? r : undefined;
+          },
+          120_000,
+        );
         timings.push(`profile ${topo.profile}: up and answering in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        frontGateway = docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', `${PROJECT}_front`]).stdout.trim();
+        frontGateway = docker([
+          'network',
+          'inspect',
+          '-f',
+          '{{range .IPAM.Config}}{{.Gateway}}{{end}}',
+          `${PROJECT}_front`,
+        ]).stdout.trim();
         assert.match(frontGateway, /^\d+\.\d+\.\d+\.\d+$/);
       });
 
       after(() => {
         if (process.env.KEEP_STACK === '1' && topo.profile === 'full') return;
         docker(['rm', '-f', PLACEHOLDER], { allowFail: true });
-        compose([topo.profile], ['down', '--volumes', '--remove-orphans', '--timeout', '10'], { allowFail: true, timeoutMs: 180_000 });
+        compose([topo.profile], ['down', '--volumes', '--remove-orphans', '--timeout', '10'], {
+          allowFail: true,
+          timeoutMs: 180_000,
+        });
       });
 
       it('GET / answers through the published port', async () => {
@@ -368,7 +545,7 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         assert.equal(r.headers.server === 'nginx', topo.nginx, `Server: ${r.headers.server}`);
       });
 
-      it(`serves HTTPS with the development certificate (CN=localhost)${topo.nginx ? ', HTTP/2 and HSTS at nginx' : ' by the gateway\'s own TLS'}`, async () => {
+      it(`serves HTTPS with the development certificate (CN=localhost)${topo.nginx ? ', HTTP/2 and HSTS at nginx' : " by the gateway's own TLS"}`, async () => {
         const hs = await handshake(port());
         assert.equal(hs.cn, 'localhost');
         assert.match(String(hs.protocol), /^TLSv1\.[23]$/);
@@ -380,7 +557,11 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
           assert.match(String(r.headers['strict-transport-security']), /^max-age=\d+/);
         }
         const edgeLog = compose(ALL_PROFILES, ['logs', '--no-color', topo.edge]).stdout;
-        assert.match(edgeLog, /WARNING: .*DEVELOPMENT certificate/, 'no warning about the development certificate in the log');
+        assert.match(
+          edgeLog,
+          /WARNING: .*DEVELOPMENT certificate/,
+          'no warning about the development certificate in the log',
+        );
       });
 
       if (topo.nginx) {
@@ -398,8 +579,17 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
       if (!topo.nginx || topo.backend === 'gateway-full') {
         it('metrics: served inside on their own port, never on the published one', async () => {
           assert.equal((await request(port(), '/metrics')).status, 404, '/metrics on the public port');
-          const text = compose([topo.profile], ['exec', '-T', topo.backend, 'node', '-e',
-            "fetch('http://127.0.0.1:9464/metrics').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1))"]).stdout;
+          const text = compose(
+            [topo.profile],
+            [
+              'exec',
+              '-T',
+              topo.backend,
+              'node',
+              '-e',
+              "fetch('http://127.0.0.1:9464/metrics').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1))",
+            ],
+          ).stdout;
           assert.match(text, /^gateway_workers\{state="ready"\} \d+$/m);
           assert.match(text, /^gateway_http_requests_total\{status="200"\} \d+$/m);
         });
@@ -416,7 +606,9 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
       });
 
       it('GET /whoami: the app sees the real client and scheme, not what the client claims', async () => {
-        const r = await request(port(), '/whoami', { headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', forwarded: 'for=6.6.6.6' } });
+        const r = await request(port(), '/whoami', {
+          headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', forwarded: 'for=6.6.6.6' },
+        });
         assert.equal(r.status, 200);
         const who = JSON.parse(r.body) as { ip: string; scheme: string; peer: string };
         // Docker's proxy for 127.0.0.1 ports connects from the front network's gateway.
@@ -425,7 +617,7 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         if (topo.nginx) {
           // The TCP peer is nginx on the private network; the client comes from X-Forwarded-For set by nginx.
           assert.notEqual(who.peer, who.ip, 'the app should see nginx as its peer');
-          assert.equal(who.peer, ipOn(containerOf(topo.edge), '_back-' + topo.profile));
+          assert.equal(who.peer, ipOn(containerOf(topo.edge), `_back-${topo.profile}`));
         } else {
           assert.equal(who.peer, who.ip, 'the gateway is the edge: the peer is the client');
         }
@@ -435,7 +627,9 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         const ids = compose(ALL_PROFILES, ['ps', '-q']).stdout.trim().split('\n').filter(Boolean);
         assert.ok(ids.length >= (topo.nginx ? 2 : 1));
         for (const id of ids) {
-          const uids = docker(['exec', id, 'sh', '-c', 'grep -h "^Uid:" /proc/[0-9]*/status']).stdout.trim().split('\n');
+          const uids = docker(['exec', id, 'sh', '-c', 'grep -h "^Uid:" /proc/[0-9]*/status'])
+            .stdout.trim()
+            .split('\n');
           for (const line of uids) assert.doesNotMatch(line, /^Uid:\s+0\s/, `a process of ${id} runs as root`);
           assert.equal(docker(['inspect', '-f', '{{.HostConfig.ReadonlyRootfs}}', id]).stdout.trim(), 'true');
         }
@@ -449,26 +643,41 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
       });
 
       it(`POST /upload: ${limits.bodyLimitBytes} bytes pass, one more is 413`, async () => {
-        const ok = await request(port(), '/upload', { method: 'POST', body: Buffer.alloc(limits.bodyLimitBytes, 7), headers: { 'content-type': 'application/octet-stream' } });
+        const ok = await request(port(), '/upload', {
+          method: 'POST',
+          body: Buffer.alloc(limits.bodyLimitBytes, 7),
+          headers: { 'content-type': 'application/octet-stream' },
+        });
         assert.equal(ok.status, 200, ok.body);
         assert.equal((JSON.parse(ok.body) as { bytes: number }).bytes, limits.bodyLimitBytes);
-        const over = await request(port(), '/upload', { method: 'POST', body: Buffer.alloc(limits.bodyLimitBytes + 1, 7), headers: { 'content-type': 'application/octet-stream' } });
+        const over = await request(port(), '/upload', {
+          method: 'POST',
+          body: Buffer.alloc(limits.bodyLimitBytes + 1, 7),
+          headers: { 'content-type': 'application/octet-stream' },
+        });
         assert.equal(over.status, 413, over.body);
       });
 
       if (topo.profile === 'gateway') {
         it('signals reach the gateway master: HUP through tini, TTIN via its pid file', async () => {
-          const booted = (): number => (compose(ALL_PROFILES, ['logs', '--no-color', 'gateway']).stdout.match(/Booting worker with pid/g) ?? []).length;
+          const booted = (): number =>
+            (compose(ALL_PROFILES, ['logs', '--no-color', 'gateway']).stdout.match(/Booting worker with pid/g) ?? [])
+              .length;
           const before = booted();
           // tini ignores TTIN/TTOU rather than forwarding them: send it to the master itself.
           compose(['gateway'], ['exec', '-T', 'gateway', 'sh', '-c', 'kill -TTIN "$(cat /tmp/gateway.pid)"']);
           await waitFor('a worker booted by TTIN', async () => (booted() > before ? true : undefined), 30_000);
-          const reloads = (): number => (compose(ALL_PROFILES, ['logs', '--no-color', 'gateway']).stdout.match(/Reload complete/g) ?? []).length;
+          const reloads = (): number =>
+            (compose(ALL_PROFILES, ['logs', '--no-color', 'gateway']).stdout.match(/Reload complete/g) ?? []).length;
           const reloadsBefore = reloads();
           compose(['gateway'], ['kill', '-s', 'SIGHUP', 'gateway']);
           // Wait for the whole reload (new generation serving, old one gone), so the
           // next test does not race it.
-          await waitFor('the HUP reload to complete', async () => (reloads() > reloadsBefore ? true : undefined), 30_000);
+          await waitFor(
+            'the HUP reload to complete',
+            async () => (reloads() > reloadsBefore ? true : undefined),
+            30_000,
+          );
           await sleep(1000);
           assert.equal((await request(port(), '/')).status, 200);
         });
@@ -476,17 +685,32 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
 
       if (topo.profile === 'proxy') {
         it('nginx balances over the replicas, and picks up a new one when app is scaled to 3', async () => {
-          assert.equal(compose(ALL_PROFILES, ['ps', '-q', 'app']).stdout.trim().split('\n').filter(Boolean).length, 2,
-            'the proxy profile should start 2 app replicas by default');
+          assert.equal(
+            compose(ALL_PROFILES, ['ps', '-q', 'app']).stdout.trim().split('\n').filter(Boolean).length,
+            2,
+            'the proxy profile should start 2 app replicas by default',
+          );
           compose(['proxy'], ['up', '-d', '--no-deps', '--scale', 'app=3', 'app'], { timeoutMs: 120_000 });
-          const replicas = compose(ALL_PROFILES, ['ps', '-q', 'app']).stdout.trim().split('\n').filter(Boolean)
+          const replicas = compose(ALL_PROFILES, ['ps', '-q', 'app'])
+            .stdout.trim()
+            .split('\n')
+            .filter(Boolean)
             .map((id) => `${ipOn(id, '_back-proxy')}:8000`);
           assert.equal(replicas.length, 3);
-          await waitFor('nginx to send requests to all 3 replicas', async () => {
-            for (let i = 0; i < 9; i++) await request(port(), '/');
-            const used = new Set(nginxLog('nginx-proxy').slice(-30).map((e) => e.upstream_addr));
-            return replicas.every((r) => used.has(r)) ? true : undefined;
-          }, 60_000, 2000);
+          await waitFor(
+            'nginx to send requests to all 3 replicas',
+            async () => {
+              for (let i = 0; i < 9; i++) await request(port(), '/');
+              const used = new Set(
+                nginxLog('nginx-proxy')
+                  .slice(-30)
+                  .map((e) => e.upstream_addr),
+              );
+              return replicas.every((r) => used.has(r)) ? true : undefined;
+            },
+            60_000,
+            2000,
+          );
         });
       }
 
@@ -495,39 +719,72 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
           const old = ipOn(containerOf('gateway-full'), '_back-full');
           compose(['full'], ['rm', '--stop', '--force', 'gateway-full'], { timeoutMs: 120_000 });
           // Take the freed address, so the new gateway must get another one.
-          docker(['run', '-d', '--name', PLACEHOLDER, '--network', `${PROJECT}_back-full`, '--read-only', '--cap-drop', 'ALL',
-            '--entrypoint', 'node', NODE_IMAGE, '-e', 'setTimeout(() => {}, 600000)']);
+          docker([
+            'run',
+            '-d',
+            '--name',
+            PLACEHOLDER,
+            '--network',
+            `${PROJECT}_back-full`,
+            '--read-only',
+            '--cap-drop',
+            'ALL',
+            '--entrypoint',
+            'node',
+            NODE_IMAGE,
+            '-e',
+            'setTimeout(() => {}, 600000)',
+          ]);
           const t0 = Date.now();
           compose(['full'], ['up', '-d', '--no-deps', 'gateway-full'], { timeoutMs: 120_000 });
           const fresh = ipOn(containerOf('gateway-full'), '_back-full');
           assert.notEqual(fresh, old, 'the recreated gateway kept its address; the test proves nothing');
-          await waitFor('nginx to answer 200 again', async () => {
-            const r = await request(port(), '/');
-            return r.status === 200 ? r : undefined;
-          }, 60_000);
-          timings.push(`profile full: 200 again ${((Date.now() - t0) / 1000).toFixed(1)} s after recreating the gateway (${old} -> ${fresh})`);
+          await waitFor(
+            'nginx to answer 200 again',
+            async () => {
+              const r = await request(port(), '/');
+              return r.status === 200 ? r : undefined;
+            },
+            60_000,
+          );
+          timings.push(
+            `profile full: 200 again ${((Date.now() - t0) / 1000).toFixed(1)} s after recreating the gateway (${old} -> ${fresh})`,
+          );
           const logs = compose(ALL_PROFILES, ['logs', '--no-color', 'nginx-full']).stdout;
           assert.match(logs, /changed from .* reloading nginx/);
           docker(['rm', '-f', PLACEHOLDER], { allowFail: true });
         });
 
         it('the loadtest profile runs k6 (smoke) against this topology', (t) => {
-          const k6Image = /image:\s*(grafana\/k6:\S+)/.exec(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'))?.[1] ?? 'grafana/k6';
+          const k6Image =
+            /image:\s*(grafana\/k6:\S+)/.exec(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'))?.[1] ??
+            'grafana/k6';
           const present = (): boolean => docker(['image', 'inspect', k6Image], { allowFail: true }).status === 0;
           if (!present()) docker(['pull', k6Image], { allowFail: true, timeoutMs: 300_000 });
           if (!present()) {
-            t.skip(`no ${k6Image} image (no registry, no k6 binary for .ci/base-images.sh): the loadtest profile is only validated by \`config\``);
+            t.skip(
+              `no ${k6Image} image (no registry, no k6 binary for .ci/base-images.sh): the loadtest profile is only validated by \`config\``,
+            );
             return;
           }
           const results = mkdtempSync('/tmp/stacktest-k6-');
           chmodSync(results, 0o777);
           try {
             const r = compose(['full', 'loadtest'], ['run', '--rm', 'k6'], {
-              timeoutMs: 180_000, allowFail: true,
-              env: { TOPOLOGY: 'full', BASE_URL: 'https://nginx-full:8443', K6_SCRIPT: 'scenarios/smoke.js', LOADTEST_RESULTS: results }
+              timeoutMs: 180_000,
+              allowFail: true,
+              env: {
+                TOPOLOGY: 'full',
+                BASE_URL: 'https://nginx-full:8443',
+                K6_SCRIPT: 'scenarios/smoke.js',
+                LOADTEST_RESULTS: results,
+              },
             });
             assert.equal(r.status, 0, `k6 smoke failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
-            assert.ok(readdirSync(results).includes('smoke-full.json'), `no summary in the results folder: ${readdirSync(results).join(', ')}`);
+            assert.ok(
+              readdirSync(results).includes('smoke-full.json'),
+              `no summary in the results folder: ${readdirSync(results).join(', ')}`,
+            );
           } finally {
             rmSync(results, { recursive: true, force: true });
           }

@@ -9,7 +9,7 @@
 // into test/bad-input.test.ts and fixed in server/src.
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
-import { generate, rng, type FuzzCase } from '../reliability/lib/fuzz.js';
+import { type FuzzCase, generate, rng } from '../reliability/lib/fuzz.js';
 import { startGatewayTarget, type Target } from '../reliability/lib/targets.js';
 import { exchange, statuses } from '../reliability/lib/wire.js';
 
@@ -19,10 +19,16 @@ const BATCH = 128;
 const CONCURRENCY = 64;
 
 let t: Target;
-before(async () => { t = await startGatewayTarget({ workers: 2 }); });
-after(async () => { await t?.stop(); });
+before(async () => {
+  t = await startGatewayTarget({ workers: 2 });
+});
+after(async () => {
+  await t?.stop();
+});
 
-test(`fuzz request lines and headers for ${SECONDS} s (seed ${SEED})`, { timeout: (SECONDS + 60) * 1000 }, async (ctx) => {
+test(`fuzz request lines and headers for ${SECONDS} s (seed ${SEED})`, {
+  timeout: (SECONDS + 60) * 1000,
+}, async (ctx) => {
   const r = rng(SEED);
   const pids = t.pids();
   const seen = new Map<string, number>();
@@ -32,24 +38,37 @@ test(`fuzz request lines and headers for ${SECONDS} s (seed ${SEED})`, { timeout
     const batch: FuzzCase[] = Array.from({ length: BATCH }, () => generate(r));
     const half = batch.map(() => r() < 0.5);
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < batch.length) {
-        const i = next++;
-        const c = batch[i]!;
-        const x = await exchange(t.port, Buffer.from(c.input, 'latin1'), { limitMs: 1000, endAfterWrite: half[i]! });
-        const replay = `input ${JSON.stringify(c.input.slice(0, 600))} (mutations ${c.mutations.join(', ')}; FUZZ_SEED=${SEED})`;
-        assert.equal(x.error, undefined, `socket error ${x.error} for ${replay}`);
-        if (x.text.length > 0) assert.match(x.text, /^HTTP\/1\.1 [1-5]\d\d /, `malformed answer ${JSON.stringify(x.text.slice(0, 200))} to ${replay}`);
-        const codes = statuses(x.text);
-        for (const s of codes) {
-          assert.ok(s < 500, `${s} for ${replay}:\n${x.text.slice(0, 400)}`);
-          seen.set(String(s), (seen.get(String(s)) ?? 0) + 1);
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < batch.length) {
+          const i = next++;
+          const c = batch[i]!;
+          const x = await exchange(t.port, Buffer.from(c.input, 'latin1'), { limitMs: 1000, endAfterWrite: half[i]! });
+          const replay = `input ${JSON.stringify(c.input.slice(0, 600))} (mutations ${c.mutations.join(', ')}; FUZZ_SEED=${SEED})`;
+          assert.equal(x.error, undefined, `socket error ${x.error} for ${replay}`);
+          if (x.text.length > 0)
+            assert.match(
+              x.text,
+              /^HTTP\/1\.1 [1-5]\d\d /,
+              `malformed answer ${JSON.stringify(x.text.slice(0, 200))} to ${replay}`,
+            );
+          const codes = statuses(x.text);
+          for (const s of codes) {
+            assert.ok(s < 500, `${s} for ${replay}:\n${x.text.slice(0, 400)}`);
+            seen.set(String(s), (seen.get(String(s)) ?? 0) + 1);
+          }
+          if (codes.length === 0)
+            seen.set(
+              x.closed ? 'closed silently' : 'no answer in 1 s',
+              (seen.get(x.closed ? 'closed silently' : 'no answer in 1 s') ?? 0) + 1,
+            );
         }
-        if (codes.length === 0) seen.set(x.closed ? 'closed silently' : 'no answer in 1 s', (seen.get(x.closed ? 'closed silently' : 'no answer in 1 s') ?? 0) + 1);
-      }
-    }));
+      }),
+    );
     cases += batch.length;
-    const ok = await exchange(t.port, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', { limitMs: 5000 });
+    const ok = await exchange(t.port, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', {
+      limitMs: 5000,
+    });
     assert.deepEqual(statuses(ok.text), [200], `a valid request after ${cases} cases: ${ok.text.slice(0, 200)}`);
     assert.deepEqual(t.crashes(), [], `after ${cases} cases`);
     assert.deepEqual(t.pids(), pids, `serving processes changed after ${cases} cases`);

@@ -4,7 +4,7 @@
 // A failure names the file, the directive and both values.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -113,8 +113,15 @@ describe('nginx agrees with config/limits.json', () => {
     const read = nginxSeconds(single('proxy_read_timeout', notInWebSocket));
     assert.equal(read, limits.proxyReadTimeoutS);
     assert.equal(nginxSeconds(single('proxy_send_timeout', notInWebSocket)), limits.proxyReadTimeoutS);
-    assert.ok(nginxSeconds(single('proxy_read_timeout', inWebSocket)) > read, 'location /ws should outlast proxy_read_timeout');
-    const longest = Math.max((limits.maxWaitMs as number) / 1000, (limits.maxCpuMs as number) / 1000, limits.workerTimeoutS as number);
+    assert.ok(
+      nginxSeconds(single('proxy_read_timeout', inWebSocket)) > read,
+      'location /ws should outlast proxy_read_timeout',
+    );
+    const longest = Math.max(
+      (limits.maxWaitMs as number) / 1000,
+      (limits.maxCpuMs as number) / 1000,
+      limits.workerTimeoutS as number,
+    );
     assert.ok(read >= longest, `proxy_read_timeout ${read}s < the longest allowed request ${longest}s`);
   });
 
@@ -123,16 +130,33 @@ describe('nginx agrees with config/limits.json', () => {
     assert.equal(upstream, limits.nginxUpstreamKeepAliveTimeoutS);
     // nginx must close an idle upstream connection before the backend does, or it
     // may send a request on a socket the backend is closing (a 502 for the client).
-    assert.ok(upstream < (limits.gatewayKeepAliveTimeoutS as number),
-      `upstream keepalive_timeout ${upstream}s must be < gatewayKeepAliveTimeoutS ${limits.gatewayKeepAliveTimeoutS}s`);
-    assert.ok(findAll(nginx, 'keepalive').some((h) => inUpstream(h.path)), 'upstream has no keepalive pool');
+    assert.ok(
+      upstream < (limits.gatewayKeepAliveTimeoutS as number),
+      `upstream keepalive_timeout ${upstream}s must be < gatewayKeepAliveTimeoutS ${limits.gatewayKeepAliveTimeoutS}s`,
+    );
+    assert.ok(
+      findAll(nginx, 'keepalive').some((h) => inUpstream(h.path)),
+      'upstream has no keepalive pool',
+    );
     assert.equal(single('proxy_http_version'), '1.1');
     // Connection "" for everything but a WebSocket handshake: the $connection_upgrade map.
-    const connection = findAll(nginx, 'proxy_set_header').filter((h) => h.d.args[0] === 'Connection').map((h) => h.d.args[1]);
-    assert.deepEqual(connection, ['$connection_upgrade'], 'proxy_set_header Connection $connection_upgrade is missing (or set twice)');
+    const connection = findAll(nginx, 'proxy_set_header')
+      .filter((h) => h.d.args[0] === 'Connection')
+      .map((h) => h.d.args[1]);
+    assert.deepEqual(
+      connection,
+      ['$connection_upgrade'],
+      'proxy_set_header Connection $connection_upgrade is missing (or set twice)',
+    );
     const map = findAll(nginx, 'map').find((h) => h.d.args[1] === '$connection_upgrade')?.d.children ?? [];
-    assert.deepEqual(map.map((d) => [d.name, ...d.args]), [['default', 'upgrade'], ['', '']],
-      'the $connection_upgrade map must give "" (upstream keep-alive) to every request without Upgrade');
+    assert.deepEqual(
+      map.map((d) => [d.name, ...d.args]),
+      [
+        ['default', 'upgrade'],
+        ['', ''],
+      ],
+      'the $connection_upgrade map must give "" (upstream keep-alive) to every request without Upgrade',
+    );
   });
 
   it('client-side timeouts are the clientXxxTimeoutS values', () => {
@@ -143,8 +167,12 @@ describe('nginx agrees with config/limits.json', () => {
   });
 
   it('every "limits.json: KEY" comment names a key that exists', () => {
-    const files = ['nginx/nginx.conf', ...readdirSync(join(ROOT, 'nginx/includes')).map((f) => `nginx/includes/${f}`),
-      'docker-compose.yml', 'Dockerfile'];
+    const files = [
+      'nginx/nginx.conf',
+      ...readdirSync(join(ROOT, 'nginx/includes')).map((f) => `nginx/includes/${f}`),
+      'docker-compose.yml',
+      'Dockerfile',
+    ];
     for (const file of files) {
       for (const m of readFileSync(join(ROOT, file), 'utf8').matchAll(/limits\.json: (\w+)/g)) {
         assert.ok((m[1] as string) in limits, `${file}: comment names limits.json key ${m[1]}, which does not exist`);
@@ -171,19 +199,26 @@ function composeServices(text: string): Map<string, Map<string, string>> {
     if (top) {
       section = top[1] as string;
       current = undefined;
-      if (top[2]) anchors.set(top[2], (current = new Map()));
+      if (top[2]) {
+        current = new Map();
+        anchors.set(top[2], current);
+      }
       continue;
     }
     const service = /^ {2}([A-Za-z0-9_.-]+):\s*$/.exec(line);
     if (section === 'services' && service) {
-      services.set(service[1] as string, (current = new Map()));
+      current = new Map();
+      services.set(service[1] as string, current);
       continue;
     }
     const entry = /^ {2,4}([a-z_<]+):\s*(.*)$/.exec(line);
     if (current && entry && (line.startsWith('    ') || !services.size)) {
       const [, key, value] = entry as unknown as [string, string, string];
       if (key === '<<') {
-        for (const ref of value.replace(/[[\]]/g, '').split(',').map((s) => s.trim().replace(/^\*/, ''))) {
+        for (const ref of value
+          .replace(/[[\]]/g, '')
+          .split(',')
+          .map((s) => s.trim().replace(/^\*/, ''))) {
           for (const [k, v] of anchors.get(ref) ?? []) if (!current.has(k)) current.set(k, v);
         }
       } else if (!current.has(key) || section === 'services') {
@@ -221,7 +256,7 @@ const LONG_RUNNING = ['gateway', 'app', 'nginx-proxy', 'gateway-full', 'nginx-fu
 function composeSeconds(value: string): number {
   let total = 0;
   for (const m of value.matchAll(/(\d+(?:\.\d+)?)(h|m(?!s)|s|ms)?/g)) {
-    total += Number(m[1]) * ({ h: 3600, m: 60, s: 1, ms: 0.001 }[(m[2] ?? 's') as 'h' | 'm' | 's' | 'ms']);
+    total += Number(m[1]) * { h: 3600, m: 60, s: 1, ms: 0.001 }[(m[2] ?? 's') as 'h' | 'm' | 's' | 'ms'];
   }
   return total;
 }
@@ -230,8 +265,10 @@ describe(`docker-compose.yml agrees with config/limits.json (${cli ? `resolved b
   const services = composeServices(resolvedCompose);
 
   it('every long-running service has stop_grace_period = stopGracePeriodS > gracefulTimeoutS', () => {
-    assert.ok((limits.stopGracePeriodS as number) > (limits.gracefulTimeoutS as number),
-      `stopGracePeriodS ${limits.stopGracePeriodS} must exceed gracefulTimeoutS ${limits.gracefulTimeoutS}`);
+    assert.ok(
+      (limits.stopGracePeriodS as number) > (limits.gracefulTimeoutS as number),
+      `stopGracePeriodS ${limits.stopGracePeriodS} must exceed gracefulTimeoutS ${limits.gracefulTimeoutS}`,
+    );
     for (const name of LONG_RUNNING) {
       const service = services.get(name);
       assert.ok(service, `compose: no service ${name}`);
@@ -241,9 +278,11 @@ describe(`docker-compose.yml agrees with config/limits.json (${cli ? `resolved b
     }
   });
 
-  it('the healthchecks restated in compose are the images\' own (Dockerfile HEALTHCHECK)', () => {
+  it("the healthchecks restated in compose are the images' own (Dockerfile HEALTHCHECK)", () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    const healthchecks = [...dockerfile.matchAll(/HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])/g)].map((m) => JSON.parse(m[1] as string) as string[]);
+    const healthchecks = [...dockerfile.matchAll(/HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])/g)].map(
+      (m) => JSON.parse(m[1] as string) as string[],
+    );
     assert.equal(healthchecks.length, 2, 'Dockerfile: expected a HEALTHCHECK for the nginx and the runtime stage');
     for (const test of healthchecks) {
       const inCompose = rawCompose.includes(`test: ${JSON.stringify(['CMD', ...test]).replace(/","/g, '", "')}`);
@@ -254,7 +293,7 @@ describe(`docker-compose.yml agrees with config/limits.json (${cli ? `resolved b
 
 // ---- the gateway's own defaults ---------------------------------------------------
 
-describe('the gateway\'s defaults agree with config/limits.json', () => {
+describe("the gateway's defaults agree with config/limits.json", () => {
   it('timeout, graceful_timeout, keepalive, header_timeout and limit_request_body come from limits.json', async () => {
     const mod = (await import(pathToFileURL(join(ROOT, 'server/src/settings.ts')).href)) as {
       SETTINGS: Array<{ name: string }>;
@@ -266,7 +305,7 @@ describe('the gateway\'s defaults agree with config/limits.json', () => {
       graceful_timeout: limits.gracefulTimeoutS as number,
       keepalive: limits.gatewayKeepAliveTimeoutS as number,
       header_timeout: limits.clientHeaderTimeoutS as number,
-      limit_request_body: limits.bodyLimitBytes as number
+      limit_request_body: limits.bodyLimitBytes as number,
     };
     for (const [name, value] of Object.entries(expected)) {
       assert.equal(byName.get(name), value, `gateway default ${name}`);
@@ -274,7 +313,9 @@ describe('the gateway\'s defaults agree with config/limits.json', () => {
     // nginx's header buffers must hold any header line the gateway accepts.
     const fieldSize = byName.get('limit_request_field_size') as number;
     const [, size] = single('large_client_header_buffers').split(' ');
-    assert.ok(nginxBytes(size as string) >= fieldSize,
-      `large_client_header_buffers ${size} < gateway limit_request_field_size ${fieldSize}`);
+    assert.ok(
+      nginxBytes(size as string) >= fieldSize,
+      `large_client_header_buffers ${size} < gateway limit_request_field_size ${fieldSize}`,
+    );
   });
 });

@@ -15,16 +15,22 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import tls from 'node:tls';
-import { WebSocket, WebSocketServer } from 'ws';
 import net, { type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { NGINX_BIN as NGINX, freePort, nginxVersion, startNativeNginx, type NativeNginx } from '../loadtest/compare/native-nginx.ts';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  freePort,
+  type NativeNginx,
+  NGINX_BIN as NGINX,
+  nginxVersion,
+  startNativeNginx,
+} from '../loadtest/compare/native-nginx.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };
@@ -51,11 +57,18 @@ const BIG_BYTES = 24 * 1024 * 1024;
 
 function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
   const record: Seen = {
-    method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, headers: req.headers,
-    remotePort: req.socket.remotePort ?? 0, arrivedAt: performance.now(), bodyBytes: 0
+    method: req.method ?? '',
+    url: req.url ?? '',
+    httpVersion: req.httpVersion,
+    headers: req.headers,
+    remotePort: req.socket.remotePort ?? 0,
+    arrivedAt: performance.now(),
+    bodyBytes: 0,
   };
   seen.push(record);
-  req.on('data', (chunk: Buffer) => { record.bodyBytes += chunk.length; });
+  req.on('data', (chunk: Buffer) => {
+    record.bodyBytes += chunk.length;
+  });
   req.on('end', () => {
     const path = (req.url ?? '').split('?')[0];
     // The first part now; the second only once the test has seen the first (or after limitMs).
@@ -70,19 +83,31 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
       };
     };
     if (path === '/stream') {
-      inTwoParts({ 'content-type': 'text/plain' }, 'first line of the stream, long enough to be worth compressing if gzip were on\n', 'second\n', 5000);
+      inTwoParts(
+        { 'content-type': 'text/plain' },
+        'first line of the stream, long enough to be worth compressing if gzip were on\n',
+        'second\n',
+        5000,
+      );
       return;
     }
     if (path === '/big') {
       // As fast as the socket takes it; 'finish' = all of it handed to nginx.
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG_BYTES });
-      res.on('finish', () => { bigFinishedAt = performance.now(); });
+      res.on('finish', () => {
+        bigFinishedAt = performance.now();
+      });
       res.end(Buffer.alloc(BIG_BYTES, 0x61));
       return;
     }
     if (path === '/events') {
       // Server-Sent Events through `location /`. X-Accel-Buffering: no, as an app should send.
-      inTwoParts({ 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' }, 'data: first\n\n', 'data: second\n\n', 3000);
+      inTwoParts(
+        { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
+        'data: first\n\n',
+        'data: second\n\n',
+        3000,
+      );
       return;
     }
     const body = JSON.stringify({ ok: true, bodyBytes: record.bodyBytes });
@@ -93,22 +118,43 @@ function upstreamHandler(req: IncomingMessage, res: ServerResponse): void {
 
 // ---- a client that sends exactly what it is told ---------------------------------
 
-interface Reply { status: number; headers: IncomingHttpHeaders; body: Buffer }
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
 
 let port = 0;
 
-function request(path: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | Buffer[]; gapMs?: number } = {}): Promise<Reply & { lastWriteAt: number }> {
+function request(
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: Buffer | Buffer[]; gapMs?: number } = {},
+): Promise<Reply & { lastWriteAt: number }> {
   return new Promise((resolvePromise, reject) => {
     let lastWriteAt = 0;
-    const req = http.request({
-      host: '127.0.0.1', port, path, method: opts.method ?? 'GET', agent: false,
-      headers: { host: 'localhost', ...opts.headers }
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), lastWriteAt }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        agent: false,
+        headers: { host: 'localhost', ...opts.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            lastWriteAt,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(20_000, () => req.destroy(new Error(`timeout: ${path}`)));
     // A 413 may come before the whole oversized body is written, and the write then
     // fails: give the response a moment to arrive before calling it an error.
@@ -185,9 +231,12 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
     const before = seen.length;
     const r = await request('/whoami', {
       headers: {
-        'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example',
-        'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6;proto=https'
-      }
+        'x-forwarded-for': '6.6.6.6',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'evil.example',
+        'x-real-ip': '6.6.6.6',
+        forwarded: 'for=6.6.6.6;proto=https',
+      },
     });
     assert.equal(r.status, 200);
     const got = seen[before];
@@ -211,7 +260,7 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
     assert.ok(ports.size <= Math.max(2, availableParallelism()), `20 requests used ${ports.size} upstream connections`);
   });
 
-  it('adds the security headers once, replacing the backend\'s copies', async () => {
+  it("adds the security headers once, replacing the backend's copies", async () => {
     const r = await request('/');
     for (const name of SECURITY_HEADERS) assert.ok(r.headers[name], `missing ${name}`);
     assert.equal(r.headers['x-content-type-options'], 'nosniff');
@@ -246,10 +295,15 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
     assert.equal(seen.length, before, 'the backend saw the oversized request');
   });
 
-  it('buffers a slow client\'s request body: the backend gets the request only when it is complete', async () => {
+  it("buffers a slow client's request body: the backend gets the request only when it is complete", async () => {
     const before = seen.length;
     const parts = [Buffer.alloc(1000, 1), Buffer.alloc(1000, 2), Buffer.alloc(1000, 3)];
-    const r = await request('/upload', { method: 'POST', body: parts, gapMs: 150, headers: { 'transfer-encoding': 'chunked' } });
+    const r = await request('/upload', {
+      method: 'POST',
+      body: parts,
+      gapMs: 150,
+      headers: { 'transfer-encoding': 'chunked' },
+    });
     assert.equal(r.status, 200);
     const got = seen[before];
     assert.ok(got);
@@ -262,18 +316,23 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
   it('buffers the response: the backend is done while the client has not read it yet', async () => {
     bigFinishedAt = 0;
     const result = await new Promise<{ readWhenBackendDone: number; total: number }>((resolvePromise, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/big', agent: false, headers: { host: 'localhost' } }, (res) => {
-        res.pause();
-        let total = 0;
-        let readWhenBackendDone = -1;
-        void (async () => {
-          for (let i = 0; i < 100 && bigFinishedAt === 0; i++) await sleep(100);
-          readWhenBackendDone = bigFinishedAt === 0 ? -1 : total;
-          res.on('data', (c: Buffer) => { total += c.length; });
-          res.on('end', () => resolvePromise({ readWhenBackendDone, total }));
-          res.resume();
-        })();
-      });
+      const req = http.get(
+        { host: '127.0.0.1', port, path: '/big', agent: false, headers: { host: 'localhost' } },
+        (res) => {
+          res.pause();
+          let total = 0;
+          let readWhenBackendDone = -1;
+          void (async () => {
+            for (let i = 0; i < 100 && bigFinishedAt === 0; i++) await sleep(100);
+            readWhenBackendDone = bigFinishedAt === 0 ? -1 : total;
+            res.on('data', (c: Buffer) => {
+              total += c.length;
+            });
+            res.on('end', () => resolvePromise({ readWhenBackendDone, total }));
+            res.resume();
+          })();
+        },
+      );
       req.on('error', reject);
     });
     assert.notEqual(result.readWhenBackendDone, -1, 'the backend could not finish while the client was not reading');
@@ -284,18 +343,27 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
   it('passes /stream through unbuffered (even with gzip asked for)', async () => {
     let releasedByClient = false;
     const body = await new Promise<string>((resolvePromise, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/stream', agent: false, headers: { host: 'localhost', 'accept-encoding': 'gzip' } }, (res) => {
-        assert.equal(res.headers['content-encoding'], undefined);
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c.toString();
-          if (text.includes('\n') && releaseStream) {
-            releasedByClient = true;
-            releaseStream();
-          }
-        });
-        res.on('end', () => resolvePromise(text));
-      });
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/stream',
+          agent: false,
+          headers: { host: 'localhost', 'accept-encoding': 'gzip' },
+        },
+        (res) => {
+          assert.equal(res.headers['content-encoding'], undefined);
+          let text = '';
+          res.on('data', (c: Buffer) => {
+            text += c.toString();
+            if (text.includes('\n') && releaseStream) {
+              releasedByClient = true;
+              releaseStream();
+            }
+          });
+          res.on('end', () => resolvePromise(text));
+        },
+      );
       req.on('error', reject);
     });
     assert.ok(releasedByClient, 'the first chunk reached the client only with the rest of the response');
@@ -306,13 +374,15 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
     const statuses = new Map<number, number>();
     let bodyOf429 = '';
     const queue = Array.from({ length: 300 }, (_, i) => i);
-    await Promise.all(Array.from({ length: 20 }, async () => {
-      while (queue.shift() !== undefined) {
-        const r = await request('/api/items');
-        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-        if (r.status === 429) bodyOf429 = r.body.toString();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (queue.shift() !== undefined) {
+          const r = await request('/api/items');
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (r.status === 429) bodyOf429 = r.body.toString();
+        }
+      }),
+    );
     assert.ok((statuses.get(200) ?? 0) > 0, `no request passed: ${[...statuses]}`);
     assert.ok((statuses.get(429) ?? 0) > 0, `300 quick requests were never limited: ${[...statuses]}`);
     assert.deepEqual([...statuses.keys()].sort(), [200, 429]);
@@ -331,7 +401,9 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
   it('logs one JSON object per request to stdout, with upstream timing', async () => {
     await request('/logged');
     await sleep(200);
-    const lines = readFileSync(accessLog, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = readFileSync(accessLog, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     assert.ok(lines.length > 0, 'no access log on stdout');
     const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const logged = entries.find((e) => e.uri === '/logged');
@@ -357,24 +429,40 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
 /** The certificate and protocol a TLS client gets from 127.0.0.1:port (SNI localhost). */
 function handshake(port: number, opts: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
   return new Promise((resolvePromise, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, ...opts }, () => resolvePromise(socket));
+    const socket = tls.connect(
+      { host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, ...opts },
+      () => resolvePromise(socket),
+    );
     socket.setTimeout(10_000, () => socket.destroy(new Error('handshake: timeout')));
     socket.on('error', reject);
   });
 }
 
-interface H2Reply { status: number; headers: http2.IncomingHttpHeaders; body: string; alpn: string | false | null | undefined }
+interface H2Reply {
+  status: number;
+  headers: http2.IncomingHttpHeaders;
+  body: string;
+  alpn: string | false | null | undefined;
+}
 
 /** One HTTP/2 GET over TLS; with `onData`, each DATA chunk as it arrives. */
 function h2get(port: number, path: string, onData?: (text: string) => void): Promise<H2Reply> {
   return new Promise((resolvePromise, reject) => {
-    const session = http2.connect(`https://localhost:${port}`, { rejectUnauthorized: false, host: '127.0.0.1' } as http2.SecureClientSessionOptions);
+    const session = http2.connect(`https://localhost:${port}`, {
+      rejectUnauthorized: false,
+      host: '127.0.0.1',
+    } as http2.SecureClientSessionOptions);
     session.on('error', reject);
     const stream = session.request({ ':path': path, ':authority': 'localhost', 'accept-encoding': 'gzip' });
     let headers: http2.IncomingHttpHeaders = {};
     let body = '';
-    stream.on('response', (h) => { headers = h; });
-    stream.on('data', (c: Buffer) => { body += c.toString(); onData?.(body); });
+    stream.on('response', (h) => {
+      headers = h;
+    });
+    stream.on('data', (c: Buffer) => {
+      body += c.toString();
+      onData?.(body);
+    });
     stream.on('end', () => {
       const alpn = (session.socket as tls.TLSSocket | undefined)?.alpnProtocol;
       session.close();
@@ -388,11 +476,24 @@ function h2get(port: number, path: string, onData?: (text: string) => void): Pro
 /** HTTP/1.1 over TLS. */
 function httpsGet(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolvePromise, reject) => {
-    const req = https.get({ host: '127.0.0.1', port, path, servername: 'localhost', rejectUnauthorized: false, agent: false, headers: { host: 'localhost', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = https.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        agent: false,
+        headers: { host: 'localhost', ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
     req.setTimeout(20_000, () => req.destroy(new Error(`timeout: ${path}`)));
     req.on('error', reject);
   });
@@ -427,7 +528,13 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     writeFileSync(join(tmp, 'hello.txt'), 'static hello\n');
     site = await startNativeNginx({ upstreams, staticDir: tmp });
     const tlsPort = await freePort();
-    shipped = await startNativeNginx({ upstreams, staticDir: tmp, plainHttp: 'redirect', tlsPort, httpsRedirectPort: tlsPort });
+    shipped = await startNativeNginx({
+      upstreams,
+      staticDir: tmp,
+      plainHttp: 'redirect',
+      tlsPort,
+      httpsRedirectPort: tlsPort,
+    });
   });
 
   after(async () => {
@@ -457,7 +564,9 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     assert.match(String(v12.getCipher().name), /^ECDHE-(ECDSA|RSA)-(AES\d+-GCM|CHACHA20)/);
     v12.destroy();
     // The client must lower its own floor (and security level) even to try.
-    await assert.rejects(handshake(site.tlsPort, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }));
+    await assert.rejects(
+      handshake(site.tlsPort, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }),
+    );
   });
 
   it('negotiates HTTP/2 with ALPN, and still speaks HTTP/1.1 to clients that ask for it', async () => {
@@ -477,7 +586,11 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     assert.ok(got);
     assert.equal(got.httpVersion, '1.1');
     assert.equal(got.headers['x-forwarded-proto'], 'https');
-    assert.equal(got.headers.connection, undefined, 'no Connection header upstream: the connection goes back to the pool');
+    assert.equal(
+      got.headers.connection,
+      undefined,
+      'no Connection header upstream: the connection goes back to the pool',
+    );
   });
 
   it('resumes TLS sessions from the shared cache (no tickets), TLS 1.2 and 1.3', async () => {
@@ -487,7 +600,8 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
       const session = await new Promise<Buffer>((r) => {
         const got = first.getSession();
         // TLS 1.3 delivers the session after the handshake, in a 'session' event.
-        if (got && maxVersion === 'TLSv1.2') r(got); else first.once('session', r);
+        if (got && maxVersion === 'TLSv1.2') r(got);
+        else first.once('session', r);
         first.write('GET /nginx-health HTTP/1.1\r\nHost: localhost\r\n\r\n');
       });
       first.destroy();
@@ -505,20 +619,36 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     assert.match(String((await h2get(site.tlsPort, '/static/nope.txt')).headers['strict-transport-security']), hsts);
     // Plain HTTP of this instance (which serves the site there): no HSTS.
     const r = await new Promise<IncomingHttpHeaders>((resolvePromise, reject) => {
-      http.get({ host: '127.0.0.1', port: site!.port, path: '/', agent: false, headers: { host: 'localhost' } }, (res) => { res.resume(); resolvePromise(res.headers); }).on('error', reject);
+      http
+        .get(
+          { host: '127.0.0.1', port: site!.port, path: '/', agent: false, headers: { host: 'localhost' } },
+          (res) => {
+            res.resume();
+            resolvePromise(res.headers);
+          },
+        )
+        .on('error', reject);
     });
     assert.equal(r['strict-transport-security'], undefined);
   });
 
   it('as shipped, plain HTTP answers /nginx-health and redirects everything else to the same URL on HTTPS (301)', async () => {
     assert.ok(shipped);
-    const get = (path: string, host = 'localhost'): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> => new Promise((resolvePromise, reject) => {
-      http.get({ host: '127.0.0.1', port: shipped!.port, path, agent: false, headers: { host } }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => { body += c.toString(); });
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      }).on('error', reject);
-    });
+    const get = (
+      path: string,
+      host = 'localhost',
+    ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> =>
+      new Promise((resolvePromise, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: shipped!.port, path, agent: false, headers: { host } }, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => {
+              body += c.toString();
+            });
+            res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          })
+          .on('error', reject);
+      });
     const health = await get('/nginx-health');
     assert.equal(health.status, 200);
     assert.equal(health.body, 'ok\n');
@@ -545,7 +675,10 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     assert.ok(site);
     const tlsPort = site.tlsPort;
     const upgradesBefore = upgrades.length;
-    const ws = new WebSocket(`wss://localhost:${tlsPort}/ws`, { rejectUnauthorized: false, headers: { host: 'localhost' } } as WebSocket.ClientOptions);
+    const ws = new WebSocket(`wss://localhost:${tlsPort}/ws`, {
+      rejectUnauthorized: false,
+      headers: { host: 'localhost' },
+    } as WebSocket.ClientOptions);
     const messages: string[] = [];
     const echoed = new Promise<void>((resolvePromise, reject) => {
       ws.on('message', (data) => {
@@ -567,7 +700,10 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     const before = seen.length;
     for (let i = 0; i < 20; i++) assert.equal((await httpsGet(tlsPort, '/')).status, 200);
     const later = seen.slice(before);
-    assert.ok(later.every((r) => r.headers.connection === undefined && r.headers.upgrade === undefined), 'Connection/Upgrade leaked into ordinary requests');
+    assert.ok(
+      later.every((r) => r.headers.connection === undefined && r.headers.upgrade === undefined),
+      'Connection/Upgrade leaked into ordinary requests',
+    );
     const ports = new Set(later.map((r) => r.remotePort));
     assert.ok(ports.size <= Math.max(2, availableParallelism()), `20 requests used ${ports.size} upstream connections`);
     const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
@@ -579,7 +715,10 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     assert.ok(site);
     let releasedByClient = false;
     const r = await h2get(site.tlsPort, '/stream', (text) => {
-      if (text.includes('\n') && releaseStream) { releasedByClient = true; releaseStream(); }
+      if (text.includes('\n') && releaseStream) {
+        releasedByClient = true;
+        releaseStream();
+      }
     });
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-encoding'], undefined);
@@ -591,7 +730,10 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     assert.ok(site);
     let releasedByClient = false;
     const r = await h2get(site.tlsPort, '/events', (text) => {
-      if (text.includes('first') && releaseStream) { releasedByClient = true; releaseStream(); }
+      if (text.includes('first') && releaseStream) {
+        releasedByClient = true;
+        releaseStream();
+      }
     });
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'text/event-stream');

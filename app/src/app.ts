@@ -1,49 +1,50 @@
 // The sample app. buildApp() assembles a Fastify instance and never listens:
 // the gateway (via the default export), the standalone server and the tests
 // each decide how requests reach it.
-import fastify, { LogController } from 'fastify'
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import { installDraining } from './draining.js'
-import { parseLogLevel } from './env.js'
-import { installErrorHandlers } from './errors.js'
-import { loadLimits } from './limits.js'
-import type { Limits } from './limits.js'
-import { healthRoutes } from './routes/health.js'
-import { infoRoutes } from './routes/info.js'
-import { itemRoutes } from './routes/items.js'
-import { DEFAULT_STATIC_ROOT, staticRoutes } from './routes/static.js'
-import { streamRoutes } from './routes/stream.js'
-import { uploadRoutes } from './routes/upload.js'
-import { workRoutes } from './routes/work.js'
-import { installWebSocket } from './routes/ws.js'
-import { finiteKeyword } from './schema.js'
 
-export type { Limits } from './limits.js'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import fastify, { LogController } from 'fastify';
+import { installDraining } from './draining.js';
+import { parseLogLevel } from './env.js';
+import { installErrorHandlers } from './errors.js';
+import type { Limits } from './limits.js';
+import { loadLimits } from './limits.js';
+import { healthRoutes } from './routes/health.js';
+import { infoRoutes } from './routes/info.js';
+import { itemRoutes } from './routes/items.js';
+import { DEFAULT_STATIC_ROOT, staticRoutes } from './routes/static.js';
+import { streamRoutes } from './routes/stream.js';
+import { uploadRoutes } from './routes/upload.js';
+import { workRoutes } from './routes/work.js';
+import { installWebSocket } from './routes/ws.js';
+import { finiteKeyword } from './schema.js';
+
+export type { Limits } from './limits.js';
 
 export interface AppOptions {
   /**
    * Fastify's trustProxy: whom to believe about X-Forwarded-For/-Proto/-Host.
    * Default false (the TCP peer is the client).
    */
-  trustProxy?: FastifyServerOptions['trustProxy']
+  trustProxy?: FastifyServerOptions['trustProxy'];
   /** Fastify's logger option. Default false: the host (gateway, standalone) decides. */
-  logger?: FastifyServerOptions['logger']
+  logger?: FastifyServerOptions['logger'];
   /** Log every request at info level. Default false: access logs are nginx's or the gateway's job. */
-  requestLogging?: boolean
+  requestLogging?: boolean;
   /** Directory served under /static/. Default app/static. */
-  staticRoot?: string
+  staticRoot?: string;
   /** Overrides of config/limits.json values (for tests). */
-  limits?: Partial<Limits>
+  limits?: Partial<Limits>;
   /** Capacity of the in-memory /api/items store. Default 1000. */
-  itemsCapacity?: number
+  itemsCapacity?: number;
   /** Hide 5xx error messages. Default: NODE_ENV === 'production'. */
-  production?: boolean
+  production?: boolean;
 }
 
 /** What the gateway passes to the default export. */
 export interface GatewayContext {
   /** The gateway has already vetted X-Forwarded-* headers, so it passes true. */
-  trustProxy?: boolean | string | string[]
+  trustProxy?: boolean | string | string[];
 }
 
 /**
@@ -53,9 +54,9 @@ export interface GatewayContext {
  * const app = await buildApp({ logger: false })
  * const res = await app.inject({ url: '/healthz' })
  */
-export async function buildApp (options: AppOptions = {}): Promise<FastifyInstance> {
-  const limits: Limits = { ...loadLimits(), ...options.limits }
-  const production = options.production ?? process.env.NODE_ENV === 'production'
+export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const limits: Limits = { ...loadLimits(), ...options.limits };
+  const production = options.production ?? process.env.NODE_ENV === 'production';
 
   const app = fastify({
     trustProxy: options.trustProxy ?? false,
@@ -65,23 +66,25 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
     ajv: {
       // Reject properties a schema does not allow (Fastify's default strips them silently).
       customOptions: { removeAdditional: false },
-      onCreate: (ajv) => { ajv.addKeyword(finiteKeyword) }
-    }
-  })
+      onCreate: (ajv) => {
+        ajv.addKeyword(finiteKeyword);
+      },
+    },
+  });
 
   // Before any route, so their responses inherit the hooks and handlers.
-  installDraining(app)
-  installErrorHandlers(app, production)
+  installDraining(app);
+  installErrorHandlers(app, production);
 
-  await app.register(infoRoutes)
-  await app.register(healthRoutes)
-  await app.register(workRoutes, { limits })
-  await app.register(uploadRoutes, { limits })
-  await app.register(streamRoutes, { limits })
-  await app.register(staticRoutes, { root: options.staticRoot ?? DEFAULT_STATIC_ROOT })
-  await installWebSocket(app)
-  await app.register(itemRoutes, options.itemsCapacity === undefined ? {} : { capacity: options.itemsCapacity })
-  return app
+  await app.register(infoRoutes);
+  await app.register(healthRoutes);
+  await app.register(workRoutes, { limits });
+  await app.register(uploadRoutes, { limits });
+  await app.register(streamRoutes, { limits });
+  await app.register(staticRoutes, { root: options.staticRoot ?? DEFAULT_STATIC_ROOT });
+  await installWebSocket(app);
+  await app.register(itemRoutes, options.itemsCapacity === undefined ? {} : { capacity: options.itemsCapacity });
+  return app;
 }
 
 /**
@@ -91,11 +94,11 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
  * with `{ trustProxy: true }`. The gateway writes the access log; the app logs
  * only its own errors and rejections, at LOG_LEVEL (default info).
  */
-export default async function createApp (ctx: GatewayContext = {}): Promise<FastifyInstance> {
+export default async function createApp(ctx: GatewayContext = {}): Promise<FastifyInstance> {
   const app = await buildApp({
     logger: { level: parseLogLevel(process.env.LOG_LEVEL) },
-    ...(ctx.trustProxy === undefined ? {} : { trustProxy: ctx.trustProxy })
-  })
-  await app.ready()
-  return app
+    ...(ctx.trustProxy === undefined ? {} : { trustProxy: ctx.trustProxy }),
+  });
+  await app.ready();
+  return app;
 }

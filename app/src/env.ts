@@ -3,16 +3,16 @@
 // a typo fails at boot with a clear message instead of binding somewhere odd.
 
 /** Fastify's trustProxy values that an environment variable can express. */
-export type TrustProxySetting = boolean | string | string[]
+export type TrustProxySetting = boolean | string | string[];
 
 export interface StandaloneEnv {
-  host: string
-  port: number
-  trustProxy: TrustProxySetting
-  logLevel: string
+  host: string;
+  port: number;
+  trustProxy: TrustProxySetting;
+  logLevel: string;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
  * TRUST_PROXY: `true`/`false`, or a comma list of IPs, CIDRs and proxy-addr
@@ -23,39 +23,44 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  * @example
  * parseTrustProxy('10.0.0.0/8, 127.0.0.1') // ['10.0.0.0/8', '127.0.0.1']
  */
-export function parseTrustProxy (value: string | undefined): TrustProxySetting {
-  const text = (value ?? '').trim()
-  if (text === '') return 'loopback'
-  if (text === 'true') return true
-  if (text === 'false') return false
-  if (/^\d+$/.test(text)) throw new RangeError(`TRUST_PROXY must be true, false or a list of addresses, got "${value}"`)
-  const list = text.split(',').map((part) => part.trim()).filter((part) => part !== '')
-  return list.length === 1 ? list[0] as string : list
+export function parseTrustProxy(value: string | undefined): TrustProxySetting {
+  const text = (value ?? '').trim();
+  if (text === '') return 'loopback';
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (/^\d+$/.test(text))
+    throw new RangeError(`TRUST_PROXY must be true, false or a list of addresses, got "${value}"`);
+  const list = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  return list.length === 1 ? (list[0] as string) : list;
 }
 
 /** PORT: 0..65535; 0 asks the OS for a free port (the listen log line names it). */
-export function parsePort (value: string | undefined): number {
-  const text = (value ?? '').trim()
-  if (text === '') return 3000
-  const port = Number(text)
-  if (!/^\d+$/.test(text) || port > 65535) throw new RangeError(`PORT must be an integer in 0..65535, got "${value}"`)
-  return port
+export function parsePort(value: string | undefined): number {
+  const text = (value ?? '').trim();
+  if (text === '') return 3000;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new RangeError(`PORT must be an integer in 0..65535, got "${value}"`);
+  return port;
 }
 
 /** LOG_LEVEL: a pino level; default info. */
-export function parseLogLevel (value: string | undefined): string {
-  const level = (value ?? '').trim() || 'info'
-  if (!LOG_LEVELS.includes(level)) throw new RangeError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
-  return level
+export function parseLogLevel(value: string | undefined): string {
+  const level = (value ?? '').trim() || 'info';
+  if (!LOG_LEVELS.includes(level))
+    throw new RangeError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
 }
 
 /** Reads HOST, PORT, TRUST_PROXY and LOG_LEVEL. */
-export function readStandaloneEnv (env: NodeJS.ProcessEnv = process.env): StandaloneEnv {
+export function readStandaloneEnv(env: NodeJS.ProcessEnv = process.env): StandaloneEnv {
   return {
     // Loopback by default, as `flask run` does; the container sets HOST=0.0.0.0.
     host: (env.HOST ?? '').trim() || '127.0.0.1',
     port: parsePort(env.PORT),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
-    logLevel: parseLogLevel(env.LOG_LEVEL)
-  }
+    logLevel: parseLogLevel(env.LOG_LEVEL),
+  };
 }

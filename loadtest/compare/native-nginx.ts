@@ -10,8 +10,20 @@
 // nginx.conf describes), because the comparison runner measures plain HTTP;
 // `plainHttp: 'redirect'` keeps the shipped 301 to HTTPS. Used by the comparison
 // runner's topologies and by test/nginx.test.ts.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -30,11 +42,11 @@ export interface NativeNginxOptions {
   /** Copied to `<root>/static`, i.e. what nginx serves under /static/. */
   staticDir?: string;
   /** Where the JSON access log goes: a file in the prefix (default), or off (the directive rewritten to `access_log off`). */
-  accessLog?: 'file' | 'off';
+  accessLog?: 'file' | 'off' | undefined;
   /** `worker_processes`: as shipped (`auto`) unless given. */
-  workerProcesses?: number | 'auto';
+  workerProcesses?: number | 'auto' | undefined;
   /** Pin nginx (master and workers inherit it) to these CPUs with `taskset -c`. */
-  cpus?: string;
+  cpus?: string | undefined;
   /** nginx binary; default NGINX_BIN or /usr/sbin/nginx. */
   nginxBin?: string;
   /** Keep the temp prefix after stop (to read logs). */
@@ -80,14 +92,36 @@ export async function freePort(): Promise<number> {
 /** A self-signed certificate (tls.crt, tls.key) for localhost and 127.0.0.1 in `dir`, made with openssl. */
 export function makeSelfSignedCert(dir: string, days = 2): void {
   mkdirSync(dir, { recursive: true });
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', String(days),
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
-    '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      String(days),
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+      '-keyout',
+      join(dir, 'tls.key'),
+      '-out',
+      join(dir, 'tls.crt'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
 }
 
 export function nginxVersion(bin = NGINX_BIN): string {
   if (!existsSync(bin)) return '';
-  return spawnSync(bin, ['-v'], { encoding: 'utf8' }).stderr.trim().replace(/^nginx version: /, '');
+  return spawnSync(bin, ['-v'], { encoding: 'utf8' })
+    .stderr.trim()
+    .replace(/^nginx version: /, '');
 }
 
 function hasTaskset(): boolean {
@@ -97,10 +131,13 @@ function hasTaskset(): boolean {
 /** GET /nginx-health (answered by nginx alone), true on 200. */
 function healthy(port: number): Promise<boolean> {
   return new Promise((r) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/nginx-health', agent: false, headers: { host: 'localhost' } }, (res) => {
-      res.resume();
-      res.on('end', () => r(res.statusCode === 200));
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/nginx-health', agent: false, headers: { host: 'localhost' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => r(res.statusCode === 200));
+      },
+    );
     req.setTimeout(2000, () => req.destroy());
     req.on('error', () => r(false));
   });
@@ -110,8 +147,8 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   const bin = opts.nginxBin ?? NGINX_BIN;
   if (!existsSync(bin)) throw new Error(`no nginx at ${bin} (apt-get install -y nginx, or set NGINX_BIN)`);
   if (opts.upstreams.length === 0) throw new Error('startNativeNginx: at least one upstream');
-  const port = opts.port || await freePort();
-  const tlsPort = opts.tlsPort || await freePort();
+  const port = opts.port || (await freePort());
+  const tlsPort = opts.tlsPort || (await freePort());
   const prefix = mkdtempSync('/tmp/nginx-native-');
   // nginx's workers run as `nobody` when started as root: they must be able to
   // traverse the prefix and read the static files.
@@ -135,15 +172,20 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   const rewrites: Array<[RegExp, string | ((...m: string[]) => string)]> = [
     [/listen 8080/g, `listen 127.0.0.1:${port}`],
     [/listen 8443/g, `listen 127.0.0.1:${tlsPort}`],
-    [/server backend:8000([^;]*);/g, (_m, params = '') => opts.upstreams.map((u) => `server ${u}${params};`).join('\n        ')],
+    [
+      /server backend:8000([^;]*);/g,
+      (_m, params = '') => opts.upstreams.map((u) => `server ${u}${params};`).join('\n        '),
+    ],
     [/\/tmp\/nginx/g, `${prefix}/run/nginx`],
     [/\/srv\/www/g, `${prefix}/www`],
     // After /tmp/nginx: the replacement is itself under /tmp/nginx-native-*.
-    [/\/etc\/nginx\/certs/g, certDir]
+    [/\/etc\/nginx\/certs/g, certDir],
   ];
-  if ((opts.plainHttp ?? 'site') === 'site') rewrites.push([/include includes\/redirect-to-https\.conf;/g, 'include includes/site.conf;']);
+  if ((opts.plainHttp ?? 'site') === 'site')
+    rewrites.push([/include includes\/redirect-to-https\.conf;/g, 'include includes/site.conf;']);
   if (opts.accessLog === 'off') rewrites.push([/access_log \/dev\/stdout json;/g, 'access_log off;']);
-  if (opts.workerProcesses !== undefined) rewrites.push([/worker_processes auto;/g, `worker_processes ${opts.workerProcesses};`]);
+  if (opts.workerProcesses !== undefined)
+    rewrites.push([/worker_processes auto;/g, `worker_processes ${opts.workerProcesses};`]);
   const hits = new Map<RegExp, number>(rewrites.map(([re]) => [re, 0]));
   const files = ['nginx.conf', ...readdirSync(join(prefix, 'conf/includes')).map((f) => `includes/${f}`)];
   for (const file of files) {
@@ -155,7 +197,10 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
     writeFileSync(join(prefix, 'conf', file), text);
   }
   for (const [re, n] of hits) {
-    if (n === 0) { rmSync(prefix, { recursive: true, force: true }); throw new Error(`the nginx config no longer contains ${re}: update loadtest/compare/native-nginx.ts`); }
+    if (n === 0) {
+      rmSync(prefix, { recursive: true, force: true });
+      throw new Error(`the nginx config no longer contains ${re}: update loadtest/compare/native-nginx.ts`);
+    }
   }
 
   const args = ['-p', `${prefix}/`, '-c', join(prefix, 'conf/nginx.conf'), '-e', 'stderr'];
@@ -170,17 +215,24 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   }
   const argv = opts.cpus && hasTaskset() ? ['taskset', '-c', opts.cpus, bin] : [bin];
   // taskset execs nginx: the spawned pid is nginx's master.
-  const proc: ChildProcess = spawn(argv[0]!, [...argv.slice(1), ...args, '-g', 'daemon off;'], { stdio: ['ignore', stdoutFd, 'pipe'] });
+  const proc: ChildProcess = spawn(argv[0]!, [...argv.slice(1), ...args, '-g', 'daemon off;'], {
+    stdio: ['ignore', stdoutFd, 'pipe'],
+  });
   closeSync(stdoutFd);
   let stderr = '';
-  proc.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-64 * 1024); });
+  proc.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-64 * 1024);
+  });
 
   const stop = async (): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGQUIT');
       const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-      if (!done) { proc.kill('SIGKILL'); await exited; }
+      if (!done) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
     }
     if (!opts.keepPrefix) rmSync(prefix, { recursive: true, force: true });
   };
@@ -188,7 +240,17 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   for (let i = 0; i < 100; i++) {
     if (proc.exitCode !== null) break;
     if (await healthy(port)) {
-      return { port, tlsPort, certDir, prefix, accessLogPath, version: nginxVersion(bin), pids: () => (proc.pid ? tree(proc.pid) : []), stderr: () => stderr, stop };
+      return {
+        port,
+        tlsPort,
+        certDir,
+        prefix,
+        accessLogPath,
+        version: nginxVersion(bin),
+        pids: () => (proc.pid ? tree(proc.pid) : []),
+        stderr: () => stderr,
+        stop,
+      };
     }
     await sleep(100);
   }

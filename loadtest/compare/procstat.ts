@@ -6,7 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second (USER_HZ): the unit of utime/stime in /proc/<pid>/stat. */
 export const CLK_TCK = (() => {
-  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; }
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
 })();
 
 /** Fields of /proc/<pid>/stat after the command name (which may hold spaces and parens). */
@@ -14,7 +18,9 @@ function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch { return undefined; } // exited
+  } catch {
+    return undefined;
+  } // exited
 }
 
 /** Every live process below `root` (inclusive), from /proc. */

@@ -4,10 +4,13 @@
 //   node --import tsx loadtest/compare/render.ts loadtest/results/latest
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderReport, type RunInfo } from './report.ts';
+import { type RunInfo, renderReport } from './report.ts';
 
 const dir = process.argv[2];
-if (!dir) { console.error('usage: render.ts RESULTS_DIR (holding run.json)'); process.exit(2); }
+if (!dir) {
+  console.error('usage: render.ts RESULTS_DIR (holding run.json)');
+  process.exit(2);
+}
 const info = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunInfo;
 const report = renderReport(info);
 writeFileSync(join(dir, 'report.md'), report.markdown);

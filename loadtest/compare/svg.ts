@@ -16,7 +16,11 @@ export interface BarChart {
 
 /** Colours per series name (stable across charts), then a fallback palette. */
 const COLOURS: Record<string, string> = {
-  gateway: '#2b6cb0', proxy: '#dd6b20', full: '#2f855a', gunicorn: '#805ad5', 'nginx-gunicorn': '#b83280'
+  gateway: '#2b6cb0',
+  proxy: '#dd6b20',
+  full: '#2f855a',
+  gunicorn: '#805ad5',
+  'nginx-gunicorn': '#b83280',
 };
 const PALETTE = ['#2b6cb0', '#dd6b20', '#2f855a', '#805ad5', '#b83280', '#4a5568', '#c05621'];
 
@@ -25,7 +29,10 @@ export function colour(name: string, i: number): string {
 }
 
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+  return text.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c,
+  );
 }
 
 /** A compact number: 3 significant digits, thousands without decimals. */
@@ -65,18 +72,27 @@ export function barChart(c: BarChart): string {
   const n = Math.max(1, c.series.length);
   const barW = Math.min(48, (groupW * 0.8) / n);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<title>${escapeXml(c.title)}</title>`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="600">${escapeXml(c.title)}</text>`);
-  if (c.subtitle) out.push(`<text x="${W / 2}" y="44" text-anchor="middle" fill="#4a5568">${escapeXml(c.subtitle)}</text>`);
+  out.push(
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="600">${escapeXml(c.title)}</text>`,
+  );
+  if (c.subtitle)
+    out.push(`<text x="${W / 2}" y="44" text-anchor="middle" fill="#4a5568">${escapeXml(c.subtitle)}</text>`);
   // Grid and y axis: 5 ticks.
   for (let i = 0; i <= 5; i++) {
     const v = (max * i) / 5;
-    out.push(`<line x1="${left}" x2="${W - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="${i === 0 ? '#2d3748' : '#e2e8f0'}"/>`);
+    out.push(
+      `<line x1="${left}" x2="${W - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="${i === 0 ? '#2d3748' : '#e2e8f0'}"/>`,
+    );
     out.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#4a5568">${fmt(v)}</text>`);
   }
-  out.push(`<text x="16" y="${top + plotH / 2}" transform="rotate(-90 16 ${top + plotH / 2})" text-anchor="middle" fill="#2d3748">${escapeXml(c.unit)}</text>`);
+  out.push(
+    `<text x="16" y="${top + plotH / 2}" transform="rotate(-90 16 ${top + plotH / 2})" text-anchor="middle" fill="#2d3748">${escapeXml(c.unit)}</text>`,
+  );
   c.groups.forEach((g, gi) => {
     const gx = left + gi * groupW;
     const x0 = gx + (groupW - barW * n) / 2;
@@ -84,14 +100,22 @@ export function barChart(c: BarChart): string {
       const v = s.values[gi];
       const x = x0 + si * barW;
       if (v === null || v === undefined || !Number.isFinite(v)) {
-        out.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${(top + plotH - 4).toFixed(1)}" text-anchor="middle" fill="#a0aec0" font-size="10">n/a</text>`);
+        out.push(
+          `<text x="${(x + barW / 2).toFixed(1)}" y="${(top + plotH - 4).toFixed(1)}" text-anchor="middle" fill="#a0aec0" font-size="10">n/a</text>`,
+        );
         return;
       }
       const h = Math.max(0.5, top + plotH - y(v));
-      out.push(`<rect class="bar" data-series="${escapeXml(s.name)}" data-group="${escapeXml(g)}" data-value="${v}" x="${(x + 1).toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colour(s.name, si)}"><title>${escapeXml(`${s.name}, ${g}: ${fmt(v)} ${c.unit}`)}</title></rect>`);
-      out.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${(top + plotH - h - 4).toFixed(1)}" text-anchor="middle" font-size="${barW < 30 ? 9 : 11}" fill="#1a202c">${fmt(v)}</text>`);
+      out.push(
+        `<rect class="bar" data-series="${escapeXml(s.name)}" data-group="${escapeXml(g)}" data-value="${v}" x="${(x + 1).toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colour(s.name, si)}"><title>${escapeXml(`${s.name}, ${g}: ${fmt(v)} ${c.unit}`)}</title></rect>`,
+      );
+      out.push(
+        `<text x="${(x + barW / 2).toFixed(1)}" y="${(top + plotH - h - 4).toFixed(1)}" text-anchor="middle" font-size="${barW < 30 ? 9 : 11}" fill="#1a202c">${fmt(v)}</text>`,
+      );
     });
-    out.push(`<text x="${(gx + groupW / 2).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle" fill="#2d3748">${escapeXml(g)}</text>`);
+    out.push(
+      `<text x="${(gx + groupW / 2).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle" fill="#2d3748">${escapeXml(g)}</text>`,
+    );
   });
   // Legend, centred under the plot.
   const itemW = 130;
@@ -103,5 +127,5 @@ export function barChart(c: BarChart): string {
     out.push(`<text x="${x + 18}" y="${ly + 10}" fill="#2d3748">${escapeXml(s.name)}</text>`);
   });
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

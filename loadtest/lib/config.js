@@ -18,9 +18,9 @@
  * @param {string} fallback
  * @returns {string}
  */
-export function envString (name, fallback) {
-  const value = __ENV[name]
-  return value === undefined || value === '' ? fallback : value
+export function envString(name, fallback) {
+  const value = __ENV[name];
+  return value === undefined || value === '' ? fallback : value;
 }
 
 /**
@@ -30,12 +30,12 @@ export function envString (name, fallback) {
  * @param {number} fallback
  * @returns {number}
  */
-export function envNumber (name, fallback) {
-  const raw = __ENV[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got ${JSON.stringify(raw)}`)
-  return value
+export function envNumber(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got ${JSON.stringify(raw)}`);
+  return value;
 }
 
 /**
@@ -44,14 +44,15 @@ export function envNumber (name, fallback) {
  * @param {number[]} fallback
  * @returns {number[]}
  */
-export function envNumbers (name, fallback) {
-  const raw = __ENV[name]
-  if (raw === undefined || raw === '') return fallback
+export function envNumbers(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === '') return fallback;
   return raw.split(',').map((part) => {
-    const value = Number(part.trim())
-    if (part.trim() === '' || !Number.isFinite(value)) throw new Error(`${name} must be a comma-separated list of numbers, got ${JSON.stringify(raw)}`)
-    return value
-  })
+    const value = Number(part.trim());
+    if (part.trim() === '' || !Number.isFinite(value))
+      throw new Error(`${name} must be a comma-separated list of numbers, got ${JSON.stringify(raw)}`);
+    return value;
+  });
 }
 
 /**
@@ -60,12 +61,12 @@ export function envNumbers (name, fallback) {
  * @param {boolean} fallback
  * @returns {boolean}
  */
-export function envBool (name, fallback) {
-  const raw = __ENV[name]
-  if (raw === undefined || raw === '') return fallback
-  if (/^(1|true|yes|on)$/i.test(raw)) return true
-  if (/^(0|false|no|off)$/i.test(raw)) return false
-  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`)
+export function envBool(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 /**
@@ -74,19 +75,20 @@ export function envBool (name, fallback) {
  * @param {string} text
  * @returns {number}
  */
-export function durationMs (text) {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000
-  /** @type {Record<string, number>} */
-  const unit = { ms: 1, s: 1000, m: 60000, h: 3600000 }
-  const parts = text.match(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)
-  if (parts === null || parts.join('') !== text) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 500ms, 10s, 1m30s)`)
-  let total = 0
+export function durationMs(text) {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  /** @type {Record<'ms' | 's' | 'm' | 'h', number>} */
+  const unit = { ms: 1, s: 1000, m: 60000, h: 3600000 };
+  const parts = text.match(/(\d+(?:\.\d+)?)(ms|s|m|h)/g);
+  if (parts === null || parts.join('') !== text)
+    throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 500ms, 10s, 1m30s)`);
+  let total = 0;
   for (const part of parts) {
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(part)
-    if (match === null) throw new Error(`not a duration: ${JSON.stringify(text)}`)
-    total += Number(match[1]) * unit[match[2]]
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(part);
+    if (match === null) throw new Error(`not a duration: ${JSON.stringify(text)}`);
+    total += Number(match[1]) * unit[/** @type {'ms' | 's' | 'm' | 'h'} */ (match[2])];
   }
-  return total
+  return total;
 }
 
 /**
@@ -95,34 +97,34 @@ export function durationMs (text) {
  * @param {string} fallback
  * @returns {string}
  */
-export function envDuration (name, fallback) {
-  return `${Math.round(durationMs(envString(name, fallback)))}ms`
+export function envDuration(name, fallback) {
+  return `${Math.round(durationMs(envString(name, fallback)))}ms`;
 }
 
 /** The topology under test, or 'unknown'. Tags every metric of the run. */
-export const TOPOLOGY = envString('TOPOLOGY', 'unknown')
+export const TOPOLOGY = envString('TOPOLOGY', 'unknown');
 
 /** Where to send traffic, without a trailing slash. */
-export const BASE_URL = envString('BASE_URL', 'http://127.0.0.1:8000').replace(/\/+$/, '')
+export const BASE_URL = envString('BASE_URL', 'http://127.0.0.1:8000').replace(/\/+$/, '');
 
 /**
  * Where handleSummary writes `<script>-<topology>.json` and `.xml`, relative to
  * the working directory. k6 does not create it: the default, loadtest/results,
  * is kept in git (with a .gitignore) so runs from the repo root just work.
  */
-export const RESULTS_DIR = envString('RESULTS_DIR', 'loadtest/results').replace(/\/+$/, '')
+export const RESULTS_DIR = envString('RESULTS_DIR', 'loadtest/results').replace(/\/+$/, '');
 
 /**
  * An absolute URL for a path on BASE_URL.
  * @param {string} path
  * @returns {string}
  */
-export function url (path) {
-  return BASE_URL + (path.startsWith('/') ? path : `/${path}`)
+export function url(path) {
+  return BASE_URL + (path.startsWith('/') ? path : `/${path}`);
 }
 
 /** Trend statistics in every summary: p50 (med), p95, p99 and p99.9 among them. */
-export const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'p(99.9)', 'max', 'count']
+export const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'p(99.9)', 'max', 'count'];
 
 /**
  * @typedef {object} ThresholdSpec
@@ -147,31 +149,31 @@ export const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'p(9
  * @param {ThresholdSpec} spec
  * @returns {Record<string, Threshold[]>}
  */
-export function thresholds (spec) {
-  const maxFailRate = envNumber('MAX_FAIL_RATE', 0.01)
-  const minCheckRate = envNumber('MIN_CHECK_RATE', 0.99)
-  const p95 = envNumber('P95_MS', spec.p95Ms)
-  const p99 = envNumber('P99_MS', spec.p99Ms)
-  const abort = spec.abortOnFail === true
-  const delay = spec.delayAbortEval ?? '5s'
+export function thresholds(spec) {
+  const maxFailRate = envNumber('MAX_FAIL_RATE', 0.01);
+  const minCheckRate = envNumber('MIN_CHECK_RATE', 0.99);
+  const p95 = envNumber('P95_MS', spec.p95Ms);
+  const p99 = envNumber('P99_MS', spec.p99Ms);
+  const abort = spec.abortOnFail === true;
+  const delay = spec.delayAbortEval ?? '5s';
   /** @param {string} expr @returns {Threshold} */
-  const t = (expr) => abort ? { threshold: expr, abortOnFail: true, delayAbortEval: delay } : expr
+  const t = (expr) => (abort ? { threshold: expr, abortOnFail: true, delayAbortEval: delay } : expr);
 
   /** @type {Record<string, Threshold[]>} */
   const out = {
     http_req_failed: [t(`rate<${maxFailRate}`)],
     checks: [t(`rate>${minCheckRate}`)],
-    http_req_duration: [t(`p(95)<${p95}`), t(`p(99)<${p99}`)]
-  }
-  if (spec.arrivalRate === true) out.dropped_iterations = [t('count==0')]
+    http_req_duration: [t(`p(95)<${p95}`), t(`p(99)<${p99}`)],
+  };
+  if (spec.arrivalRate === true) out.dropped_iterations = [t('count==0')];
   for (const name of spec.scenarios ?? []) {
-    out[`http_req_duration{scenario:${name}}`] = [`p(95)<${p95}`, `p(99)<${p99}`]
-    out[`http_req_failed{scenario:${name}}`] = [`rate<${maxFailRate}`]
+    out[`http_req_duration{scenario:${name}}`] = [`p(95)<${p95}`, `p(99)<${p99}`];
+    out[`http_req_failed{scenario:${name}}`] = [`rate<${maxFailRate}`];
     // Always true: present so the summary carries each scenario's request count.
-    out[`http_reqs{scenario:${name}}`] = ['count>=0']
-    if (spec.arrivalRate === true) out[`dropped_iterations{scenario:${name}}`] = ['count==0']
+    out[`http_reqs{scenario:${name}}`] = ['count>=0'];
+    if (spec.arrivalRate === true) out[`dropped_iterations{scenario:${name}}`] = ['count==0'];
   }
-  return out
+  return out;
 }
 
 /**
@@ -184,26 +186,24 @@ export function thresholds (spec) {
  * @param {number} expectedLatencyMs
  * @returns {{ preAllocatedVUs: number, maxVUs: number }}
  */
-export function vusFor (ratePerSecond, expectedLatencyMs) {
-  const inFlight = ratePerSecond * Math.max(expectedLatencyMs, 1) / 1000
-  const pre = envNumber('PRE_VUS', Math.ceil(inFlight * 5) + 10)
-  const max = envNumber('MAX_VUS', Math.max(pre * 2, pre + 50))
-  return { preAllocatedVUs: pre, maxVUs: Math.max(pre, max) }
+export function vusFor(ratePerSecond, expectedLatencyMs) {
+  const inFlight = (ratePerSecond * Math.max(expectedLatencyMs, 1)) / 1000;
+  const pre = envNumber('PRE_VUS', Math.ceil(inFlight * 5) + 10);
+  const max = envNumber('MAX_VUS', Math.max(pre * 2, pre + 50));
+  return { preAllocatedVUs: pre, maxVUs: Math.max(pre, max) };
 }
 
 /**
  * Lays scenarios out one after another (each gets its own clean window):
- * returns the startTime of each and the total run time.
+ * returns the startTime of the i-th and the total run time.
  * @param {number} count
  * @param {string} duration e.g. "10000ms"
  * @param {string} gap pause between two scenarios, also their gracefulStop
- * @returns {{ startTimes: string[], totalMs: number }}
+ * @returns {{ startAt: (i: number) => string, totalMs: number }}
  */
-export function sequence (count, duration, gap) {
-  const step = durationMs(duration) + durationMs(gap)
-  const startTimes = []
-  for (let i = 0; i < count; i++) startTimes.push(`${i * step}ms`)
-  return { startTimes, totalMs: count * step }
+export function sequence(count, duration, gap) {
+  const step = durationMs(duration) + durationMs(gap);
+  return { startAt: (i) => `${i * step}ms`, totalMs: count * step };
 }
 
 /**
@@ -213,15 +213,15 @@ export function sequence (count, duration, gap) {
  * @param {Options} options
  * @returns {Options}
  */
-export function baseOptions (script, options) {
+export function baseOptions(script, options) {
   return {
     // https:// runs against the stack's self-signed development certificate unless
     // INSECURE_TLS=0 (a real certificate then verifies as usual).
     insecureSkipTLSVerify: envBool('INSECURE_TLS', true),
     ...options,
     tags: { topology: TOPOLOGY, script, ...(options.tags ?? {}) },
-    summaryTrendStats: TREND_STATS
+    summaryTrendStats: TREND_STATS,
     // k6's end-of-run usage report is not a script option: turn it off with
     // K6_NO_USAGE_REPORT=true or --no-usage-report (the README's commands do).
-  }
+  };
 }

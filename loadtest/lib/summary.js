@@ -4,7 +4,7 @@
 // XML for CI, and a compact text summary on stdout. Self-contained: no jslib
 // import from the network, so the suite runs offline.
 
-import { BASE_URL, RESULTS_DIR, TOPOLOGY, TREND_STATS } from './config.js'
+import { BASE_URL, RESULTS_DIR, TOPOLOGY, TREND_STATS } from './config.js';
 
 /**
  * The parts of k6's summary data this module reads.
@@ -19,11 +19,14 @@ import { BASE_URL, RESULTS_DIR, TOPOLOGY, TREND_STATS } from './config.js'
  * @param {string} text
  * @returns {string}
  */
-export function xmlEscape (text) {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c)
-    // XML 1.0 forbids most control characters even when escaped.
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+export function xmlEscape(text) {
+  return (
+    text
+      .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c)
+      // XML 1.0 forbids most control characters even when escaped.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters XML forbids
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+  );
 }
 
 /**
@@ -31,11 +34,11 @@ export function xmlEscape (text) {
  * @param {SummaryGroup} group
  * @returns {SummaryCheck[]}
  */
-export function allChecks (group) {
+export function allChecks(group) {
   /** @type {SummaryCheck[]} */
-  const out = [...(group.checks ?? [])]
-  for (const child of group.groups ?? []) out.push(...allChecks(child))
-  return out
+  const out = [...(group.checks ?? [])];
+  for (const child of group.groups ?? []) out.push(...allChecks(child));
+  return out;
 }
 
 /**
@@ -43,8 +46,8 @@ export function allChecks (group) {
  * @param {SummaryData} data
  * @returns {boolean}
  */
-export function thresholdsOk (data) {
-  return Object.values(data.metrics).every((m) => Object.values(m.thresholds ?? {}).every((t) => t.ok))
+export function thresholdsOk(data) {
+  return Object.values(data.metrics).every((m) => Object.values(m.thresholds ?? {}).every((t) => t.ok));
 }
 
 /**
@@ -53,32 +56,36 @@ export function thresholdsOk (data) {
  * @param {string} script
  * @returns {string}
  */
-export function junit (data, script) {
-  const suite = `k6.${script}.${TOPOLOGY}`
-  const seconds = ((data.state?.testRunDurationMs ?? 0) / 1000).toFixed(3)
+export function junit(data, script) {
+  const suite = `k6.${script}.${TOPOLOGY}`;
+  const seconds = ((data.state?.testRunDurationMs ?? 0) / 1000).toFixed(3);
   /** @type {string[]} */
-  const cases = []
-  let failures = 0
+  const cases = [];
+  let failures = 0;
   for (const [metric, m] of Object.entries(data.metrics).sort(([a], [b]) => a.localeCompare(b))) {
     for (const [expr, result] of Object.entries(m.thresholds ?? {})) {
-      const name = xmlEscape(`${metric}: ${expr}`)
+      const name = xmlEscape(`${metric}: ${expr}`);
       if (result.ok) {
-        cases.push(`    <testcase classname="${suite}.thresholds" name="${name}"/>`)
+        cases.push(`    <testcase classname="${suite}.thresholds" name="${name}"/>`);
       } else {
-        failures++
-        const got = xmlEscape(JSON.stringify(m.values))
-        cases.push(`    <testcase classname="${suite}.thresholds" name="${name}">\n      <failure message="threshold crossed">${got}</failure>\n    </testcase>`)
+        failures++;
+        const got = xmlEscape(JSON.stringify(m.values));
+        cases.push(
+          `    <testcase classname="${suite}.thresholds" name="${name}">\n      <failure message="threshold crossed">${got}</failure>\n    </testcase>`,
+        );
       }
     }
   }
   for (const c of allChecks(data.root_group)) {
-    const where = c.path.split('::').slice(1, -1).join(' / ')
-    const name = xmlEscape(where === '' ? c.name : `${where} / ${c.name}`)
+    const where = c.path.split('::').slice(1, -1).join(' / ');
+    const name = xmlEscape(where === '' ? c.name : `${where} / ${c.name}`);
     if (c.fails === 0) {
-      cases.push(`    <testcase classname="${suite}.checks" name="${name}"/>`)
+      cases.push(`    <testcase classname="${suite}.checks" name="${name}"/>`);
     } else {
-      failures++
-      cases.push(`    <testcase classname="${suite}.checks" name="${name}">\n      <failure message="${c.fails} of ${c.passes + c.fails} failed"/>\n    </testcase>`)
+      failures++;
+      cases.push(
+        `    <testcase classname="${suite}.checks" name="${name}">\n      <failure message="${c.fails} of ${c.passes + c.fails} failed"/>\n    </testcase>`,
+      );
     }
   }
   return [
@@ -88,8 +95,8 @@ export function junit (data, script) {
     ...cases,
     '  </testsuite>',
     '</testsuites>',
-    ''
-  ].join('\n')
+    '',
+  ].join('\n');
 }
 
 /**
@@ -97,11 +104,12 @@ export function junit (data, script) {
  * @param {string | undefined} contains
  * @returns {string}
  */
-function formatValue (value, contains) {
-  if (contains === 'time') return value >= 1000 ? `${(value / 1000).toFixed(2)}s` : `${value.toFixed(2)}ms`
-  if (contains === 'data') return value >= 1048576 ? `${(value / 1048576).toFixed(1)}MiB` : `${(value / 1024).toFixed(1)}KiB`
-  if (contains === 'rate') return value.toFixed(2)
-  return Number.isInteger(value) ? String(value) : value.toFixed(3)
+function formatValue(value, contains) {
+  if (contains === 'time') return value >= 1000 ? `${(value / 1000).toFixed(2)}s` : `${value.toFixed(2)}ms`;
+  if (contains === 'data')
+    return value >= 1048576 ? `${(value / 1048576).toFixed(1)}MiB` : `${(value / 1024).toFixed(1)}KiB`;
+  if (contains === 'rate') return value.toFixed(2);
+  return Number.isInteger(value) ? String(value) : value.toFixed(3);
 }
 
 /**
@@ -112,37 +120,46 @@ function formatValue (value, contains) {
  * @param {string[]} files written alongside
  * @returns {string}
  */
-export function textSummary (data, script, files) {
-  const lines = [`k6 ${script} against ${BASE_URL} (topology ${TOPOLOGY}), ${((data.state?.testRunDurationMs ?? 0) / 1000).toFixed(1)}s`]
-  const names = Object.keys(data.metrics).sort()
-  const width = Math.min(60, Math.max(...names.map((n) => n.length)))
-  for (const name of names) {
-    const m = data.metrics[name]
+export function textSummary(data, script, files) {
+  const lines = [
+    `k6 ${script} against ${BASE_URL} (topology ${TOPOLOGY}), ${((data.state?.testRunDurationMs ?? 0) / 1000).toFixed(1)}s`,
+  ];
+  const metrics = Object.entries(data.metrics).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const width = Math.min(60, Math.max(...metrics.map(([n]) => n.length)));
+  for (const [name, m] of metrics) {
     /** @type {string} */
-    let values
+    let values;
     if (m.type === 'trend') {
       // k6 hands the stats over in no particular order: show them in TREND_STATS order.
-      const order = (/** @type {string} */ k) => { const i = TREND_STATS.indexOf(k); return i === -1 ? TREND_STATS.length : i }
-      values = Object.entries(m.values).sort(([a], [b]) => order(a) - order(b))
-        .map(([k, v]) => `${k}=${k === 'count' ? v : formatValue(v, m.contains)}`).join(' ')
+      const order = (/** @type {string} */ k) => {
+        const i = TREND_STATS.indexOf(k);
+        return i === -1 ? TREND_STATS.length : i;
+      };
+      values = Object.entries(m.values)
+        .sort(([a], [b]) => order(a) - order(b))
+        .map(([k, v]) => `${k}=${k === 'count' ? v : formatValue(v, m.contains)}`)
+        .join(' ');
     } else if (m.type === 'rate') {
-      values = `${((m.values.rate ?? 0) * 100).toFixed(2)}% (${m.values.passes ?? 0} of ${(m.values.passes ?? 0) + (m.values.fails ?? 0)})`
+      values = `${((m.values.rate ?? 0) * 100).toFixed(2)}% (${m.values.passes ?? 0} of ${(m.values.passes ?? 0) + (m.values.fails ?? 0)})`;
     } else if (m.type === 'counter') {
-      values = `${formatValue(m.values.count ?? 0, m.contains)} (${formatValue(m.values.rate ?? 0, m.contains === 'data' ? 'data' : 'rate')}/s)`
+      values = `${formatValue(m.values.count ?? 0, m.contains)} (${formatValue(m.values.rate ?? 0, m.contains === 'data' ? 'data' : 'rate')}/s)`;
     } else {
-      values = `${formatValue(m.values.value ?? 0, m.contains)} (min ${formatValue(m.values.min ?? 0, m.contains)}, max ${formatValue(m.values.max ?? 0, m.contains)})`
+      values = `${formatValue(m.values.value ?? 0, m.contains)} (min ${formatValue(m.values.min ?? 0, m.contains)}, max ${formatValue(m.values.max ?? 0, m.contains)})`;
     }
-    const marks = Object.entries(m.thresholds ?? {}).map(([expr, r]) => `${r.ok ? '✓' : '✗'} ${expr}`).join(', ')
-    lines.push(`  ${name.padEnd(width)} ${values}${marks === '' ? '' : `  [${marks}]`}`)
+    const marks = Object.entries(m.thresholds ?? {})
+      .map(([expr, r]) => `${r.ok ? '✓' : '✗'} ${expr}`)
+      .join(', ');
+    lines.push(`  ${name.padEnd(width)} ${values}${marks === '' ? '' : `  [${marks}]`}`);
   }
-  const checks = allChecks(data.root_group)
+  const checks = allChecks(data.root_group);
   if (checks.length > 0) {
-    lines.push('  checks:')
-    for (const c of checks) lines.push(`    ${c.fails === 0 ? '✓' : '✗'} ${c.name} (${c.passes}/${c.passes + c.fails})`)
+    lines.push('  checks:');
+    for (const c of checks)
+      lines.push(`    ${c.fails === 0 ? '✓' : '✗'} ${c.name} (${c.passes}/${c.passes + c.fails})`);
   }
-  lines.push(`  thresholds: ${thresholdsOk(data) ? 'all passed' : 'SOME FAILED'}`)
-  for (const f of files) lines.push(`  wrote ${f}`)
-  return lines.join('\n') + '\n'
+  lines.push(`  thresholds: ${thresholdsOk(data) ? 'all passed' : 'SOME FAILED'}`);
+  for (const f of files) lines.push(`  wrote ${f}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -154,10 +171,11 @@ export function textSummary (data, script, files) {
  * @param {(data: SummaryData) => Record<string, unknown>} [extra] computed from the data at the end (e.g. the capacity knee)
  * @returns {(data: SummaryData) => Record<string, string>}
  */
-export function makeHandleSummary (script, meta = {}, extra) {
-  return function handleSummary (data) {
-    const base = `${RESULTS_DIR}/${script}-${TOPOLOGY}`
-    const files = [`${base}.json`, `${base}.xml`]
+export function makeHandleSummary(script, meta = {}, extra) {
+  return function handleSummary(data) {
+    const base = `${RESULTS_DIR}/${script}-${TOPOLOGY}`;
+    /** @type {[string, string]} */
+    const files = [`${base}.json`, `${base}.xml`];
     const full = {
       meta: {
         script,
@@ -166,14 +184,14 @@ export function makeHandleSummary (script, meta = {}, extra) {
         thresholdsOk: thresholdsOk(data),
         endedAt: new Date().toISOString(),
         ...meta,
-        ...(extra === undefined ? {} : extra(data))
+        ...(extra === undefined ? {} : extra(data)),
       },
-      ...data
-    }
+      ...data,
+    };
     return {
       stdout: textSummary(data, script, files),
-      [files[0]]: JSON.stringify(full, null, 2) + '\n',
-      [files[1]]: junit(data, script)
-    }
-  }
+      [files[0]]: `${JSON.stringify(full, null, 2)}\n`,
+      [files[1]]: junit(data, script),
+    };
+  };
 }

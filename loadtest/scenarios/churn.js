@@ -10,35 +10,45 @@
 //   k6 run -e BASE_URL=http://127.0.0.1:8000 -e TOPOLOGY=gateway \
 //     -e RATE=200 -e DURATION=30s loadtest/scenarios/churn.js
 
-import http from 'k6/http'
-import { check } from 'k6'
-import exec from 'k6/execution'
-import { baseOptions, envBool, envDuration, envNumber, envString, sequence, thresholds, url, vusFor } from '../lib/config.js'
-import { makeHandleSummary } from '../lib/summary.js'
+import { check } from 'k6';
+import exec from 'k6/execution';
+import http from 'k6/http';
+import {
+  baseOptions,
+  envBool,
+  envDuration,
+  envNumber,
+  envString,
+  sequence,
+  thresholds,
+  url,
+  vusFor,
+} from '../lib/config.js';
+import { makeHandleSummary } from '../lib/summary.js';
 
-const SCRIPT = 'churn'
-const RATE = envNumber('RATE', 100)
-const DURATION = envDuration('DURATION', '10s')
-const GAP = envDuration('GAP', '2s')
-const ENDPOINT = envString('ENDPOINT', '/')
-const NO_REUSE = envBool('NO_REUSE', false)
+const SCRIPT = 'churn';
+const RATE = envNumber('RATE', 100);
+const DURATION = envDuration('DURATION', '10s');
+const GAP = envDuration('GAP', '2s');
+const ENDPOINT = envString('ENDPOINT', '/');
+const NO_REUSE = envBool('NO_REUSE', false);
 
-const steps = ['keepalive', 'churn']
-const { startTimes } = sequence(steps.length, DURATION, GAP)
+const steps = ['keepalive', 'churn'];
+const { startAt } = sequence(steps.length, DURATION, GAP);
 
 /** @type {Record<string, import('k6/options').Scenario>} */
-const scenarios = {}
+const scenarios = {};
 steps.forEach((name, i) => {
   scenarios[name] = {
     executor: 'constant-arrival-rate',
     rate: RATE,
     timeUnit: '1s',
     duration: DURATION,
-    startTime: startTimes[i],
+    startTime: startAt(i),
     gracefulStop: GAP,
-    ...vusFor(RATE, 20)
-  }
-})
+    ...vusFor(RATE, 20),
+  };
+});
 
 export const options = baseOptions(SCRIPT, {
   scenarios,
@@ -47,22 +57,22 @@ export const options = baseOptions(SCRIPT, {
     ...thresholds({ p95Ms: 500, p99Ms: 1000, arrivalRate: true, scenarios: steps }),
     // Always true: there so the summary shows connect times per step.
     'http_req_connecting{scenario:keepalive}': ['max>=0'],
-    'http_req_connecting{scenario:churn}': ['max>=0']
-  }
-})
+    'http_req_connecting{scenario:churn}': ['max>=0'],
+  },
+});
 
 export default function () {
-  const churn = exec.scenario.name === 'churn'
+  const churn = exec.scenario.name === 'churn';
   const res = http.get(url(ENDPOINT), {
     headers: churn ? { Connection: 'close' } : {},
-    tags: { name: `GET ${ENDPOINT}` }
-  })
-  check(res, { 'status is 200': (r) => r.status === 200 })
+    tags: { name: `GET ${ENDPOINT}` },
+  });
+  check(res, { 'status is 200': (r) => r.status === 200 });
 }
 
 export const handleSummary = makeHandleSummary(SCRIPT, {
   endpoint: ENDPOINT,
   rate: RATE,
   noConnectionReuse: NO_REUSE,
-  steps: steps.map((name, i) => ({ name, startTime: startTimes[i], duration: DURATION }))
-})
+  steps: steps.map((name, i) => ({ name, startTime: startAt(i), duration: DURATION })),
+});

@@ -9,20 +9,20 @@
 //   k6 run -e BASE_URL=http://127.0.0.1:8000 -e TOPOLOGY=gateway \
 //     -e CPU_MS=20 -e RATE=40 -e DURATION=30s loadtest/scenarios/cpu.js
 
-import http from 'k6/http'
-import { check } from 'k6'
-import { Counter } from 'k6/metrics'
-import { baseOptions, envDuration, envNumber, thresholds, url, vusFor } from '../lib/config.js'
-import { makeHandleSummary } from '../lib/summary.js'
+import { check } from 'k6';
+import http from 'k6/http';
+import { Counter } from 'k6/metrics';
+import { baseOptions, envDuration, envNumber, thresholds, url, vusFor } from '../lib/config.js';
+import { makeHandleSummary } from '../lib/summary.js';
 
-const SCRIPT = 'cpu'
-const CPU_MS = envNumber('CPU_MS', 20)
+const SCRIPT = 'cpu';
+const CPU_MS = envNumber('CPU_MS', 20);
 /** Default: 40% of one core, which one process handles; raise it past 1000 / CPU_MS to need workers. */
-const RATE = envNumber('RATE', Math.max(1, Math.round(400 / CPU_MS)))
-const DURATION = envDuration('DURATION', '10s')
+const RATE = envNumber('RATE', Math.max(1, Math.round(400 / CPU_MS)));
+const DURATION = envDuration('DURATION', '10s');
 
 /** Responses per worker pid: how evenly the load was spread. */
-const byPid = new Counter('cpu_responses')
+const byPid = new Counter('cpu_responses');
 
 export const options = baseOptions(SCRIPT, {
   scenarios: {
@@ -32,22 +32,36 @@ export const options = baseOptions(SCRIPT, {
       timeUnit: '1s',
       duration: DURATION,
       gracefulStop: '10s',
-      ...vusFor(RATE, CPU_MS * 4)
-    }
+      ...vusFor(RATE, CPU_MS * 4),
+    },
   },
-  thresholds: thresholds({ p95Ms: Math.max(CPU_MS * 10, 200), p99Ms: Math.max(CPU_MS * 20, 500), arrivalRate: true, scenarios: ['cpu'] })
-})
+  thresholds: thresholds({
+    p95Ms: Math.max(CPU_MS * 10, 200),
+    p99Ms: Math.max(CPU_MS * 20, 500),
+    arrivalRate: true,
+    scenarios: ['cpu'],
+  }),
+});
 
 export default function () {
-  const res = http.get(url(`/cpu?ms=${CPU_MS}`), { tags: { name: 'GET /cpu' } })
+  const res = http.get(url(`/cpu?ms=${CPU_MS}`), { tags: { name: 'GET /cpu' } });
   /** @type {any} */
-  let body = null
-  try { body = JSON.parse(String(res.body)) } catch { /* checked below */ }
-  if (body !== null && typeof body.pid === 'number') byPid.add(1, { pid: String(body.pid) })
+  let body = null;
+  try {
+    body = JSON.parse(String(res.body));
+  } catch {
+    /* checked below */
+  }
+  if (body !== null && typeof body.pid === 'number') byPid.add(1, { pid: String(body.pid) });
   check(res, {
     'status is 200': (r) => r.status === 200,
-    'spun the asked time': () => body !== null && body.ms === CPU_MS
-  })
+    'spun the asked time': () => body !== null && body.ms === CPU_MS,
+  });
 }
 
-export const handleSummary = makeHandleSummary(SCRIPT, { cpuMs: CPU_MS, rate: RATE, duration: DURATION, singleProcessCapacity: 1000 / CPU_MS })
+export const handleSummary = makeHandleSummary(SCRIPT, {
+  cpuMs: CPU_MS,
+  rate: RATE,
+  duration: DURATION,
+  singleProcessCapacity: 1000 / CPU_MS,
+});

@@ -9,9 +9,34 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { baseImages, cgroupCpuFiles, comparisonNginxConf, findCgroupCpuFile, overrideFile, parseCgroupCpu, SERVICES } from '../compare/containers.ts';
+import {
+  baseImages,
+  cgroupCpuFiles,
+  comparisonNginxConf,
+  findCgroupCpuFile,
+  overrideFile,
+  parseCgroupCpu,
+  SERVICES,
+} from '../compare/containers.ts';
 import { cpuCounter, cpuDelta, cpuSeconds, cpuSnapshot, tree } from '../compare/procstat.ts';
-import { durationMs, findings, headline, parseWrk, renderReport, rowsOf, scenarioTable, tlsAt, tlsFindings, tlsTable, windowsOf, wsRowOf, wsTable, type K6Summary, type Row, type RunInfo } from '../compare/report.ts';
+import {
+  durationMs,
+  findings,
+  headline,
+  type K6Summary,
+  parseWrk,
+  type Row,
+  type RunInfo,
+  renderReport,
+  rowsOf,
+  scenarioTable,
+  tlsAt,
+  tlsFindings,
+  tlsTable,
+  windowsOf,
+  wsRowOf,
+  wsTable,
+} from '../compare/report.ts';
 import { barChart, niceMax } from '../compare/svg.ts';
 import { startTopology } from '../compare/topologies.ts';
 
@@ -22,23 +47,30 @@ function fixedRate(topology: string, rate: number, p99: number): K6Summary {
   const step = (name: string, count: number, med: number, q99: number, failed: number) => ({
     [`http_req_duration{scenario:${name}}`]: { type: 'trend', values: { med, 'p(95)': q99 * 0.8, 'p(99)': q99 } },
     [`http_reqs{scenario:${name}}`]: { type: 'counter', values: { count, rate: count / 10 } },
-    [`http_req_failed{scenario:${name}}`]: { type: 'rate', values: { rate: failed / count, passes: failed, fails: count - failed } },
-    [`dropped_iterations{scenario:${name}}`]: { type: 'counter', values: { count: 0, rate: 0 } }
+    [`http_req_failed{scenario:${name}}`]: {
+      type: 'rate',
+      values: { rate: failed / count, passes: failed, fails: count - failed },
+    },
+    [`dropped_iterations{scenario:${name}}`]: { type: 'counter', values: { count: 0, rate: 0 } },
   });
   return {
     meta: {
-      script: 'fixed-rate', topology, thresholdsOk: true, endedAt: '2026-01-01T00:00:30.000Z', capacity: rate,
+      script: 'fixed-rate',
+      topology,
+      thresholdsOk: true,
+      endedAt: '2026-01-01T00:00:30.000Z',
+      capacity: rate,
       steps: [
         { name: 'at_50pct', fraction: 0.5, rate: rate / 2, startTime: '0ms', duration: '10000ms' },
-        { name: 'at_80pct', fraction: 0.8, rate: rate * 0.8, startTime: '12000ms', duration: '10000ms' }
-      ]
+        { name: 'at_80pct', fraction: 0.8, rate: rate * 0.8, startTime: '12000ms', duration: '10000ms' },
+      ],
     },
     state: { testRunDurationMs: 24_000 },
     metrics: {
       http_req_duration: { type: 'trend', values: { med: 1, 'p(99)': p99 } },
       ...step('at_50pct', (rate / 2) * 10, 0.5, p99 / 2, 0),
-      ...step('at_80pct', rate * 0.8 * 10, 0.9, p99, 3)
-    }
+      ...step('at_80pct', rate * 0.8 * 10, 0.9, p99, 3),
+    },
   };
 }
 
@@ -49,14 +81,20 @@ test('durations and step windows come from the summary meta', () => {
   const w = windowsOf(fixedRate('gateway', 2000, 4));
   assert.deepEqual(w, [
     { name: 'at_50pct', startMs: 0, durationMs: 10_000, offered: 1000 },
-    { name: 'at_80pct', startMs: 12_000, durationMs: 10_000, offered: 1600 }
+    { name: 'at_80pct', startMs: 12_000, durationMs: 10_000, offered: 1600 },
   ]);
 });
 
 test('rows: per-step rate, percentiles, errors, and CPU per 1,000 requests from the window', () => {
   const windows: Array<[number, number]> = [];
-  const rows = rowsOf(fixedRate('full', 2000, 4), (start, dur) => { windows.push([start, dur]); return start === 0 ? 2 : 4; });
-  assert.deepEqual(windows, [[0, 10_000], [12_000, 10_000]]);
+  const rows = rowsOf(fixedRate('full', 2000, 4), (start, dur) => {
+    windows.push([start, dur]);
+    return start === 0 ? 2 : 4;
+  });
+  assert.deepEqual(windows, [
+    [0, 10_000],
+    [12_000, 10_000],
+  ]);
   assert.equal(rows.length, 2);
   const [a, b] = rows;
   assert.equal(a!.requests, 10_000);
@@ -71,10 +109,28 @@ test('rows: per-step rate, percentiles, errors, and CPU per 1,000 requests from 
 
 function runInfo(): RunInfo {
   const cpu = (t: string) => (_s: number, _d: number) => (t === 'gateway' ? 1 : t === 'full' ? 1.5 : 3);
-  const rows = ['gateway', 'full', 'gunicorn'].flatMap((t) => rowsOf(fixedRate(t, 2000, t === 'gunicorn' ? 40 : 4), cpu(t)));
-  rows.push({ topology: 'gateway', scenario: 'capacity', step: 'wrk -c50', offered: null, requests: 160_000, rps: 16_000, p50: 2, p95: NaN, p99: 20, failed: 0, dropped: 0, cpuSeconds: 9.6, cpuPer1k: 0.06, thresholdsOk: true });
+  const rows = ['gateway', 'full', 'gunicorn'].flatMap((t) =>
+    rowsOf(fixedRate(t, 2000, t === 'gunicorn' ? 40 : 4), cpu(t)),
+  );
+  rows.push({
+    topology: 'gateway',
+    scenario: 'capacity',
+    step: 'wrk -c50',
+    offered: null,
+    requests: 160_000,
+    rps: 16_000,
+    p50: 2,
+    p95: NaN,
+    p99: 20,
+    failed: 0,
+    dropped: 0,
+    cpuSeconds: 9.6,
+    cpuPer1k: 0.06,
+    thresholdsOk: true,
+  });
   return {
-    startedAt: '2026-01-01T00:00:00Z', durationS: 600,
+    startedAt: '2026-01-01T00:00:00Z',
+    durationS: 600,
     machine: { cores: 2, cpuModel: 'Test CPU', kernel: '6.1' },
     versions: { node: 'v20.0.0', nginx: 'nginx/1.22.1', k6: 'v1.3.0', gunicorn: '20.1.0' },
     settings: { 'CPU budget': 'one core' },
@@ -82,15 +138,24 @@ function runInfo(): RunInfo {
       { name: 'gateway', description: 'client → gateway', knee: 16_000, kneeFound: true },
       { name: 'full', description: 'client → nginx → gateway', knee: 11_000, kneeFound: true },
       { name: 'gunicorn', description: 'client → gunicorn', knee: 3500, kneeFound: true },
-      { name: 'nginx-gunicorn', description: 'client → nginx → gunicorn', knee: null, kneeFound: false, skipped: 'no gunicorn' }
+      {
+        name: 'nginx-gunicorn',
+        description: 'client → nginx → gunicorn',
+        knee: null,
+        kneeFound: false,
+        skipped: 'no gunicorn',
+      },
     ],
-    rows
+    rows,
   };
 }
 
 test('scenario table: one row per topology and step, with the figures', () => {
   const table = scenarioTable(runInfo().rows, 'fixed-rate').split('\n');
-  assert.match(table[0]!, /^\| topology \| step \| offered req\/s \| achieved req\/s \| p50 ms \| p99 ms \| errors \| CPU s \/ 1k req \|$/);
+  assert.match(
+    table[0]!,
+    /^\| topology \| step \| offered req\/s \| achieved req\/s \| p50 ms \| p99 ms \| errors \| CPU s \/ 1k req \|$/,
+  );
   assert.equal(table.length, 2 + 6);
   assert.equal(table[2], '| gateway | at_50pct | 1,000 | 1,000 | 0.50 | 2.00 | 0 | 0.100 |');
   assert.equal(table[3], '| gateway | at_80pct | 1,600 | 1,600 | 0.90 | 4.00 | 3 failed | 0.063 |');
@@ -103,8 +168,14 @@ test('headline and findings state the figures per topology and the ratios', () =
   assert.equal(h.length, 2 + 3, 'skipped topologies are not in the headline');
   assert.equal(h[2], '| gateway | client → gateway | 16,000 | 0.50 / 2.00 | 0.100 | – | – |');
   const f = findings(info);
-  assert.ok(f.some((l) => l.includes('capacity 16,000 vs 11,000 req/s (1.45×)')), f.join('\n'));
-  assert.ok(f.some((l) => l.startsWith('**TypeScript vs Python') && l.includes('(4.57×)')), f.join('\n'));
+  assert.ok(
+    f.some((l) => l.includes('capacity 16,000 vs 11,000 req/s (1.45×)')),
+    f.join('\n'),
+  );
+  assert.ok(
+    f.some((l) => l.startsWith('**TypeScript vs Python') && l.includes('(4.57×)')),
+    f.join('\n'),
+  );
 });
 
 test('report: Markdown with machine, versions, one table per scenario, and SVG charts it links', () => {
@@ -140,30 +211,67 @@ test('report header names the mode; the idle CPU line where measured', () => {
 /** A churn.js summary as the tls scenario records it: keepalive then churn, 10 s each, 2 s apart, at `rate`. */
 function churnSummary(topology: string, rate: number, p99: [number, number]): K6Summary {
   const step = (name: string, q99: number): K6Summary['metrics'] => ({
-    [`http_req_duration{scenario:${name}}`]: { type: 'trend', values: { med: q99 / 4, 'p(95)': q99 / 2, 'p(99)': q99 } },
+    [`http_req_duration{scenario:${name}}`]: {
+      type: 'trend',
+      values: { med: q99 / 4, 'p(95)': q99 / 2, 'p(99)': q99 },
+    },
     [`http_reqs{scenario:${name}}`]: { type: 'counter', values: { count: rate * 10, rate } },
     [`http_req_failed{scenario:${name}}`]: { type: 'rate', values: { rate: 0, passes: 0, fails: rate * 10 } },
-    [`dropped_iterations{scenario:${name}}`]: { type: 'counter', values: { count: 0, rate: 0 } }
+    [`dropped_iterations{scenario:${name}}`]: { type: 'counter', values: { count: 0, rate: 0 } },
   });
   return {
     meta: {
-      script: 'churn', topology, thresholdsOk: true, rate, endedAt: '2026-01-01T00:00:30.000Z',
-      steps: [{ name: 'keepalive', startTime: '0s', duration: '10s' }, { name: 'churn', startTime: '12s', duration: '10s' }]
+      script: 'churn',
+      topology,
+      thresholdsOk: true,
+      rate,
+      endedAt: '2026-01-01T00:00:30.000Z',
+      steps: [
+        { name: 'keepalive', startTime: '0s', duration: '10s' },
+        { name: 'churn', startTime: '12s', duration: '10s' },
+      ],
     },
     state: { testRunDurationMs: 24_000 },
-    metrics: { ...step('keepalive', p99[0]), ...step('churn', p99[1]) }
+    metrics: { ...step('keepalive', p99[0]), ...step('churn', p99[1]) },
   };
 }
 
 /** TLS rows: wrk capacity plus churn.js relabelled 'tls', CPU seconds per window chosen per topology. */
 function tlsRows(): Row[] {
   // CPU s in the keepalive and churn windows (3,000 requests each).
-  const cpu: Record<string, [number, number]> = { 'gateway-tls': [1.5, 3.9], 'full-tls': [1.5, 2.4], gateway: [0.9, 1.2] };
+  const cpu: Record<string, [number, number]> = {
+    'gateway-tls': [1.5, 3.9],
+    'full-tls': [1.5, 2.4],
+    gateway: [0.9, 1.2],
+  };
   const rows: Row[] = [];
-  for (const [t, cap] of [['gateway-tls', 16_000], ['full-tls', 4000], ['gateway', 32_000]] as const) {
-    rows.push({ topology: t, scenario: 'tls', step: 'wrk -c50', offered: null, requests: cap * 8, rps: cap, p50: 2, p95: NaN, p99: 20, failed: 0, dropped: 0, cpuSeconds: 8, cpuPer1k: 8 / (cap * 8) * 1000, thresholdsOk: true });
+  for (const [t, cap] of [
+    ['gateway-tls', 16_000],
+    ['full-tls', 4000],
+    ['gateway', 32_000],
+  ] as const) {
+    rows.push({
+      topology: t,
+      scenario: 'tls',
+      step: 'wrk -c50',
+      offered: null,
+      requests: cap * 8,
+      rps: cap,
+      p50: 2,
+      p95: NaN,
+      p99: 20,
+      failed: 0,
+      dropped: 0,
+      cpuSeconds: 8,
+      cpuPer1k: (8 / (cap * 8)) * 1000,
+      thresholdsOk: true,
+    });
     const [ka, ch] = cpu[t]!;
-    rows.push(...rowsOf(churnSummary(t, 300, t === 'full-tls' ? [3, 6] : [4, 5]), (start) => (start === 0 ? ka : ch)).map((r) => ({ ...r, scenario: 'tls' })));
+    rows.push(
+      ...rowsOf(churnSummary(t, 300, t === 'full-tls' ? [3, 6] : [4, 5]), (start) => (start === 0 ? ka : ch)).map(
+        (r) => ({ ...r, scenario: 'tls' }),
+      ),
+    );
   }
   return rows;
 }
@@ -171,7 +279,15 @@ function tlsRows(): Row[] {
 /** A ws.js summary: `echoes` echoes over 10 s, 50 sessions. */
 function wsSummary(topology: string, echoes: number, p99: number, errors = 0): K6Summary {
   return {
-    meta: { script: 'ws', topology, thresholdsOk: errors === 0, connections: 50, messages: 100, intervalMs: 20, duration: '10s' },
+    meta: {
+      script: 'ws',
+      topology,
+      thresholdsOk: errors === 0,
+      connections: 50,
+      messages: 100,
+      intervalMs: 20,
+      duration: '10s',
+    },
     state: { testRunDurationMs: 10_000 },
     metrics: {
       ws_echoes: { type: 'counter', values: { count: echoes, rate: echoes / 10 } },
@@ -179,8 +295,8 @@ function wsSummary(topology: string, echoes: number, p99: number, errors = 0): K
       ws_sessions: { type: 'counter', values: { count: 50 } },
       ws_socket_errors: { type: 'counter', values: { count: errors } },
       ws_wrong_echoes: { type: 'counter', values: { count: 0 } },
-      checks: { type: 'rate', values: { rate: 1, passes: 100, fails: 0 } }
-    }
+      checks: { type: 'rate', values: { rate: 1, passes: 100, fails: 0 } },
+    },
   };
 }
 
@@ -190,13 +306,19 @@ test('tls table: where TLS ends, per step, with achieved rate, p50/p99 and CPU p
   assert.equal(tlsAt('proxy-tls'), 'nginx');
   assert.equal(tlsAt('gateway'), 'none (plain HTTP)');
   const table = tlsTable(tlsRows()).split('\n');
-  assert.match(table[0]!, /^\| topology \| TLS at \| step \| offered req\/s \| achieved req\/s \| p50 ms \| p99 ms \| errors \| CPU s \/ 1k req \|$/);
+  assert.match(
+    table[0]!,
+    /^\| topology \| TLS at \| step \| offered req\/s \| achieved req\/s \| p50 ms \| p99 ms \| errors \| CPU s \/ 1k req \|$/,
+  );
   assert.equal(table.length, 2 + 9);
   assert.equal(table[2], '| gateway-tls | gateway | wrk -c50 | – | 16,000 | 2.00 | 20.0 | 0 | 0.063 |');
   assert.equal(table[3], '| gateway-tls | gateway | keepalive | 300 | 300 | 1.00 | 4.00 | 0 | 0.500 |');
   assert.equal(table[4], '| gateway-tls | gateway | churn | 300 | 300 | 1.25 | 5.00 | 0 | 1.300 |');
   assert.ok(table.includes('| full-tls | nginx | churn | 300 | 300 | 1.50 | 6.00 | 0 | 0.800 |'), table.join('\n'));
-  assert.ok(table.includes('| gateway | none (plain HTTP) | keepalive | 300 | 300 | 1.00 | 4.00 | 0 | 0.300 |'), table.join('\n'));
+  assert.ok(
+    table.includes('| gateway | none (plain HTTP) | keepalive | 300 | 300 | 1.00 | 4.00 | 0 | 0.300 |'),
+    table.join('\n'),
+  );
 });
 
 test('tls findings: gateway vs nginx ratios for capacity, kept-alive and churn; TLS on vs off', () => {
@@ -204,18 +326,38 @@ test('tls findings: gateway vs nginx ratios for capacity, kept-alive and churn; 
   const vs = f.find((l) => l.includes('gateway-tls vs full-tls'));
   assert.ok(vs, f.join('\n'));
   assert.ok(vs.includes('capacity (kept-alive, wrk) 16,000 vs 4,000 req/s (4.00×)'), vs);
-  assert.ok(vs.includes('kept-alive at 300 req/s: CPU 0.500 vs 0.500 s per 1k (1.00×), p99 4.00 vs 3.00 ms (1.33×)'), vs);
-  assert.ok(vs.includes('a new TLS connection per request at 300 req/s: CPU 1.300 vs 0.800 s per 1k (1.63×), p99 5.00 vs 6.00 ms (0.83×)'), vs);
+  assert.ok(
+    vs.includes('kept-alive at 300 req/s: CPU 0.500 vs 0.500 s per 1k (1.00×), p99 4.00 vs 3.00 ms (1.33×)'),
+    vs,
+  );
+  assert.ok(
+    vs.includes(
+      'a new TLS connection per request at 300 req/s: CPU 1.300 vs 0.800 s per 1k (1.63×), p99 5.00 vs 6.00 ms (0.83×)',
+    ),
+    vs,
+  );
   assert.ok(!f.some((l) => l.includes('proxy-tls')), 'proxy-tls not measured: no line');
   const onOff = f.find((l) => l.startsWith('**TLS on vs off, gateway-tls / gateway**'));
   assert.ok(onOff, f.join('\n'));
-  assert.ok(onOff.includes('capacity 0.50×') && onOff.includes('keepalive CPU per 1k 1.67×') && onOff.includes('churn CPU per 1k 3.25×'), onOff);
-  assert.deepEqual(tlsFindings(tlsRows().filter((r) => r.topology !== 'gateway-tls' && r.topology !== 'gateway')), [], 'nothing to compare: no lines');
+  assert.ok(
+    onOff.includes('capacity 0.50×') &&
+      onOff.includes('keepalive CPU per 1k 1.67×') &&
+      onOff.includes('churn CPU per 1k 3.25×'),
+    onOff,
+  );
+  assert.deepEqual(
+    tlsFindings(tlsRows().filter((r) => r.topology !== 'gateway-tls' && r.topology !== 'gateway')),
+    [],
+    'nothing to compare: no lines',
+  );
 });
 
 test('ws rows and table: echoes per second, rtt p50/p99, sessions, errors and CPU per 1,000 echoes', () => {
   const windows: Array<[number, number]> = [];
-  const row = wsRowOf(wsSummary('full-tls', 24_000, 5), (start, dur) => { windows.push([start, dur]); return 2.4; });
+  const row = wsRowOf(wsSummary('full-tls', 24_000, 5), (start, dur) => {
+    windows.push([start, dur]);
+    return 2.4;
+  });
   assert.deepEqual(windows, [[0, 10_000]]);
   assert.equal(row.scenario, 'ws');
   assert.equal(row.step, '50 conns × 100 msgs');
@@ -229,7 +371,10 @@ test('ws rows and table: echoes per second, rtt p50/p99, sessions, errors and CP
   assert.equal(bad.cpuPer1k, null);
   assert.equal(bad.thresholdsOk, false);
   const table = wsTable([row, bad]).split('\n');
-  assert.match(table[0]!, /^\| topology \| TLS at \| load \| sessions \| echoes\/s \| rtt p50 ms \| rtt p99 ms \| errors \| CPU s \/ 1k echoes \|$/);
+  assert.match(
+    table[0]!,
+    /^\| topology \| TLS at \| load \| sessions \| echoes\/s \| rtt p50 ms \| rtt p99 ms \| errors \| CPU s \/ 1k echoes \|$/,
+  );
   assert.equal(table[2], '| full-tls | nginx | 50 conns × 100 msgs | 50 | 2,400 | 1.00 | 5.00 | 0 | 0.100 |');
   assert.equal(table[3], '| gateway-tls | gateway | 50 conns × 100 msgs | 50 | 1,200 | 1.00 | 8.00 | 3 failed | – |');
 });
@@ -239,9 +384,13 @@ test('report with tls and ws: their own sections, findings and charts, no generi
     ...runInfo(),
     topologies: [
       { name: 'gateway-tls', description: 'client —TLS→ gateway', knee: null, kneeFound: false },
-      { name: 'full-tls', description: 'client —TLS→ nginx → gateway', knee: null, kneeFound: false }
+      { name: 'full-tls', description: 'client —TLS→ nginx → gateway', knee: null, kneeFound: false },
     ],
-    rows: [...tlsRows(), wsRowOf(wsSummary('gateway-tls', 24_000, 8), () => 3.3), wsRowOf(wsSummary('full-tls', 24_000, 5), () => 2.9)]
+    rows: [
+      ...tlsRows(),
+      wsRowOf(wsSummary('gateway-tls', 24_000, 8), () => 3.3),
+      wsRowOf(wsSummary('full-tls', 24_000, 5), () => 2.9),
+    ],
   };
   const { markdown, charts } = renderReport(info);
   assert.match(markdown, /## TLS: where it terminates\n/);
@@ -262,7 +411,15 @@ test('report with tls and ws: their own sections, findings and charts, no generi
 test('bar chart: axis, escaping, bars scaled to the axis, n/a for missing values', () => {
   assert.equal(niceMax(16_000), 20_000);
   assert.equal(niceMax(0.26), 0.5);
-  const svg = barChart({ title: 'a < b & c', unit: 'ms', groups: ['x', 'y'], series: [{ name: 's1', values: [10, null] }, { name: 's2', values: [5, 2.5] }] });
+  const svg = barChart({
+    title: 'a < b & c',
+    unit: 'ms',
+    groups: ['x', 'y'],
+    series: [
+      { name: 's1', values: [10, null] },
+      { name: 's2', values: [5, 2.5] },
+    ],
+  });
   assert.match(svg, /<title>a &lt; b &amp; c<\/title>/);
   assert.equal(svg.match(/<rect class="bar"/g)?.length, 3);
   assert.match(svg, />n\/a</);
@@ -296,7 +453,11 @@ test('CPU accounting: a busy child and its own child are found and their CPU cou
     setTimeout(() => {}, 60000);`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    await new Promise<void>((r) => child.stdout.on('data', (c: Buffer) => { if (c.toString().includes('busy done')) r(); }));
+    await new Promise<void>((r) =>
+      child.stdout.on('data', (c: Buffer) => {
+        if (c.toString().includes('busy done')) r();
+      }),
+    );
     const pids = tree(child.pid!);
     assert.equal(pids[0], child.pid);
     assert.equal(pids.length, 2, `the child and its grandchild: ${pids}`);
@@ -311,28 +472,60 @@ test('CPU accounting: a busy child and its own child are found and their CPU cou
     assert.equal(cpuSeconds([2 ** 22 + 12345]), 0, 'an absent pid counts 0');
     assert.deepEqual(tree(2 ** 22 + 12345), []);
   } finally {
-    for (const pid of tree(child.pid!).reverse()) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const pid of tree(child.pid!).reverse())
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   }
 });
 
 const haveK6 = spawnSync('k6', ['version'], { stdio: 'ignore' }).status === 0;
 const haveNginx = existsSync(process.env.NGINX_BIN ?? '/usr/sbin/nginx');
 const built = ['app/dist/app.js', 'server/dist/cli.js'].every((f) => existsSync(join(ROOT, f)));
-const e2eSkip = !haveK6 ? 'k6 not on PATH (the runner needs it)' : !haveNginx ? 'no nginx (apt-get install -y nginx)' : !built ? 'not built (npm run build)' : false;
+const e2eSkip = !haveK6
+  ? 'k6 not on PATH (the runner needs it)'
+  : !haveNginx
+    ? 'no nginx (apt-get install -y nginx)'
+    : !built
+      ? 'not built (npm run build)'
+      : false;
 
-test('end to end: nginx → gateway, the cpu scenario for 2 s, report and charts written', { skip: e2eSkip, timeout: 180_000 }, async () => {
+test('end to end: nginx → gateway, the cpu scenario for 2 s, report and charts written', {
+  skip: e2eSkip,
+  timeout: 180_000,
+}, async () => {
   const out = mkdtempSync(join(tmpdir(), 'compare-e2e-'));
   try {
     // 30 requests/s of /cpu?ms=20 for 2 s: a functional check, not a measurement.
     // No lock: the test suite may itself run under /tmp/gw-measure.lock (flock …
     // .ci/run), and a second flock from inside it would wait for ever.
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'loadtest/compare/run.ts'), '--topologies', 'full', '--scenarios', 'cpu',
-      '--duration', '2', '--warmup', '0', '--out', out, '--no-lock'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'loadtest/compare/run.ts'),
+        '--topologies',
+        'full',
+        '--scenarios',
+        'cpu',
+        '--duration',
+        '2',
+        '--warmup',
+        '0',
+        '--out',
+        out,
+        '--no-lock',
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 170_000 },
+    );
     assert.equal(r.status, 0, `runner failed:\n${r.stderr}`);
     assert.match(r.stderr, /\[ 1\/1 .*elapsed, ETA .*\] full: cpu/);
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     assert.match(report, /\| full \| all \| 30\.0 \|/);
-    assert.doesNotMatch(report, /- 1 cores/, 'the machine\'s cores, not the runner\'s affinity');
+    assert.doesNotMatch(report, /- 1 cores/, "the machine's cores, not the runner's affinity");
     assert.ok(existsSync(join(out, 'cpu-full.json')), 'raw k6 summary');
     assert.match(readFileSync(join(out, 'cpu-cpu.svg'), 'utf8'), /<rect class="bar" data-series="full"/);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunInfo;
@@ -367,7 +560,12 @@ test('compose override: every service of the profile pinned to the cpuset, nginx
   // The services named here exist in the committed compose file, in that profile.
   const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
   for (const [profile, { services }] of Object.entries(SERVICES)) {
-    for (const svc of services) assert.match(composeText, new RegExp(`\n  ${svc}:\n(?:    .*\n)*?    profiles: \\[${profile}\\]`), `${svc} in profile ${profile}`);
+    for (const svc of services)
+      assert.match(
+        composeText,
+        new RegExp(`\n  ${svc}:\n(?:    .*\n)*?    profiles: \\[${profile}\\]`),
+        `${svc} in profile ${profile}`,
+      );
   }
 });
 
@@ -375,7 +573,10 @@ test('compose nginx config: the shipped nginx.conf with plain HTTP serving the s
   const shipped = readFileSync(join(ROOT, 'nginx/nginx.conf'), 'utf8');
   const conf = comparisonNginxConf(shipped, { workerProcesses: 1 });
   assert.doesNotMatch(conf, /^\s*include includes\/redirect-to-https\.conf;/m);
-  assert.equal(conf.match(/include includes\/site\.conf;/g)?.length, (shipped.match(/include includes\/site\.conf;/g)?.length ?? 0) + 1);
+  assert.equal(
+    conf.match(/include includes\/site\.conf;/g)?.length,
+    (shipped.match(/include includes\/site\.conf;/g)?.length ?? 0) + 1,
+  );
   assert.match(conf, /^\s*access_log off;/m);
   assert.match(conf, /^worker_processes 1;/m);
   assert.match(comparisonNginxConf(shipped, { accessLog: true }), /access_log \/dev\/stdout json;/);
@@ -388,7 +589,10 @@ test('cgroup CPU files: found from /proc/<pid>/cgroup for v1 and v2, systemd and
   const v1 = `12:pids:/docker/${ID}\n4:cpu,cpuacct:/docker/${ID}\n1:name=systemd:/docker/${ID}\n0::/docker/${ID}\n`;
   const c1 = cgroupCpuFiles(v1, ID, '/cg');
   assert.equal(c1[0], `/cg/cpu,cpuacct/docker/${ID}/cpuacct.usage`, 'the lines in their order: v1 cpuacct here');
-  assert.ok(c1.includes(`/cg/docker/${ID}/cpu.stat`) && c1.includes(`/cg/unified/docker/${ID}/cpu.stat`), 'and the unified line (hybrid hosts)');
+  assert.ok(
+    c1.includes(`/cg/docker/${ID}/cpu.stat`) && c1.includes(`/cg/unified/docker/${ID}/cpu.stat`),
+    'and the unified line (hybrid hosts)',
+  );
   assert.ok(c1.includes(`/cg/cpu,cpuacct/docker/${ID}/cpuacct.usage`));
   assert.ok(c1.includes(`/cg/cpuacct/docker/${ID}/cpuacct.usage`));
   // cgroup v2, systemd driver.
@@ -396,35 +600,52 @@ test('cgroup CPU files: found from /proc/<pid>/cgroup for v1 and v2, systemd and
   assert.equal(cgroupCpuFiles(v2, ID, '/cg')[0], `/cg/system.slice/docker-${ID}.scope/cpu.stat`);
   // Nothing readable (another pid namespace): the usual places, still.
   const guess = cgroupCpuFiles('', ID, '/cg');
-  assert.ok(guess.includes(`/cg/system.slice/docker-${ID}.scope/cpu.stat`) && guess.includes(`/cg/cpuacct/docker/${ID}/cpuacct.usage`));
+  assert.ok(
+    guess.includes(`/cg/system.slice/docker-${ID}.scope/cpu.stat`) &&
+      guess.includes(`/cg/cpuacct/docker/${ID}/cpuacct.usage`),
+  );
   // The root cgroup is never a container's.
-  assert.ok(!cgroupCpuFiles('0::/\n2:cpuacct:/\n', ID, '/cg').some((f) => f.startsWith('/cg/cpu.stat') || f === '/cg/cpuacct/cpuacct.usage'));
+  assert.ok(
+    !cgroupCpuFiles('0::/\n2:cpuacct:/\n', ID, '/cg').some(
+      (f) => f.startsWith('/cg/cpu.stat') || f === '/cg/cpuacct/cpuacct.usage',
+    ),
+  );
   // The first that exists and parses wins.
   const files: Record<string, string> = {
     [`/cg/cpu,cpuacct/docker/${ID}/cpuacct.usage`]: 'max\n', // unreadable figure: skipped
     [`/cg/docker/${ID}/cpu.stat`]: 'nr_periods 0\n', // no usage: skipped
-    [`/cg/cpuacct/docker/${ID}/cpuacct.usage`]: '2500000000\n'
+    [`/cg/cpuacct/docker/${ID}/cpuacct.usage`]: '2500000000\n',
   };
   const found = findCgroupCpuFile(c1, (f) => files[f]);
   assert.equal(found, `/cg/cpuacct/docker/${ID}/cpuacct.usage`);
-  assert.equal(findCgroupCpuFile(c1, () => undefined), undefined);
+  assert.equal(
+    findCgroupCpuFile(c1, () => undefined),
+    undefined,
+  );
 });
 
 test('cgroup CPU: cpu.stat usage_usec and cpuacct.usage nanoseconds, in seconds', () => {
-  assert.equal(parseCgroupCpu('/x/cpu.stat', 'usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 0\n'), 1.5);
+  assert.equal(
+    parseCgroupCpu('/x/cpu.stat', 'usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 0\n'),
+    1.5,
+  );
   assert.equal(parseCgroupCpu('/x/cpuacct.usage', '1127033016\n'), 1.127033016);
   assert.throws(() => parseCgroupCpu('/x/cpu.stat', 'nr_periods 0\n'), /usage_usec/);
   assert.throws(() => parseCgroupCpu('/x/cpuacct.usage', 'max\n'), /not a number/);
 });
 
 test('base images of a build: FROM lines, not the stages built from', () => {
-  const df = 'FROM node:26 AS build\nRUN x\nFROM nginx:1.26.3 AS nginx\nCOPY --from=build /a /b\nFROM build AS runtime2\nfrom node:26 as runtime\n';
+  const df =
+    'FROM node:26 AS build\nRUN x\nFROM nginx:1.26.3 AS nginx\nCOPY --from=build /a /b\nFROM build AS runtime2\nfrom node:26 as runtime\n';
   assert.deepEqual(baseImages(df), ['node:26', 'nginx:1.26.3']);
-  assert.ok(baseImages().length >= 2, 'the project\'s Dockerfile');
+  assert.ok(baseImages().length >= 2, "the project's Dockerfile");
 });
 
 const builtGateway = ['app/dist/app.js', 'server/dist/cli.js'].every((f) => existsSync(join(ROOT, f)));
-test('one interface: a native topology counts its CPU with cpuSeconds(), as a container topology does', { skip: builtGateway ? false : 'not built (npm run build)', timeout: 60_000 }, async () => {
+test('one interface: a native topology counts its CPU with cpuSeconds(), as a container topology does', {
+  skip: builtGateway ? false : 'not built (npm run build)',
+  timeout: 60_000,
+}, async () => {
   const t = await startTopology('gateway', { workers: 1 });
   try {
     const shape: { name: string; baseUrl: string; cpuSeconds(): number; stop(): Promise<void> } = t;
@@ -438,15 +659,31 @@ test('one interface: a native topology counts its CPU with cpuSeconds(), as a co
   }
 });
 
-test('runner: an unknown mode, and --mode compose where compose cannot run, exit 2 with the reason', { timeout: 120_000 }, () => {
+test('runner: an unknown mode, and --mode compose where compose cannot run, exit 2 with the reason', {
+  timeout: 120_000,
+}, () => {
   const runner = join(ROOT, 'loadtest/compare/run.ts');
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', runner, '--mode', 'docker', '--no-lock'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', runner, '--mode', 'docker', '--no-lock'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--mode native\|compose\|auto/);
   // A compose CLI that does not exist: compose mode refuses before measuring anything.
-  const none = spawnSync(process.execPath, ['--import', 'tsx', runner, '--mode', 'compose', '--no-lock', '--out', join(tmpdir(), 'compare-never')], {
-    cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, COMPOSE_CLI: 'no-such-compose-cli', PATH: process.env.PATH }
-  });
+  const none = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', runner, '--mode', 'compose', '--no-lock', '--out', join(tmpdir(), 'compare-never')],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, COMPOSE_CLI: 'no-such-compose-cli', PATH: process.env.PATH },
+    },
+  );
   assert.equal(none.status, 2, none.stderr);
-  assert.match(none.stderr, /--mode compose cannot run here: (no docker CLI|`docker info` does not answer|neither `docker compose` nor `docker-compose` answers)/);
+  assert.match(
+    none.stderr,
+    /--mode compose cannot run here: (no docker CLI|`docker info` does not answer|neither `docker compose` nor `docker-compose` answers)/,
+  );
 });

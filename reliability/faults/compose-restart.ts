@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { freePort } from '../../loadtest/compare/native-nginx.js';
-import { Load, report, round, sleep, type CaseResult, type Sample } from '../lib/measure.js';
+import { type CaseResult, Load, report, round, type Sample, sleep } from '../lib/measure.js';
 import { ROOT } from '../lib/targets.js';
 
 const PROJECT = 'gwfaults';
@@ -23,7 +23,9 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs 
 }
 
 function composeCli(): string[] | undefined {
-  return [['docker', 'compose'], ['docker-compose']].find((c) => sh(c[0]!, [...c.slice(1), 'version'], {}, 20_000).status === 0);
+  return [['docker', 'compose'], ['docker-compose']].find(
+    (c) => sh(c[0]!, [...c.slice(1), 'version'], {}, 20_000).status === 0,
+  );
 }
 
 /** Failures after the event, and when the last one was (the recovery time). */
@@ -33,12 +35,24 @@ function afterEvent(samples: Sample[], eventAt: number, until: number) {
   const byKind: Record<string, number> = {};
   for (const f of failed) byKind[f.error ?? String(f.status)] = (byKind[f.error ?? String(f.status)] ?? 0) + 1;
   const lastFailure = failed.length ? Math.max(...failed.map((f) => f.end)) : eventAt;
-  return { requests: window.length, failed: failed.length, byKind, recoverMs: failed.length ? lastFailure - eventAt : 0 };
+  return {
+    requests: window.length,
+    failed: failed.length,
+    byKind,
+    recoverMs: failed.length ? lastFailure - eventAt : 0,
+  };
 }
 
 const rows: CaseResult[] = [];
 const skipAll = (why: string) => {
-  for (const topology of ['proxy', 'full']) rows.push({ case: 'backend container restarted / recreated under load', topology, pass: undefined, result: `skipped: ${why}`, figures: {} });
+  for (const topology of ['proxy', 'full'])
+    rows.push({
+      case: 'backend container restarted / recreated under load',
+      topology,
+      pass: undefined,
+      result: `skipped: ${why}`,
+      figures: {},
+    });
 };
 
 const cli = sh('docker', ['info'], {}, 30_000).status === 0 ? composeCli() : undefined;
@@ -46,11 +60,20 @@ if (!cli) {
   skipAll('no Docker engine or compose CLI');
 } else {
   const ports = {
-    HOST_PORT_GATEWAY: await freePort(), HOST_PORT_PROXY: await freePort(), HOST_PORT_FULL: await freePort(),
-    HOST_PORT_PROXY_TLS: await freePort(), HOST_PORT_FULL_TLS: await freePort(),
+    HOST_PORT_GATEWAY: await freePort(),
+    HOST_PORT_PROXY: await freePort(),
+    HOST_PORT_FULL: await freePort(),
+    HOST_PORT_PROXY_TLS: await freePort(),
+    HOST_PORT_FULL_TLS: await freePort(),
   };
-  const env = { HOST_BIND: '127.0.0.1', DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
-  const compose = (profile: string, args: string[]) => sh(cli[0]!, [...cli.slice(1), '-p', PROJECT, '--profile', profile, ...args], env);
+  const env = {
+    HOST_BIND: '127.0.0.1',
+    DOCKER_BUILDKIT: '0',
+    COMPOSE_DOCKER_CLI_BUILD: '0',
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+  };
+  const compose = (profile: string, args: string[]) =>
+    sh(cli[0]!, [...cli.slice(1), '-p', PROJECT, '--profile', profile, ...args], env);
   const cases: Array<{ profile: 'proxy' | 'full'; service: string; port: number }> = [
     // nginx as shipped: HTTPS (development certificate), plain HTTP redirects.
     { profile: 'full', service: 'gateway-full', port: ports.HOST_PORT_FULL_TLS },
@@ -79,7 +102,13 @@ if (!cli) {
         return sh('docker', ['inspect', '-f', '{{.State.StartedAt}}', id]).out.trim();
       };
       const nginxBefore = nginxStarted();
-      const load = new Load({ baseUrl: base, rate: RATE, maxSeconds: 150, timeoutMs: 10_000, localAddress: '127.0.0.2' });
+      const load = new Load({
+        baseUrl: base,
+        rate: RATE,
+        maxSeconds: 150,
+        timeoutMs: 10_000,
+        localAddress: '127.0.0.2',
+      });
       await sleep(3000);
       const restartAt = performance.now() - load.t0;
       const restart = compose(c.profile, ['restart', c.service]);
@@ -90,20 +119,36 @@ if (!cli) {
       const end = performance.now() - load.t0;
       const samples = await load.stop();
       const nginxUntouched = nginxStarted() === nginxBefore;
-      for (const [what, at, until, ran] of [['restart', restartAt, recreateAt, restart], ['recreate', recreateAt, end, recreate]] as const) {
+      for (const [what, at, until, ran] of [
+        ['restart', restartAt, recreateAt, restart],
+        ['recreate', recreateAt, end, recreate],
+      ] as const) {
         const r = afterEvent(samples, at, until);
-        const lastOk = samples.filter((s) => s.start >= until - 3000 && s.start < until).every((s) => s.error === undefined && s.status === 200);
+        const lastOk = samples
+          .filter((s) => s.start >= until - 3000 && s.start < until)
+          .every((s) => s.error === undefined && s.status === 200);
         rows.push({
           case: `backend container ${what === 'restart' ? 'restarted (compose restart)' : 'recreated with a new address (up --force-recreate)'} under load`,
           topology: c.profile,
           pass: ran.status === 0 && lastOk && nginxUntouched,
-          result: `${r.failed} failed of ${r.requests} at ${RATE} req/s after the command (${Object.entries(r.byKind).map(([k, v]) => `${v}× ${k}`).join(', ') || 'none'}); `
-            + `serving again ${round(r.recoverMs / 1000, 1)} s after it; nginx ${nginxUntouched ? 'not restarted (same container start time)' : 'WAS restarted'}${lastOk ? '' : '; NOT recovered by the end of the window'}`,
+          result:
+            `${r.failed} failed of ${r.requests} at ${RATE} req/s after the command (${
+              Object.entries(r.byKind)
+                .map(([k, v]) => `${v}× ${k}`)
+                .join(', ') || 'none'
+            }); ` +
+            `serving again ${round(r.recoverMs / 1000, 1)} s after it; nginx ${nginxUntouched ? 'not restarted (same container start time)' : 'WAS restarted'}${lastOk ? '' : '; NOT recovered by the end of the window'}`,
           figures: { ...r, lastOk, nginxUntouched },
         });
       }
     } catch (err) {
-      rows.push({ case: 'backend container restarted / recreated under load', topology: c.profile, pass: false, result: (err as Error).message.split('\n')[0]!, figures: {} });
+      rows.push({
+        case: 'backend container restarted / recreated under load',
+        topology: c.profile,
+        pass: false,
+        result: (err as Error).message.split('\n')[0]!,
+        figures: {},
+      });
     } finally {
       down();
     }

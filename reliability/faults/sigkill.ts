@@ -13,8 +13,9 @@
  *
  *   flock /tmp/gw-measure.lock node --import tsx reliability/faults/sigkill.ts
  */
-import { startGatewayTarget } from '../lib/targets.js';
+
 import { Load, report, round, sleep, summarize } from '../lib/measure.js';
+import { startGatewayTarget } from '../lib/targets.js';
 
 const RATE = Number(process.env.RATE ?? 200);
 const WORKERS = Number(process.env.WORKERS ?? 2);
@@ -23,8 +24,21 @@ const RST_WINDOW_MS = 20;
 const t = await startGatewayTarget({ workers: WORKERS });
 const gw = t.gateway!;
 try {
-  const load = new Load({ baseUrl: t.baseUrl, rate: RATE, path: '/slow?ms=100', localAddress: '127.0.0.2', maxSeconds: 20 });
-  const probe = new Load({ baseUrl: t.baseUrl, rate: 50, path: '/whoami', localAddress: '127.0.0.3', keepAlive: false, maxSeconds: 20 });
+  const load = new Load({
+    baseUrl: t.baseUrl,
+    rate: RATE,
+    path: '/slow?ms=100',
+    localAddress: '127.0.0.2',
+    maxSeconds: 20,
+  });
+  const probe = new Load({
+    baseUrl: t.baseUrl,
+    rate: 50,
+    path: '/whoami',
+    localAddress: '127.0.0.3',
+    keepAlive: false,
+    maxSeconds: 20,
+  });
   await sleep(3000);
   const victim = gw.readyWorkers()[0]!;
   const booted = gw.count(/^Booting worker with pid/);
@@ -32,9 +46,11 @@ try {
   process.kill(victim, 'SIGKILL');
   const killedAt = load.now();
   await gw.waitFor(/^Booting worker with pid/, booted + 1, 10_000);
-  const fresh = Number(/pid: (\d+)/.exec(gw.lines.filter((l) => /^Booting worker with pid/.test(l.msg ?? '')).at(-1)!.msg!)![1]);
+  const fresh = Number(
+    /pid: (\d+)/.exec(gw.lines.filter((l) => /^Booting worker with pid/.test(l.msg ?? '')).at(-1)!.msg!)![1],
+  );
   await sleep(3000);
-  const samples = [...await load.stop(), ...await probe.stop()];
+  const samples = [...(await load.stop()), ...(await probe.stop())];
   const loadSamples = load.samples;
 
   const beforeKill = loadSamples.filter((s) => s.end > killedAt - 1000 && s.end <= killedAt && s.pid !== undefined);
@@ -47,13 +63,31 @@ try {
   const firstByFresh = Math.min(...samples.filter((s) => s.pid === fresh).map((s) => s.end));
   const recoverMs = round(firstByFresh - killedAt, 0);
   const all = summarize(loadSamples);
-  const kinds = Object.entries(all.failures).map(([k, n]) => `${n}× ${k}`).join(', ') || 'none';
-  report([{
-    case: 'SIGKILL a worker under load', topology: 'gateway',
-    pass: lateMs <= RST_WINDOW_MS && recoverMs <= 1000,
-    result: `${failed.length} failed of ${all.requests} at ${RATE} req/s (${kinds}): ${failed.length - failedAfterKill} in flight at the kill, ${failedAfterKill} written on its keep-alive connections ≤ ${lateMs} ms after it; ${inflightAtKill} in flight at the kill (≈ ${victimInflight} on the victim); replacement served ${recoverMs} ms after the kill`,
-    figures: { rate: RATE, workers: WORKERS, requests: all.requests, failed: failed.length, failedAfterKill, lateMs, failures: all.failures, inflightAtKill, victimInflight, recoverMs, p99: all.p99 },
-  }]);
+  const kinds =
+    Object.entries(all.failures)
+      .map(([k, n]) => `${n}× ${k}`)
+      .join(', ') || 'none';
+  report([
+    {
+      case: 'SIGKILL a worker under load',
+      topology: 'gateway',
+      pass: lateMs <= RST_WINDOW_MS && recoverMs <= 1000,
+      result: `${failed.length} failed of ${all.requests} at ${RATE} req/s (${kinds}): ${failed.length - failedAfterKill} in flight at the kill, ${failedAfterKill} written on its keep-alive connections ≤ ${lateMs} ms after it; ${inflightAtKill} in flight at the kill (≈ ${victimInflight} on the victim); replacement served ${recoverMs} ms after the kill`,
+      figures: {
+        rate: RATE,
+        workers: WORKERS,
+        requests: all.requests,
+        failed: failed.length,
+        failedAfterKill,
+        lateMs,
+        failures: all.failures,
+        inflightAtKill,
+        victimInflight,
+        recoverMs,
+        p99: all.p99,
+      },
+    },
+  ]);
 } finally {
   await t.stop();
 }

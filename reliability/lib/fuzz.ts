@@ -35,37 +35,134 @@ export const CORPUS: string[] = [
   `GET / HTTP/1.1\r\n${H}\r\nGET /whoami HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
 ];
 
-const METHODS = ['get', 'GET ', 'G ET', 'PRI', 'CONNECT', 'TRACE', 'M-SEARCH', 'PROPFIND', 'X'.repeat(300), 'GET\t', 'P\u00d6ST', '', 'DELETE', 'PURGE', 'QUERY'];
-const VERSIONS = ['HTTP/1.2', 'HTTP/2.0', 'HTTP/1', 'http/1.1', 'HTTP/1.1x', 'HTTP/01.1', 'HTTP/1.1 ', 'HTTP/9', 'HTTP/0.9', 'HTTP/1.10', '', 'HTTP\\1.1'];
-const INJECT = ['\r', '\n', '\r\n', '\r\n\r\n', '\0', ' ', '\t', ':', '\x7f', '\xff', '%', '%00', '\r\n ', ';', ',', '"', '\x0b'];
-const FRAMING = ['Content-Length: 0', 'Content-Length: 5', 'Content-Length: -1', 'Content-Length: 99999999999999999999', 'Content-Length: 1e3', 'Content-Length: 0x10',
-  'Transfer-Encoding: chunked', 'Transfer-Encoding: gzip, chunked', 'Transfer-Encoding: chunked, identity', 'Transfer-Encoding: xchunked', 'Transfer-Encoding:  chunked ',
-  'Expect: 100-continue', 'Expect: 200-ok', 'Connection: close, upgrade', 'Upgrade: websocket', 'Upgrade: h2c', 'Host: a', 'Host:', 'Content-Type: application/json; charset=utf-16'];
+const METHODS = [
+  'get',
+  'GET ',
+  'G ET',
+  'PRI',
+  'CONNECT',
+  'TRACE',
+  'M-SEARCH',
+  'PROPFIND',
+  'X'.repeat(300),
+  'GET\t',
+  'P\u00d6ST',
+  '',
+  'DELETE',
+  'PURGE',
+  'QUERY',
+];
+const VERSIONS = [
+  'HTTP/1.2',
+  'HTTP/2.0',
+  'HTTP/1',
+  'http/1.1',
+  'HTTP/1.1x',
+  'HTTP/01.1',
+  'HTTP/1.1 ',
+  'HTTP/9',
+  'HTTP/0.9',
+  'HTTP/1.10',
+  '',
+  'HTTP\\1.1',
+];
+const INJECT = [
+  '\r',
+  '\n',
+  '\r\n',
+  '\r\n\r\n',
+  '\0',
+  ' ',
+  '\t',
+  ':',
+  '\x7f',
+  '\xff',
+  '%',
+  '%00',
+  '\r\n ',
+  ';',
+  ',',
+  '"',
+  '\x0b',
+];
+const FRAMING = [
+  'Content-Length: 0',
+  'Content-Length: 5',
+  'Content-Length: -1',
+  'Content-Length: 99999999999999999999',
+  'Content-Length: 1e3',
+  'Content-Length: 0x10',
+  'Transfer-Encoding: chunked',
+  'Transfer-Encoding: gzip, chunked',
+  'Transfer-Encoding: chunked, identity',
+  'Transfer-Encoding: xchunked',
+  'Transfer-Encoding:  chunked ',
+  'Expect: 100-continue',
+  'Expect: 200-ok',
+  'Connection: close, upgrade',
+  'Upgrade: websocket',
+  'Upgrade: h2c',
+  'Host: a',
+  'Host:',
+  'Content-Type: application/json; charset=utf-16',
+];
 
 export type Mutation = (s: string, r: () => number) => string;
 
 const pick = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)]!;
 const at = (s: string, r: () => number) => Math.floor(r() * (s.length + 1));
-const headEnd = (s: string) => { const i = s.indexOf('\r\n\r\n'); return i === -1 ? s.length : i; };
+const headEnd = (s: string) => {
+  const i = s.indexOf('\r\n\r\n');
+  return i === -1 ? s.length : i;
+};
 
 export const MUTATIONS: Record<string, Mutation> = {
-  flipByte: (s, r) => { const i = at(s, r); return s.slice(0, i) + String.fromCharCode(Math.floor(r() * 256)) + s.slice(i + 1); },
-  inject: (s, r) => { const i = at(s, r); return s.slice(0, i) + pick(INJECT, r) + s.slice(i); },
-  injectInHead: (s, r) => { const i = Math.floor(r() * headEnd(s)); return s.slice(0, i) + pick(INJECT, r) + s.slice(i); },
-  deleteSpan: (s, r) => { const i = at(s, r); return s.slice(0, i) + s.slice(i + 1 + Math.floor(r() * 16)); },
-  duplicateSpan: (s, r) => { const i = at(s, r); const span = s.slice(i, i + 1 + Math.floor(r() * 40)); return s.slice(0, i) + span.repeat(1 + Math.floor(r() * 4)) + s.slice(i); },
+  flipByte: (s, r) => {
+    const i = at(s, r);
+    return s.slice(0, i) + String.fromCharCode(Math.floor(r() * 256)) + s.slice(i + 1);
+  },
+  inject: (s, r) => {
+    const i = at(s, r);
+    return s.slice(0, i) + pick(INJECT, r) + s.slice(i);
+  },
+  injectInHead: (s, r) => {
+    const i = Math.floor(r() * headEnd(s));
+    return s.slice(0, i) + pick(INJECT, r) + s.slice(i);
+  },
+  deleteSpan: (s, r) => {
+    const i = at(s, r);
+    return s.slice(0, i) + s.slice(i + 1 + Math.floor(r() * 16));
+  },
+  duplicateSpan: (s, r) => {
+    const i = at(s, r);
+    const span = s.slice(i, i + 1 + Math.floor(r() * 40));
+    return s.slice(0, i) + span.repeat(1 + Math.floor(r() * 4)) + s.slice(i);
+  },
   method: (s, r) => pick(METHODS, r) + s.slice(s.indexOf(' ')),
   version: (s, r) => s.replace(/HTTP\/1\.[01]/, pick(VERSIONS, r)),
   hugeHeader: (s, r) => addHeader(s, `X-Huge: ${'h'.repeat(2000 + Math.floor(r() * 20000))}`),
   hugeTarget: (s, r) => s.replace(' /', ` /${'t'.repeat(1000 + Math.floor(r() * 8000))}`),
-  manyHeaders: (s, r) => addHeader(s, Array.from({ length: 50 + Math.floor(r() * 200) }, (_, i) => `X-M${i}: ${i}`).join('\r\n')),
-  duplicateHeader: (s) => { const line = /\r\n([^\r\n]+)\r\n/.exec(s)?.[1]; return line ? addHeader(s, line) : s; },
+  manyHeaders: (s, r) =>
+    addHeader(s, Array.from({ length: 50 + Math.floor(r() * 200) }, (_, i) => `X-M${i}: ${i}`).join('\r\n')),
+  duplicateHeader: (s) => {
+    const line = /\r\n([^\r\n]+)\r\n/.exec(s)?.[1];
+    return line ? addHeader(s, line) : s;
+  },
   framing: (s, r) => addHeader(s, pick(FRAMING, r)),
-  obsFold: (s, r) => { const lines = s.slice(0, headEnd(s)).split('\r\n'); const i = 1 + Math.floor(r() * Math.max(1, lines.length - 1)); lines.splice(i, 0, ` folded${pick(INJECT, r)}`); return lines.join('\r\n') + s.slice(headEnd(s)); },
+  obsFold: (s, r) => {
+    const lines = s.slice(0, headEnd(s)).split('\r\n');
+    const i = 1 + Math.floor(r() * Math.max(1, lines.length - 1));
+    lines.splice(i, 0, ` folded${pick(INJECT, r)}`);
+    return lines.join('\r\n') + s.slice(headEnd(s));
+  },
   bareLf: (s) => s.replace(/\r\n/, '\n'),
   truncate: (s, r) => s.slice(0, Math.floor(r() * s.length)),
-  splice: (s, r) => { const o = pick(CORPUS, r); return s.slice(0, at(s, r)) + o.slice(Math.floor(r() * o.length)); },
-  highBytesInTarget: (s, r) => s.replace(' /', ` /${String.fromCharCode(0x80 + Math.floor(r() * 128))}%${Math.floor(r() * 256).toString(16)}`),
+  splice: (s, r) => {
+    const o = pick(CORPUS, r);
+    return s.slice(0, at(s, r)) + o.slice(Math.floor(r() * o.length));
+  },
+  highBytesInTarget: (s, r) =>
+    s.replace(' /', ` /${String.fromCharCode(0x80 + Math.floor(r() * 128))}%${Math.floor(r() * 256).toString(16)}`),
   headerNameJunk: (s, r) => addHeader(s, `${pick(['X A', 'X:A', '', ' X', 'X\0', '\u00e9', '@', 'X-\x7f'], r)}: v`),
 };
 
@@ -74,7 +171,10 @@ function addHeader(s: string, line: string): string {
   return i === -1 ? `${s}\r\n${line}` : `${s.slice(0, i + 2)}${line}\r\n${s.slice(i + 2)}`;
 }
 
-export interface FuzzCase { input: string; mutations: string[] }
+export interface FuzzCase {
+  input: string;
+  mutations: string[];
+}
 
 /** One case: a corpus entry with 1–3 mutations. */
 export function generate(r: () => number): FuzzCase {

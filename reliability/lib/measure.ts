@@ -4,10 +4,11 @@
  * instead of silently lowering the offered load), percentiles, and the result line the runner
  * collects. Normal clients bind their own loopback source address, apart from any attacker's.
  */
+
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
 
 export interface Sample {
   /** ms since the load started */
@@ -18,7 +19,7 @@ export interface Sample {
   pid?: number;
   body?: string;
   /** The value of LoadOptions.captureHeader in the answer. */
-  header?: string;
+  header?: string | undefined;
 }
 
 export interface LoadOptions {
@@ -50,10 +51,16 @@ export class Load {
   private hardStop: NodeJS.Timeout;
 
   constructor(private readonly o: LoadOptions) {
-    const agentOptions = { keepAlive: o.keepAlive ?? true, maxSockets: 256, ...(o.localAddress ? { localAddress: o.localAddress } : {}) };
+    const agentOptions = {
+      keepAlive: o.keepAlive ?? true,
+      maxSockets: 256,
+      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+    };
     // https:// for the nginx topologies as shipped: their development certificate is self-signed.
     this.tls = o.baseUrl.startsWith('https:');
-    this.agent = this.tls ? new https.Agent({ ...agentOptions, rejectUnauthorized: false }) : new http.Agent(agentOptions);
+    this.agent = this.tls
+      ? new https.Agent({ ...agentOptions, rejectUnauthorized: false })
+      : new http.Agent(agentOptions);
     let sent = 0;
     const tickMs = 5;
     this.timer = setInterval(() => {
@@ -65,39 +72,67 @@ export class Load {
     this.hardStop.unref();
   }
 
-  now(): number { return performance.now() - this.t0; }
+  now(): number {
+    return performance.now() - this.t0;
+  }
 
   private fire(i: number): void {
     const spec = typeof this.o.path === 'function' ? this.o.path(i) : { path: this.o.path ?? '/' };
     const s: Sample = { start: this.now(), end: 0, status: 0 };
     const p = new Promise<void>((resolve) => {
-      const done = () => { s.end = this.now(); this.samples.push(s); resolve(); };
-      const req = (this.tls ? https : http).request(`${this.o.baseUrl}${spec.path}`, { method: spec.method ?? 'GET', agent: this.agent, headers: spec.body ? { 'content-type': 'application/octet-stream', 'content-length': Buffer.byteLength(spec.body) } : {} }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => { body += c; });
-        res.on('end', () => {
-          s.status = res.statusCode ?? 0;
-          if (this.o.captureHeader) s.header = res.headers[this.o.captureHeader] as string | undefined;
-          const m = /"pid":(\d+)/.exec(body);
-          if (m) s.pid = Number(m[1]);
-          if (this.o.keepBody) s.body = body;
-          done();
-        });
-        res.on('error', (e) => { s.error = (e as NodeJS.ErrnoException).code ?? e.message; done(); });
-      });
+      const done = () => {
+        s.end = this.now();
+        this.samples.push(s);
+        resolve();
+      };
+      const req = (this.tls ? https : http).request(
+        `${this.o.baseUrl}${spec.path}`,
+        {
+          method: spec.method ?? 'GET',
+          agent: this.agent,
+          headers: spec.body
+            ? { 'content-type': 'application/octet-stream', 'content-length': Buffer.byteLength(spec.body) }
+            : {},
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => {
+            s.status = res.statusCode ?? 0;
+            if (this.o.captureHeader) s.header = res.headers[this.o.captureHeader] as string | undefined;
+            const m = /"pid":(\d+)/.exec(body);
+            if (m) s.pid = Number(m[1]);
+            if (this.o.keepBody) s.body = body;
+            done();
+          });
+          res.on('error', (e) => {
+            s.error = (e as NodeJS.ErrnoException).code ?? e.message;
+            done();
+          });
+        },
+      );
       // A deadline from the moment the request is due, not an idle timer on its socket: a request
       // still queued for a connection (the server accepts nothing) must time out too.
       const deadline = setTimeout(() => req.destroy(new Error('timeout')), this.o.timeoutMs ?? 30_000);
       req.on('close', () => clearTimeout(deadline));
-      req.on('error', (e: NodeJS.ErrnoException) => { if (s.end === 0) { s.error = e.code ?? e.message; done(); } });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (s.end === 0) {
+          s.error = e.code ?? e.message;
+          done();
+        }
+      });
       req.end(spec.body);
     });
     this.pending.add(p);
     void p.then(() => this.pending.delete(p));
   }
 
-  inFlight(): number { return this.pending.size; }
+  inFlight(): number {
+    return this.pending.size;
+  }
 
   async stop(): Promise<Sample[]> {
     this.stopped = true;
@@ -117,28 +152,58 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-export interface Summary { requests: number; ok: number; failed: number; failures: Record<string, number>; p50: number; p99: number; rps: number }
+export interface Summary {
+  requests: number;
+  ok: number;
+  failed: number;
+  failures: Record<string, number>;
+  p50: number;
+  p99: number;
+  rps: number;
+}
 
 /** Samples that started within [from, to) ms. */
 export function summarize(samples: Sample[], from = 0, to = Infinity): Summary {
   const win = samples.filter((s) => s.start >= from && s.start < to);
   const good = win.filter(ok);
   const failures: Record<string, number> = {};
-  for (const s of win) if (!ok(s)) { const k = s.error ?? String(s.status); failures[k] = (failures[k] ?? 0) + 1; }
+  for (const s of win)
+    if (!ok(s)) {
+      const k = s.error ?? String(s.status);
+      failures[k] = (failures[k] ?? 0) + 1;
+    }
   const span = Math.max(1, Math.min(to, Math.max(...win.map((s) => s.end), 0)) - from) / 1000;
   return {
-    requests: win.length, ok: good.length, failed: win.length - good.length, failures,
-    p50: round(percentile(good.map((s) => s.end - s.start), 50)), p99: round(percentile(good.map((s) => s.end - s.start), 99)),
+    requests: win.length,
+    ok: good.length,
+    failed: win.length - good.length,
+    failures,
+    p50: round(
+      percentile(
+        good.map((s) => s.end - s.start),
+        50,
+      ),
+    ),
+    p99: round(
+      percentile(
+        good.map((s) => s.end - s.start),
+        99,
+      ),
+    ),
     rps: round(good.length / (Number.isFinite(to) ? (to - from) / 1000 : span)),
   };
 }
 
-export const round = (x: number, digits = 1) => Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x;
+export const round = (x: number, digits = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function machine(): string {
   let model = os.cpus()[0]?.model ?? 'unknown CPU';
-  try { model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model; } catch { /* not Linux */ }
+  try {
+    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    /* not Linux */
+  }
   return `${os.hostname()}: ${os.cpus().length} × ${model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 

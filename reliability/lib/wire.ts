@@ -27,9 +27,17 @@ export interface ExchangeOptions {
   endAfterWrite?: boolean;
 }
 
-export function exchange(port: number, payload: string | Buffer | Array<string | Buffer>, o: ExchangeOptions = {}): Promise<Exchange> {
+export function exchange(
+  port: number,
+  payload: string | Buffer | Array<string | Buffer>,
+  o: ExchangeOptions = {},
+): Promise<Exchange> {
   return new Promise((resolve) => {
-    const sock = net.connect({ port, host: o.host ?? '127.0.0.1', ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
+    const sock = net.connect({
+      port,
+      host: o.host ?? '127.0.0.1',
+      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+    });
     const chunks: Buffer[] = [];
     let done = false;
     const finish = (closed: boolean, timedOut: boolean, error?: string) => {

@@ -3,7 +3,7 @@
  * for a server they started, and the median they report.
  * (The scripts themselves run on import, so they cannot import each other.)
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +13,9 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Exits with a clear message (and code 2) unless `cmd` is on PATH. */
 export function need(cmd: string, hint: string): void {
-  try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); } catch {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+  } catch {
     console.error(`bench: ${cmd} is not installed (${hint})`);
     process.exit(2);
   }
@@ -22,7 +24,10 @@ export function need(cmd: string, hint: string): void {
 /** Exits with a clear message (and code 2) unless the app and the gateway are built. */
 export function needBuilt(): void {
   for (const f of ['app/dist/app.js', 'app/dist/standalone.js', 'server/dist/cli.js']) {
-    if (!existsSync(join(ROOT, f))) { console.error(`bench: ${f} is missing; run npm run build first`); process.exit(2); }
+    if (!existsSync(join(ROOT, f))) {
+      console.error(`bench: ${f} is missing; run npm run build first`);
+      process.exit(2);
+    }
   }
 }
 
@@ -33,7 +38,10 @@ export async function waitListening(port: number, proc: ChildProcess | undefined
     if (proc && proc.exitCode !== null) throw new Error(`exited with ${proc.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;

@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../loadtest/compare/native-nginx.ts';
 import { tree } from '../../loadtest/compare/procstat.ts';
-import { ROOT, median, need, needBuilt, waitListening } from './common.ts';
+import { median, need, needBuilt, ROOT, waitListening } from './common.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -65,14 +65,20 @@ function drive(port: number, total: number, connections: number): Promise<void> 
   let answered = 0;
   return new Promise((resolve, reject) => {
     const sockets: net.Socket[] = [];
-    const fail = (err: Error) => { sockets.forEach((s) => s.destroy()); reject(err); };
+    const fail = (err: Error) => {
+      for (const s of sockets) s.destroy();
+      reject(err);
+    };
     for (let c = 0; c < Math.min(connections, total); c++) {
       const s = net.connect(port, '127.0.0.1');
       sockets.push(s);
       let buf = '';
       s.setEncoding('latin1');
       s.on('error', fail);
-      s.on('connect', () => { sent++; s.write(request); });
+      s.on('connect', () => {
+        sent++;
+        s.write(request);
+      });
       s.on('data', (chunk: string) => {
         buf += chunk;
         for (;;) {
@@ -80,13 +86,26 @@ function drive(port: number, total: number, connections: number): Promise<void> 
           if (end === -1) return;
           const head = buf.slice(0, end);
           const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
-          if (Number.isNaN(len)) { fail(new Error(`response without content-length: ${head}`)); return; }
+          if (Number.isNaN(len)) {
+            fail(new Error(`response without content-length: ${head}`));
+            return;
+          }
           if (buf.length < end + 4 + len) return;
-          if (!head.startsWith('HTTP/1.1 200')) { fail(new Error(`unexpected response: ${head.split('\r\n')[0]}`)); return; }
+          if (!head.startsWith('HTTP/1.1 200')) {
+            fail(new Error(`unexpected response: ${head.split('\r\n')[0]}`));
+            return;
+          }
           buf = buf.slice(end + 4 + len);
           answered++;
-          if (answered === total) { sockets.forEach((x) => x.destroy()); resolve(); return; }
-          if (sent < total) { sent++; s.write(request); }
+          if (answered === total) {
+            for (const x of sockets) x.destroy();
+            resolve();
+            return;
+          }
+          if (sent < total) {
+            sent++;
+            s.write(request);
+          }
         }
       });
     }
@@ -110,7 +129,10 @@ async function dumpFile(dir: string, pid: number, n: number): Promise<string> {
 /** All instructions in a dump, and those spent (inclusively) in V8's optimizing compiler. */
 function instructions(file: string): { total: number; jit: number } {
   const total = Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(file, 'utf8'))![1]);
-  const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const line = annotated.split('\n').find((l) => l.includes('v8::internal::Compiler::CompileOptimized('));
   const jit = line ? Number(/^\s*([\d,]+)/.exec(line)![1]!.replaceAll(',', '')) : 0;
   return { total, jit };
@@ -135,8 +157,23 @@ const TARGETS: Target[] = [
   {
     name: 'gateway -w 1',
     // --timeout: boot and heartbeats are some 50 times slower under valgrind.
-    argv: (p) => [...node, 'server/dist/cli.js', '-w', '1', '-b', `127.0.0.1:${p}`, '--log-level', 'warning', '--timeout', '600', 'app/dist/app.js'],
-    roles: (pids) => [['worker', pids[1]!], ['master', pids[0]!]],
+    argv: (p) => [
+      ...node,
+      'server/dist/cli.js',
+      '-w',
+      '1',
+      '-b',
+      `127.0.0.1:${p}`,
+      '--log-level',
+      'warning',
+      '--timeout',
+      '600',
+      'app/dist/app.js',
+    ],
+    roles: (pids) => [
+      ['worker', pids[1]!],
+      ['master', pids[0]!],
+    ],
   },
 ];
 
@@ -144,22 +181,35 @@ const TARGETS: Target[] = [
  * Instructions in the measured window: all of them, those of V8's optimizing compiler (JIT), and
  * those of the same wall time without traffic (clock-driven).
  */
-interface Cost { loaded: number; jit: number; idle: number }
+interface Cost {
+  loaded: number;
+  jit: number;
+  idle: number;
+}
 
 async function measure(t: Target, round: number): Promise<Map<string, Cost>> {
-  const dir = opts.keep ? join(opts.keep, `${t.name.replace(/\W+/g, '-')}-${round}`) : mkdtempSync(join(tmpdir(), 'cost-'));
+  const dir = opts.keep
+    ? join(opts.keep, `${t.name.replace(/\W+/g, '-')}-${round}`)
+    : mkdtempSync(join(tmpdir(), 'cost-'));
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   // vgdb (behind callgrind_control) finds the process by names built from USER and HOST: it must
   // see the same environment as the process, whose HOST may be the app's bind address.
   const env = { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...(t.env?.(port) ?? {}) };
   const control = (args: string[]) => execFileSync('callgrind_control', args, { env, stdio: 'ignore' });
-  const proc = spawn('valgrind', [
-    '--tool=callgrind', '--trace-children=yes', `--callgrind-out-file=${dir}/cg.%p`,
-    // Node's JIT writes code it then runs: valgrind must notice code rewritten in place.
-    '--smc-check=all-non-file', '--quiet',
-    ...t.argv(port),
-  ], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--trace-children=yes',
+      `--callgrind-out-file=${dir}/cg.%p`,
+      // Node's JIT writes code it then runs: valgrind must notice code rewritten in place.
+      '--smc-check=all-non-file',
+      '--quiet',
+      ...t.argv(port),
+    ],
+    { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   try {
     await waitListening(port, proc, 600_000);
     await drive(port, WARMUP, CONNECTIONS);
@@ -169,7 +219,10 @@ async function measure(t: Target, round: number): Promise<Map<string, Cost>> {
       for (const [, pid] of roles) control(['-z', String(pid)]);
       await what();
       const files: string[] = [];
-      for (const [, pid] of roles) { control(['-d', String(pid)]); files.push(await dumpFile(dir, pid, n)); }
+      for (const [, pid] of roles) {
+        control(['-d', String(pid)]);
+        files.push(await dumpFile(dir, pid, n));
+      }
       return files.map(instructions);
     };
     const t0 = performance.now();
@@ -179,10 +232,18 @@ async function measure(t: Target, round: number): Promise<Map<string, Cost>> {
     // valgrind one request takes some 50 times longer than it does natively: charged to the
     // requests they would inflate the cost. The same wall time without traffic measures them.
     const idle = await window(() => new Promise((r) => setTimeout(r, seconds * 1000)), 2);
-    return new Map(roles.map(([role], i) => [role, { loaded: loaded[i]!.total, jit: loaded[i]!.jit, idle: idle[i]!.total }]));
+    return new Map(
+      roles.map(([role], i) => [role, { loaded: loaded[i]!.total, jit: loaded[i]!.jit, idle: idle[i]!.total }]),
+    );
   } finally {
     proc.kill('SIGKILL');
-    for (const pid of tree(proc.pid!)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of tree(proc.pid!)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
@@ -190,7 +251,9 @@ async function measure(t: Target, round: number): Promise<Map<string, Cost>> {
 
 async function main(): Promise<void> {
   console.log(`# Instructions per request on GET ${opts.path} — ${new Date().toISOString()}`);
-  console.log(`Node ${process.version}${opts['node-flags'] ? ` ${opts['node-flags']}` : ''}, callgrind; ${WARMUP} warm-up requests, then ${REQUESTS} measured over ${CONNECTIONS} keep-alive connections; ${ROUNDS} rounds\n`);
+  console.log(
+    `Node ${process.version}${opts['node-flags'] ? ` ${opts['node-flags']}` : ''}, callgrind; ${WARMUP} warm-up requests, then ${REQUESTS} measured over ${CONNECTIONS} keep-alive connections; ${ROUNDS} rounds\n`,
+  );
   const perRequest = new Map<string, number[]>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of TARGETS.filter((x) => !opts.only || x.name.includes(opts.only))) {
@@ -200,14 +263,17 @@ async function main(): Promise<void> {
         const steady = (loaded - jit - idle) / REQUESTS;
         perRequest.set(key, [...(perRequest.get(key) ?? []), steady]);
         const per = (x: number) => (x / REQUESTS).toFixed(0);
-        console.error(`round ${round}: ${key.padEnd(26)} ${steady.toFixed(0).padStart(9)} instructions/request`
-          + `  (${per(loaded)} with traffic, of which ${per(jit)} JIT compiling and ${per(idle)} clock-driven)`);
+        console.error(
+          `round ${round}: ${key.padEnd(26)} ${steady.toFixed(0).padStart(9)} instructions/request` +
+            `  (${per(loaded)} with traffic, of which ${per(jit)} JIT compiling and ${per(idle)} clock-driven)`,
+        );
       }
     }
   }
   console.log('| process | instructions per request (median) | rounds |');
   console.log('|---|---:|---|');
-  for (const [key, xs] of perRequest) console.log(`| ${key} | ${median(xs).toFixed(0)} | ${xs.map((x) => x.toFixed(0)).join(', ')} |`);
+  for (const [key, xs] of perRequest)
+    console.log(`| ${key} | ${median(xs).toFixed(0)} | ${xs.map((x) => x.toFixed(0)).join(', ')} |`);
   if (perRequest.size < 3) return;
   const standalone = median(perRequest.get('standalone (process)')!);
   const worker = median(perRequest.get('gateway -w 1 (worker)')!);
@@ -217,4 +283,7 @@ async function main(): Promise<void> {
   console.log(`- (gateway worker + master) / standalone: **${((worker + master) / standalone).toFixed(3)}**`);
 }
 
-main().catch((err: unknown) => { console.error(err); process.exit(1); });
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -24,7 +24,7 @@
  *   npm run bench:throughput [-- --instances 4 --duration 3 --warmup 10 --rounds 6 --connections 50]
  *                            [--gap 1] [--lead-in 0] [--seed N] [--only standalone,'gateway -w 1']
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 // CPU accounting shared with the comparison runner (loadtest/compare/).
 import { freePort } from '../../loadtest/compare/native-nginx.ts';
 import { cpuSeconds, tree } from '../../loadtest/compare/procstat.ts';
-import { ROOT, median, need, needBuilt, waitListening } from './common.ts';
+import { median, need, needBuilt, ROOT, waitListening } from './common.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -75,11 +75,21 @@ async function waitUp(port: number, proc?: ChildProcess): Promise<void> {
   await sleep(1500);
 }
 
-function processTarget(name: string, group: Target['group'], argv: (port: number) => string[], env: (port: number) => NodeJS.ProcessEnv = () => ({})): Target {
+function processTarget(
+  name: string,
+  group: Target['group'],
+  argv: (port: number) => string[],
+  env: (port: number) => NodeJS.ProcessEnv = () => ({}),
+): Target {
   return {
-    name, group,
+    name,
+    group,
     async start(port) {
-      const proc = spawn(argv(port)[0]!, argv(port).slice(1), { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+      const proc = spawn(argv(port)[0]!, argv(port).slice(1), {
+        cwd: ROOT,
+        env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env(port) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       await waitUp(port, proc);
       return {
         pids: () => tree(proc.pid!),
@@ -97,12 +107,28 @@ function processTarget(name: string, group: Target['group'], argv: (port: number
 const node = process.execPath;
 const pm2Bin = join(ROOT, 'node_modules/.bin/pm2');
 
-const standalone = (name: string) => processTarget(name, 'per worker', () => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'], (p) => ({ PORT: String(p), HOST: '127.0.0.1' }));
+const standalone = (name: string) =>
+  processTarget(
+    name,
+    'per worker',
+    () => ['taskset', '-c', SERVER_CORE, node, 'app/dist/standalone.js'],
+    (p) => ({ PORT: String(p), HOST: '127.0.0.1' }),
+  );
 /** The gateway hosting the sample app: one worker pinned to the standalone server's core, or a pool. */
-const gateway = (name: string, workers: 1 | 2, extra: string[] = []) => processTarget(name, workers === 1 ? 'per worker' : 'pool of 2', (p) => [
-  ...(workers === 1 ? ['taskset', '-c', SERVER_CORE] : []),
-  node, 'server/dist/cli.js', '-w', String(workers), '-b', `127.0.0.1:${p}`, ...extra, '--log-level', 'warning', 'app/dist/app.js',
-]);
+const gateway = (name: string, workers: 1 | 2, extra: string[] = []) =>
+  processTarget(name, workers === 1 ? 'per worker' : 'pool of 2', (p) => [
+    ...(workers === 1 ? ['taskset', '-c', SERVER_CORE] : []),
+    node,
+    'server/dist/cli.js',
+    '-w',
+    String(workers),
+    '-b',
+    `127.0.0.1:${p}`,
+    ...extra,
+    '--log-level',
+    'warning',
+    'app/dist/app.js',
+  ]);
 const STANDALONE = 'standalone app (1 process)';
 const CONTROL = 'standalone app (A/A control)';
 const METRICS = 'gateway -w 1 --metrics-bind';
@@ -114,18 +140,37 @@ const TARGETS: Target[] = [
   // collected only when something can scrape it.
   gateway(METRICS, 1, ['--metrics-bind', '127.0.0.1:0']),
   gateway('gateway -w 2', 2),
-  processTarget('node:cluster ×2', 'pool of 2', () => [node, 'server/bench/cluster-app.mjs'], (p) => ({ PORT: String(p), WORKERS: '2' })),
+  processTarget(
+    'node:cluster ×2',
+    'pool of 2',
+    () => [node, 'server/bench/cluster-app.mjs'],
+    (p) => ({ PORT: String(p), WORKERS: '2' }),
+  ),
   {
-    name: 'PM2 cluster ×2', group: 'pool of 2',
+    name: 'PM2 cluster ×2',
+    group: 'pool of 2',
     async start(port) {
       const home = mkdtempSync(join(tmpdir(), 'pm2-bench-'));
-      const env = { ...process.env, PM2_HOME: home, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' };
-      execFileSync(pm2Bin, ['start', 'app/dist/standalone.js', '-i', '2', '--name', 'bench', '--silent'], { cwd: ROOT, env, stdio: 'ignore' });
+      const env = {
+        ...process.env,
+        PM2_HOME: home,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      };
+      execFileSync(pm2Bin, ['start', 'app/dist/standalone.js', '-i', '2', '--name', 'bench', '--silent'], {
+        cwd: ROOT,
+        env,
+        stdio: 'ignore',
+      });
       await waitUp(port);
       const daemon = Number(readFileSync(join(home, 'pm2.pid'), 'utf8'));
       return {
         pids: () => tree(daemon),
-        stop: async () => { execFileSync(pm2Bin, ['kill', '--silent'], { env, stdio: 'ignore' }); },
+        stop: async () => {
+          execFileSync(pm2Bin, ['kill', '--silent'], { env, stdio: 'ignore' });
+        },
       };
     },
   },
@@ -152,7 +197,13 @@ function shuffled<T>(xs: readonly T[]): T[] {
   return out;
 }
 
-interface Sample { rps: number; p50: number; p99: number; cpuPerK: number; errors: number }
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuPerK: number;
+  errors: number;
+}
 
 function toMs(v: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
@@ -160,8 +211,15 @@ function toMs(v: string): number {
   return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
 }
 
-function wrk(port: number, seconds: number): { rps: number; p50: number; p99: number; errors: number; requests: number } {
-  const out = execFileSync('taskset', ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+function wrk(
+  port: number,
+  seconds: number,
+): { rps: number; p50: number; p99: number; errors: number; requests: number } {
+  const out = execFileSync(
+    'taskset',
+    ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`],
+    { encoding: 'utf8' },
+  );
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
@@ -170,7 +228,13 @@ function wrk(port: number, seconds: number): { rps: number; p50: number; p99: nu
     requests: num(/(\d+) requests in/),
     p50: toMs(/^\s+50%\s+(\S+)$/m.exec(out)?.[1] ?? ''),
     p99: toMs(/^\s+99%\s+(\S+)$/m.exec(out)?.[1] ?? ''),
-    errors: (errs ? errs.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0) + (Number.isNaN(non2xx) ? 0 : non2xx),
+    errors:
+      (errs
+        ? errs
+            .slice(1)
+            .map(Number)
+            .reduce((a, b) => a + b, 0)
+        : 0) + (Number.isNaN(non2xx) ? 0 : non2xx),
   };
 }
 
@@ -200,13 +264,27 @@ async function runGroup(targets: Target[], samples: Map<string, Sample[]>): Prom
         const cpu0 = cpuSeconds(pids);
         const r = wrk(port, DURATION);
         const cpu = cpuSeconds(pids) - cpu0;
-        const s: Sample = { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, cpuPerK: (cpu / r.requests) * 1000 * 1000 };
+        const s: Sample = {
+          rps: r.rps,
+          p50: r.p50,
+          p99: r.p99,
+          errors: r.errors,
+          cpuPerK: (cpu / r.requests) * 1000 * 1000,
+        };
         windows.get(t.name)!.push(s);
-        console.error(`round ${round}: ${`${t.name} #${instance}`.padEnd(31)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`);
+        console.error(
+          `round ${round}: ${`${t.name} #${instance}`.padEnd(31)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`,
+        );
       }
       for (const [name, ws] of windows) {
         const mean = (k: keyof Sample) => ws.reduce((a, w) => a + w[k], 0) / ws.length;
-        samples.get(name)!.push({ rps: mean('rps'), p50: mean('p50'), p99: mean('p99'), cpuPerK: mean('cpuPerK'), errors: ws.reduce((a, w) => a + w.errors, 0) });
+        samples.get(name)!.push({
+          rps: mean('rps'),
+          p50: mean('p50'),
+          p99: mean('p99'),
+          cpuPerK: mean('cpuPerK'),
+          errors: ws.reduce((a, w) => a + w.errors, 0),
+        });
       }
     }
   } finally {
@@ -216,32 +294,49 @@ async function runGroup(targets: Target[], samples: Map<string, Sample[]>): Prom
 
 async function main(): Promise<void> {
   // --only standalone,'gateway -w 1': targets whose name contains any of the comma-separated words.
-  const only = opts.only?.split(',').map((w) => w.trim()).filter(Boolean);
+  const only = opts.only
+    ?.split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
   const targets = only ? TARGETS.filter((t) => only.some((w) => t.name.includes(w))) : TARGETS;
   const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
   const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
   console.log(`# Throughput on GET / — ${new Date().toISOString()}`);
-  console.log(`${availableParallelism()} cores (${cpuModel}), Node ${process.version}; wrk -t1 -c${CONNECTIONS} pinned to core ${LOAD_CORE}; `
-    + `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, then ${ROUNDS} rounds of ${DURATION}s windows `
-    + `in shuffled order (seed ${SEED}), ${GAP_MS / 1000}s apart\n`);
+  console.log(
+    `${availableParallelism()} cores (${cpuModel}), Node ${process.version}; wrk -t1 -c${CONNECTIONS} pinned to core ${LOAD_CORE}; ` +
+      `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, then ${ROUNDS} rounds of ${DURATION}s windows ` +
+      `in shuffled order (seed ${SEED}), ${GAP_MS / 1000}s apart\n`,
+  );
   for (const group of ['per worker', 'pool of 2'] as const) {
     const members = targets.filter((t) => t.group === group);
     if (members.length > 0) await runGroup(members, samples);
   }
   const med = (name: string, k: keyof Sample) => median(samples.get(name)!.map((s) => s[k]));
-  console.log(`| target | group | req/s (median of rounds, mean of ${INSTANCES} instances) | p50 ms | p99 ms | CPU ms per 1k req | errors |`);
+  console.log(
+    `| target | group | req/s (median of rounds, mean of ${INSTANCES} instances) | p50 ms | p99 ms | CPU ms per 1k req | errors |`,
+  );
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const t of targets) {
-    console.log(`| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`);
+    console.log(
+      `| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`,
+    );
   }
   // The median of the per-round ratios: each compares two windows seconds apart. Against several
   // references, a round's reference figure is their mean.
   const ratio = (a: string, b: string | string[], k: keyof Sample) => {
     const refs = typeof b === 'string' ? [b] : b;
     if (!samples.has(a) || !refs.every((r) => samples.has(r))) return undefined;
-    const xs = samples.get(a)!.map((s, i) => s[k] / (refs.reduce((sum, r) => sum + samples.get(r)![i]![k], 0) / refs.length));
+    const xs = samples
+      .get(a)!
+      .map((s, i) => s[k] / (refs.reduce((sum, r) => sum + samples.get(r)![i]![k], 0) / refs.length));
     const sorted = [...xs].sort((x, y) => x - y);
-    return { median: median(xs), low: sorted[Math.floor(xs.length / 4)]!, high: sorted[Math.ceil((xs.length * 3) / 4) - 1]!, above: xs.filter((x) => x >= 1).length, n: xs.length };
+    return {
+      median: median(xs),
+      low: sorted[Math.floor(xs.length / 4)]!,
+      high: sorted[Math.ceil((xs.length * 3) / 4) - 1]!,
+      above: xs.filter((x) => x >= 1).length,
+      n: xs.length,
+    };
   };
   console.log('');
   console.log('Median of per-round ratios (interquartile range; rounds where the first is at least the second):');
@@ -257,8 +352,14 @@ async function main(): Promise<void> {
     ['gateway -w 2 / PM2 cluster, CPU per request', ratio('gateway -w 2', 'PM2 cluster ×2', 'cpuPerK')],
   ] as const;
   for (const [label, r] of lines) {
-    if (r) console.log(`- ${label}: **${r.median.toFixed(3)}** (${r.low.toFixed(3)}–${r.high.toFixed(3)}; ${r.above}/${r.n} rounds ≥ 1)`);
+    if (r)
+      console.log(
+        `- ${label}: **${r.median.toFixed(3)}** (${r.low.toFixed(3)}–${r.high.toFixed(3)}; ${r.above}/${r.n} rounds ≥ 1)`,
+      );
   }
 }
 
-main().catch((err: unknown) => { console.error(err); process.exit(1); });
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -5,15 +5,18 @@
  *   3. a Fastify instance, or a factory (sync or async) returning any of the above.
  * A factory is called once per worker with an {@link AppContext}.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { GatewayError } from './errors.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
-export interface FetchApp { fetch(request: Request): Response | Promise<Response> }
+export interface FetchApp {
+  fetch(request: Request): Response | Promise<Response>;
+}
 
 /** What a factory receives. */
 export interface AppContext {
@@ -30,7 +33,10 @@ interface FastifyLike {
   ready(): PromiseLike<unknown>;
   routing(req: IncomingMessage, res: ServerResponse): void;
   close(): PromiseLike<unknown>;
-  server: { emit(event: 'upgrade', req: IncomingMessage, socket: Duplex, head: Buffer): boolean; listenerCount(event: string): number };
+  server: {
+    emit(event: 'upgrade', req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+    listenerCount(event: string): number;
+  };
   websocketServer?: WebSocketServerLike;
 }
 
@@ -38,7 +44,9 @@ interface FastifyLike {
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** What the gateway needs to close WebSockets with 1001 when a worker drains (a `ws` server). */
-export interface WebSocketServerLike { clients: Set<{ close(code?: number, reason?: string): void }> }
+export interface WebSocketServerLike {
+  clients: Set<{ close(code?: number, reason?: string): void }>;
+}
 
 interface Extras {
   upgrade?: UpgradeHandler | undefined;
@@ -61,19 +69,27 @@ function moduleUrl(mod: string, cwd: string): string {
   const looksLikePath = mod.startsWith('.') || mod.startsWith('/') || isAbsolute(mod) || /\.[cm]?[jt]s$/.test(mod);
   if (looksLikePath) {
     const abs = resolve(cwd, mod);
-    if (!existsSync(abs)) throw new GatewayError('GW_ERR_APP_NOT_FOUND', `cannot find app module ${mod} (looked at ${abs})`);
+    if (!existsSync(abs))
+      throw new GatewayError('GW_ERR_APP_NOT_FOUND', `cannot find app module ${mod} (looked at ${abs})`);
     return pathToFileURL(abs).href;
   }
   return mod; // a package name, resolved by Node
 }
 
 function isFastify(x: unknown): x is FastifyLike {
-  return typeof x === 'object' && x !== null && typeof (x as FastifyLike).routing === 'function' &&
-    typeof (x as FastifyLike).ready === 'function' && typeof (x as FastifyLike).close === 'function';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as FastifyLike).routing === 'function' &&
+    typeof (x as FastifyLike).ready === 'function' &&
+    typeof (x as FastifyLike).close === 'function'
+  );
 }
 
 function isFetchApp(x: unknown): x is FetchApp {
-  return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as FetchApp).fetch === 'function';
+  return (
+    (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as FetchApp).fetch === 'function'
+  );
 }
 
 async function classify(value: unknown, ctx: AppContext, depth: number, label: string): Promise<HostedApp> {
@@ -81,9 +97,18 @@ async function classify(value: unknown, ctx: AppContext, depth: number, label: s
     await value.ready();
     const app = value;
     return {
-      kind: 'fastify', handle: (req, res) => app.routing(req, res), close: async () => { await app.close(); },
+      kind: 'fastify',
+      handle: (req, res) => app.routing(req, res),
+      close: async () => {
+        await app.close();
+      },
       // @fastify/websocket listens for 'upgrade' on the instance's own (never listening) server.
-      upgrade: app.server.listenerCount('upgrade') > 0 ? (req, socket, head) => { app.server.emit('upgrade', req, socket, head); } : undefined,
+      upgrade:
+        app.server.listenerCount('upgrade') > 0
+          ? (req, socket, head) => {
+              app.server.emit('upgrade', req, socket, head);
+            }
+          : undefined,
       webSockets: () => app.websocketServer,
     };
   }
@@ -96,7 +121,8 @@ async function classify(value: unknown, ctx: AppContext, depth: number, label: s
       // server would have an 'upgrade' listener and a ws server beside it.
       const extra = value as unknown as { upgrade?: unknown; websocketServer?: WebSocketServerLike };
       return {
-        kind: 'listener', handle: value as RequestListener,
+        kind: 'listener',
+        handle: value as RequestListener,
         upgrade: typeof extra.upgrade === 'function' ? (extra.upgrade as UpgradeHandler) : undefined,
         webSockets: () => extra.websocketServer,
       };
@@ -106,8 +132,10 @@ async function classify(value: unknown, ctx: AppContext, depth: number, label: s
     return classify(made, ctx, depth + 1, `${label}()`);
   }
   if (isFetchApp(value)) return { kind: 'fetch', handle: value };
-  throw new GatewayError('GW_ERR_APP_SHAPE',
-    `${label} is ${value === null ? 'null' : typeof value}: expected a request listener (req, res), an object with fetch(request), a Fastify instance, or a factory returning one`);
+  throw new GatewayError(
+    'GW_ERR_APP_SHAPE',
+    `${label} is ${value === null ? 'null' : typeof value}: expected a request listener (req, res), an object with fetch(request), a Fastify instance, or a factory returning one`,
+  );
 }
 
 export async function loadApp(spec: string, ctx: AppContext, cwd = process.cwd()): Promise<HostedApp> {
@@ -124,7 +152,10 @@ export async function loadApp(spec: string, ctx: AppContext, cwd = process.cwd()
     throw err; // the app's own error (syntax, a throw at import time): the caller logs its stack
   }
   if (!(exportName in ns)) {
-    throw new GatewayError('GW_ERR_APP_EXPORT', `${module} has no export "${exportName}" (it has: ${Object.keys(ns).join(', ') || 'none'})`);
+    throw new GatewayError(
+      'GW_ERR_APP_EXPORT',
+      `${module} has no export "${exportName}" (it has: ${Object.keys(ns).join(', ') || 'none'})`,
+    );
   }
   return classify(ns[exportName], ctx, 0, `${module}:${exportName}`);
 }

@@ -4,18 +4,18 @@
  * without dropping a request, and stops them on a signal. Signal handlers only enqueue; the queue
  * is drained in one place, so tests can push signals without sending them.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { closeListener, listen, parseBind, type Listener } from './binds.js';
+import { closeListener, type Listener, listen, parseBind } from './binds.js';
 import { EXIT, GatewayError } from './errors.js';
 import type { BootMessage, WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
-import { addCounts, emptyCounts, requestMetrics, type RequestCounts } from './worker-stats.js';
+import { addCounts, emptyCounts, type RequestCounts, requestMetrics } from './worker-stats.js';
 
 export type MasterSignal = 'HUP' | 'TERM' | 'INT' | 'QUIT' | 'TTIN' | 'TTOU' | 'USR1';
 export const MASTER_SIGNALS: readonly MasterSignal[] = ['HUP', 'TERM', 'INT', 'QUIT', 'TTIN', 'TTOU', 'USR1'];
@@ -39,7 +39,12 @@ interface WorkerRecord {
 }
 
 /** One scrape's replies as they come in: Node's figures per worker, and the in-flight sum. */
-interface MetricsWaiter { pending: number; defaults: unknown[][]; inFlight: number; done: () => void }
+interface MetricsWaiter {
+  pending: number;
+  defaults: unknown[][];
+  inFlight: number;
+  done: () => void;
+}
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** A worker that dies younger than this counts towards the crash-loop backoff. */
@@ -92,8 +97,18 @@ export class Arbiter {
   readonly done: Promise<number>;
 
   private readonly registry = new Registry();
-  private readonly restarts = new Counter({ name: 'gateway_worker_restarts_total', help: 'Workers replaced, by reason.', labelNames: ['reason'], registers: [this.registry] });
-  private readonly reloads = new Counter({ name: 'gateway_reloads_total', help: 'HUP reloads, by result.', labelNames: ['result'], registers: [this.registry] });
+  private readonly restarts = new Counter({
+    name: 'gateway_worker_restarts_total',
+    help: 'Workers replaced, by reason.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly reloads = new Counter({
+    name: 'gateway_reloads_total',
+    help: 'HUP reloads, by result.',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
 
   constructor(opts: ArbiterOptions) {
     this.opts = opts;
@@ -101,10 +116,15 @@ export class Arbiter {
     this.app = opts.app;
     this.log = opts.log;
     this.target = opts.config.workers;
-    this.done = new Promise((resolve) => { this.exit = resolve; });
+    this.done = new Promise((resolve) => {
+      this.exit = resolve;
+    });
     const self = this;
     new Gauge({
-      name: 'gateway_workers', help: 'Worker processes, by state.', labelNames: ['state'], registers: [this.registry],
+      name: 'gateway_workers',
+      help: 'Worker processes, by state.',
+      labelNames: ['state'],
+      registers: [this.registry],
       collect() {
         this.reset();
         for (const w of self.workers.values()) this.inc({ state: w.state });
@@ -128,7 +148,8 @@ export class Arbiter {
     }
     log.info(`Starting gateway (master pid: ${process.pid})`);
     const scheme = tlsEnabled(config) ? 'https' : 'http';
-    for (const l of this.listeners) log.info(`Listening at: ${l.bind.kind === 'unix' ? l.address : `${scheme}://${l.address}`} (${process.pid})`);
+    for (const l of this.listeners)
+      log.info(`Listening at: ${l.bind.kind === 'unix' ? l.address : `${scheme}://${l.address}`} (${process.pid})`);
     log.info(`Using ${this.target} worker${this.target === 1 ? '' : 's'} for ${this.app}`);
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.manageWorkers();
@@ -162,12 +183,22 @@ export class Arbiter {
 
   private handleSignal(sig: MasterSignal): void {
     switch (sig) {
-      case 'HUP': void this.reload(); break;
-      case 'TERM': this.stop(!this.gracefulStop && this.phase !== 'stopping'); break;
+      case 'HUP':
+        void this.reload();
+        break;
+      case 'TERM':
+        this.stop(!this.gracefulStop && this.phase !== 'stopping');
+        break;
       case 'INT':
-      case 'QUIT': this.stop(false); break;
-      case 'TTIN': this.scale(this.target + 1); break;
-      case 'TTOU': this.scale(Math.max(1, this.target - 1)); break;
+      case 'QUIT':
+        this.stop(false);
+        break;
+      case 'TTIN':
+        this.scale(this.target + 1);
+        break;
+      case 'TTOU':
+        this.scale(Math.max(1, this.target - 1));
+        break;
       case 'USR1':
         this.opts.reopenLogs?.();
         for (const w of this.workers.values()) w.child.kill('SIGUSR1');
@@ -192,15 +223,31 @@ export class Arbiter {
     const id = this.nextWorkerId++;
     const child = fork(WORKER_SCRIPT, [], { stdio: 'inherit', env: process.env });
     const now = Date.now();
-    const w: WorkerRecord = { id, child, pid: child.pid ?? -1, generation: this.generation, state: 'booting', retire: false, lastBeat: now, startedAt: now };
+    const w: WorkerRecord = {
+      id,
+      child,
+      pid: child.pid ?? -1,
+      generation: this.generation,
+      state: 'booting',
+      retire: false,
+      lastBeat: now,
+      startedAt: now,
+    };
     this.workers.set(id, w);
     this.log.info(`Booting worker with pid: ${w.pid}`);
     child.on('message', (msg: WorkerMessage) => this.onWorkerMessage(w, msg));
     child.once('exit', (code, signal) => this.onWorkerExit(w, code, signal));
     child.on('error', (err) => this.log.error({ err }, `Worker (pid:${w.pid}) IPC error`));
-    const boot: BootMessage = { t: 'boot', config: this.config, app: this.app, listeners: this.listeners.length, generation: w.generation, workerId: id };
+    const boot: BootMessage = {
+      t: 'boot',
+      config: this.config,
+      app: this.app,
+      listeners: this.listeners.length,
+      generation: w.generation,
+      workerId: id,
+    };
     child.send(boot);
-    this.listeners.forEach((l, index) => child.send({ t: 'listener', index }, l.handle as never));
+    for (const [index, l] of this.listeners.entries()) child.send({ t: 'listener', index }, l.handle as never);
   }
 
   private stopWorker(w: WorkerRecord, signal: NodeJS.Signals, reason?: RestartReason): void {
@@ -243,12 +290,15 @@ export class Arbiter {
     if (w.retire || w.state !== 'ready' || this.phase === 'stopping') return;
     if (reason !== 'error') {
       // At most one recycle at a time, and none during a reload: capacity never dips.
-      const busy = this.reload_ !== undefined || [...this.workers.values()].some((o) => o.retire && o.state !== 'stopping');
+      const busy =
+        this.reload_ !== undefined || [...this.workers.values()].some((o) => o.retire && o.state !== 'stopping');
       if (busy) return;
     }
     w.retire = true;
     this.restarts.inc({ reason: reason === 'error' ? 'crash' : 'recycle' });
-    this.log.info(`Worker (pid:${w.pid}) ${reason === 'max_requests' ? 'reached max requests' : reason === 'memory' ? 'passed the memory ceiling' : 'had an uncaught error'}: replacing it`);
+    this.log.info(
+      `Worker (pid:${w.pid}) ${reason === 'max_requests' ? 'reached max requests' : reason === 'memory' ? 'passed the memory ceiling' : 'had an uncaught error'}: replacing it`,
+    );
     this.manageWorkers();
   }
 
@@ -273,8 +323,10 @@ export class Arbiter {
     } else if (!wasReady) {
       const appLoad = code === EXIT.APP_LOAD_ERROR;
       if (this.phase === 'booting') {
-        this.halt(appLoad ? EXIT.APP_LOAD_ERROR : EXIT.WORKER_BOOT_ERROR,
-          appLoad ? `App failed to load: ${this.app}` : `Worker failed to boot (pid:${w.pid} ${how})`);
+        this.halt(
+          appLoad ? EXIT.APP_LOAD_ERROR : EXIT.WORKER_BOOT_ERROR,
+          appLoad ? `App failed to load: ${this.app}` : `Worker failed to boot (pid:${w.pid} ${how})`,
+        );
         return;
       }
       if (this.reload_ && w.generation === this.generation) {
@@ -301,11 +353,15 @@ export class Arbiter {
 
   /** Crash loops back off exponentially (capped) instead of forking as fast as the CPU allows. */
   private backoff(w: WorkerRecord): void {
-    if (Date.now() - w.startedAt >= HEALTHY_AFTER_MS) { this.failures = 0; return; }
+    if (Date.now() - w.startedAt >= HEALTHY_AFTER_MS) {
+      this.failures = 0;
+      return;
+    }
     this.failures++;
     const delay = Math.min(BACKOFF_BASE_MS * 2 ** (this.failures - 1), BACKOFF_CAP_MS);
     this.nextSpawnAt = Date.now() + delay;
-    if (this.failures > 1) this.log.warn(`Workers keep dying young (${this.failures} in a row): next spawn in ${delay} ms`);
+    if (this.failures > 1)
+      this.log.warn(`Workers keep dying young (${this.failures} in a row): next spawn in ${delay} ms`);
     setTimeout(() => this.manageWorkers(), delay + 1).unref();
   }
 
@@ -337,10 +393,15 @@ export class Arbiter {
       }
     }
     if (this.reload_) {
-      this.log.info(`Reload complete: generation ${this.generation} serving (${Date.now() - this.reload_.startedAt} ms)`);
+      this.log.info(
+        `Reload complete: generation ${this.generation} serving (${Date.now() - this.reload_.startedAt} ms)`,
+      );
       this.reloads.inc({ result: 'ok' });
       this.reload_ = undefined;
-      if (this.pendingReload) { this.pendingReload = false; void this.reload(); }
+      if (this.pendingReload) {
+        this.pendingReload = false;
+        void this.reload();
+      }
     }
   }
 
@@ -379,7 +440,10 @@ export class Arbiter {
 
   private async reload(): Promise<void> {
     if (this.phase !== 'running') return;
-    if (this.reload_) { this.pendingReload = true; return; }
+    if (this.reload_) {
+      this.pendingReload = true;
+      return;
+    }
     const previous = { config: this.config, target: this.target };
     if (this.opts.reloadConfig) {
       try {
@@ -419,7 +483,9 @@ export class Arbiter {
     this.reload_ = undefined;
     this.pendingReload = false;
     this.reloads.inc({ result: 'failed' });
-    this.log.error(`Reload failed: ${why}; generation ${this.generation} keeps serving with its configuration (${target} worker${target === 1 ? '' : 's'})`);
+    this.log.error(
+      `Reload failed: ${why}; generation ${this.generation} keeps serving with its configuration (${target} worker${target === 1 ? '' : 's'})`,
+    );
     for (const w of this.workers.values()) if (w.generation === failed) this.stopWorker(w, 'SIGKILL');
     this.manageWorkers();
   }
@@ -430,7 +496,7 @@ export class Arbiter {
 
   /** Graceful: in-flight requests finish (up to graceful_timeout). Quick: workers exit now. */
   stop(graceful: boolean): void {
-    if (this.phase === 'stopping' && (!graceful && this.gracefulStop === false)) return;
+    if (this.phase === 'stopping' && !graceful && this.gracefulStop === false) return;
     const wasStopping = this.phase === 'stopping';
     this.phase = 'stopping';
     this.gracefulStop = graceful;
@@ -485,23 +551,34 @@ export class Arbiter {
       }
       this.collectMetrics().then(
         (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-        (err: unknown) => { this.log.error({ err }, 'Metrics collection failed'); res.writeHead(500).end(); },
+        (err: unknown) => {
+          this.log.error({ err }, 'Metrics collection failed');
+          res.writeHead(500).end();
+        },
       );
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(new GatewayError('GW_ERR_BIND', `cannot serve metrics on ${address}: ${err.code ?? err.message}`)));
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new GatewayError('GW_ERR_BIND', `cannot serve metrics on ${address}: ${err.code ?? err.message}`)),
+      );
       if (bind.kind === 'unix') server.listen(bind.path, resolve);
       else server.listen(bind.port, bind.host, resolve);
     });
     this.metricsServer = server;
     const a = server.address();
-    this.log.info(`Metrics at: ${typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : address}/metrics`);
+    this.log.info(
+      `Metrics at: ${typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : address}/metrics`,
+    );
   }
 
   private async stopMetrics(): Promise<void> {
     const s = this.metricsServer;
     this.metricsServer = undefined;
-    if (s) await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
+    if (s)
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
   }
 
   /**
@@ -516,7 +593,10 @@ export class Arbiter {
     if (live.length > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
-        waiter.done = () => { clearTimeout(timer); resolve(); };
+        waiter.done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
         this.metricsWaiters.set(id, waiter);
         for (const w of live) w.child.send({ t: 'metrics', id });
       });
@@ -536,19 +616,28 @@ function writePidfile(path: string): void {
     const old = Number(readFileSync(path, 'utf8').trim());
     let alive = false;
     if (Number.isInteger(old) && old > 0 && old !== process.pid) {
-      try { process.kill(old, 0); alive = true; } catch { /* stale */ }
+      try {
+        process.kill(old, 0);
+        alive = true;
+      } catch {
+        /* stale */
+      }
     }
     if (alive) throw new GatewayError('GW_ERR_PIDFILE', `already running on pid ${old} (pid file ${path})`);
   }
   try {
     writeFileSync(path, `${process.pid}\n`);
   } catch (err) {
-    throw new GatewayError('GW_ERR_PIDFILE', `cannot write pid file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new GatewayError('GW_ERR_PIDFILE', `cannot write pid file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
 function removePidfile(path: string): void {
   try {
     if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-  } catch { /* gone already */ }
+  } catch {
+    /* gone already */
+  }
 }

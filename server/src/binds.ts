@@ -3,8 +3,9 @@
  * master. Workers never bind: the master passes them the listening handles, so a reload or a
  * crashed worker never closes the socket and no connection is refused meanwhile.
  */
-import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+
 import { lookup } from 'node:dns/promises';
+import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { GatewayError } from './errors.js';
@@ -50,7 +51,10 @@ async function removeStaleSocket(path: string): Promise<void> {
   }
   const alive = await new Promise<boolean>((resolve) => {
     const probe = net.connect(path);
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
     probe.once('error', () => resolve(false));
   });
   if (alive) throw new GatewayError('GW_ERR_BIND', `${path} is in use by a running server`);
@@ -71,7 +75,13 @@ export interface Listener {
   address: string;
 }
 
-type CreateServerHandle = (address: string | null, port: number, addressType: number, fd?: number, flags?: number) => BoundHandle | number;
+type CreateServerHandle = (
+  address: string | null,
+  port: number,
+  addressType: number,
+  fd?: number,
+  flags?: number,
+) => BoundHandle | number;
 // The primitive node:cluster uses for its shared handles: it binds without listening, so the
 // master's event loop never accepts a connection; each worker calls listen() on the shared socket
 // and the kernel hands connections straight to the workers.
@@ -90,7 +100,9 @@ export async function listen(bind: Bind, backlog: number, socketMode: number): P
       try {
         ({ address, family } = await lookup(bind.host));
       } catch (err) {
-        throw new GatewayError('GW_ERR_BIND', `cannot listen on ${bind.text}: cannot resolve ${bind.host}`, { cause: err });
+        throw new GatewayError('GW_ERR_BIND', `cannot listen on ${bind.text}: cannot resolve ${bind.host}`, {
+          cause: err,
+        });
       }
     }
     handle = createServerHandle(address, bind.port, family);
@@ -116,6 +128,10 @@ export async function listen(bind: Bind, backlog: number, socketMode: number): P
 export function closeListener(l: Listener): void {
   l.handle.close();
   if (l.bind.kind === 'unix') {
-    try { unlinkSync(l.bind.path); } catch { /* already gone */ }
+    try {
+      unlinkSync(l.bind.path);
+    } catch {
+      /* already gone */
+    }
   }
 }

@@ -4,13 +4,14 @@
  * command line or configuration is one line on stderr and exit code 2, before anything starts.
  */
 import { readFileSync } from 'node:fs';
-import { Arbiter, MASTER_SIGNALS } from './arbiter.js';
 import { loadApp } from './app-loader.js';
-import { helpText, parseArgv, printConfig, resolveConfig, type ParsedArgs } from './config.js';
-import { EXIT, GatewayError, formatError } from './errors.js';
+import { Arbiter, MASTER_SIGNALS } from './arbiter.js';
+import { helpText, type ParsedArgs, parseArgv, printConfig, resolveConfig } from './config.js';
+import { EXIT, formatError, GatewayError } from './errors.js';
 import { createErrorLog } from './logger.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 function die(err: unknown, code: number = EXIT.USAGE): never {
   process.stderr.write(`gateway: ${formatError(err)}\n`);
@@ -24,8 +25,14 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     die(err);
   }
-  if (args.help) { process.stdout.write(`${helpText()}\n`); return; }
-  if (args.version) { process.stdout.write(`gateway ${VERSION}\n`); return; }
+  if (args.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return;
+  }
+  if (args.version) {
+    process.stdout.write(`gateway ${VERSION}\n`);
+    return;
+  }
 
   const resolved = await resolveConfig(args).catch((err: unknown) => die(err));
   const { config, app } = resolved;
@@ -43,14 +50,18 @@ async function main(argv: string[]): Promise<void> {
       process.exit(EXIT.OK);
     } catch (err) {
       if (err instanceof GatewayError) die(err, EXIT.APP_LOAD_ERROR);
-      process.stderr.write(`gateway: GW_ERR_APP_LOAD: ${app} failed to load:\n${(err as Error)?.stack ?? String(err)}\n`);
+      process.stderr.write(
+        `gateway: GW_ERR_APP_LOAD: ${app} failed to load:\n${(err as Error)?.stack ?? String(err)}\n`,
+      );
       process.exit(EXIT.APP_LOAD_ERROR);
     }
   }
 
   const errorLog = createErrorLog(config.errorlog, config.loglevel, 'master');
   const arbiter = new Arbiter({
-    config, app, log: errorLog.logger,
+    config,
+    app,
+    log: errorLog.logger,
     reloadConfig: async () => (await resolveConfig(parseArgv(argv))).config,
     reopenLogs: () => errorLog.reopen(),
   });

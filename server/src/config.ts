@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GatewayError } from './errors.js';
-import { SETTINGS, defaultOf, envName, type AnySetting, type Config } from './settings.js';
+import { type AnySetting, type Config, defaultOf, envName, SETTINGS } from './settings.js';
 
 export interface ParsedArgs {
   values: Map<string, unknown>;
@@ -24,19 +24,33 @@ export function parseArgv(argv: readonly string[]): ParsedArgs {
   const out: ParsedArgs = { values, app: undefined, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') { out.help = true; continue; }
-    if (arg === '--version' || arg === '-v') { out.version = true; continue; }
+    if (arg === '--help' || arg === '-h') {
+      out.help = true;
+      continue;
+    }
+    if (arg === '--version' || arg === '-v') {
+      out.version = true;
+      continue;
+    }
     if (arg === '--') {
       for (const rest of argv.slice(i + 1)) setApp(out, rest);
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') { setApp(out, arg); continue; }
+    if (!arg.startsWith('-') || arg === '-') {
+      setApp(out, arg);
+      continue;
+    }
 
     let flag = arg;
     let inline: string | undefined;
     const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq !== -1) { flag = arg.slice(0, eq); inline = arg.slice(eq + 1); }
-    else if (!arg.startsWith('--') && arg.length > 2) { flag = arg.slice(0, 2); inline = arg.slice(2); }
+    if (arg.startsWith('--') && eq !== -1) {
+      flag = arg.slice(0, eq);
+      inline = arg.slice(eq + 1);
+    } else if (!arg.startsWith('--') && arg.length > 2) {
+      flag = arg.slice(0, 2);
+      inline = arg.slice(2);
+    }
     const setting = byFlag.get(flag);
     if (!setting) throw new GatewayError('GW_ERR_USAGE', `unknown option ${flag} (see --help)`);
 
@@ -48,7 +62,13 @@ export function parseArgv(argv: readonly string[]): ParsedArgs {
     if (value === undefined) throw new GatewayError('GW_ERR_USAGE', `option ${flag} needs a value`);
     if (setting.kind === 'list') {
       const prev = (values.get(setting.name) as string[] | undefined) ?? [];
-      values.set(setting.name, [...prev, ...value.split(',').map((v) => v.trim()).filter(Boolean)]);
+      values.set(setting.name, [
+        ...prev,
+        ...value
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      ]);
     } else {
       values.set(setting.name, value);
     }
@@ -88,7 +108,7 @@ export interface Resolved {
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
 }
 
 export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): Promise<Resolved> {
@@ -98,7 +118,12 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
   for (const s of SETTINGS) {
     const sources: Array<[string, unknown]> = [
       [s.flags[0]!, args.values.get(s.name)],
-      ...(s.cliOnly ? [] : [[envName(s.name), env[envName(s.name)]], [`${configPath}: ${s.name}`, file[s.name]]] as Array<[string, unknown]>),
+      ...(s.cliOnly
+        ? []
+        : ([
+            [envName(s.name), env[envName(s.name)]],
+            [`${configPath}: ${s.name}`, file[s.name]],
+          ] as Array<[string, unknown]>)),
     ];
     const given = sources.find(([, v]) => v !== undefined);
     if (!given) {
@@ -106,7 +131,10 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
         out[s.name] = defaultOf(s);
       } catch (err) {
         // Only computed defaults can fail, from the environment (WEB_CONCURRENCY, PORT).
-        throw new GatewayError('GW_ERR_CONFIG_INVALID', `invalid default for ${s.name} from the environment: ${(err as Error).message}`);
+        throw new GatewayError(
+          'GW_ERR_CONFIG_INVALID',
+          `invalid default for ${s.name} from the environment: ${(err as Error).message}`,
+        );
       }
       continue;
     }
@@ -114,12 +142,18 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
     try {
       out[s.name] = (s.validate as (r: unknown) => unknown)(raw);
     } catch (err) {
-      throw new GatewayError('GW_ERR_CONFIG_INVALID', `invalid value for ${s.name} (${where}): ${describe(raw)}: ${(err as Error).message}`);
+      throw new GatewayError(
+        'GW_ERR_CONFIG_INVALID',
+        `invalid value for ${s.name} (${where}): ${describe(raw)}: ${(err as Error).message}`,
+      );
     }
   }
   const config = out as unknown as Config;
   if (config.header_timeout > config.request_timeout) {
-    throw new GatewayError('GW_ERR_CONFIG_INVALID', `header_timeout (${config.header_timeout}) must not exceed request_timeout (${config.request_timeout})`);
+    throw new GatewayError(
+      'GW_ERR_CONFIG_INVALID',
+      `header_timeout (${config.header_timeout}) must not exceed request_timeout (${config.request_timeout})`,
+    );
   }
   if ((config.certfile === null) !== (config.keyfile === null)) {
     throw new GatewayError('GW_ERR_CONFIG_INVALID', 'certfile and keyfile go together: give both or neither');
@@ -141,13 +175,20 @@ export function printConfig(config: Config): string {
 }
 
 export function helpText(): string {
-  const lines = ['usage: gateway [OPTIONS] MODULE[:EXPORT]', '',
-    'Hosts MODULE\'s app (a request listener, a fetch handler, or a Fastify instance or factory)',
+  const lines = [
+    'usage: gateway [OPTIONS] MODULE[:EXPORT]',
+    '',
+    "Hosts MODULE's app (a request listener, a fetch handler, or a Fastify instance or factory)",
     'across a pool of worker processes. Signals on the master: TERM graceful stop, INT/QUIT quick stop,',
-    'HUP reload, TTIN/TTOU one worker more/less, USR1 reopen log files.', ''];
+    'HUP reload, TTIN/TTOU one worker more/less, USR1 reopen log files.',
+    '',
+  ];
   let section = '';
   for (const s of SETTINGS) {
-    if (s.section !== section) { section = s.section; lines.push(`${section}:`); }
+    if (s.section !== section) {
+      section = s.section;
+      lines.push(`${section}:`);
+    }
     const flags = [...s.flags].reverse().join(', ') + (s.meta ? ` ${s.meta}` : '');
     lines.push(`  ${flags}`);
     lines.push(`      ${s.desc}`);
@@ -160,12 +201,20 @@ export function helpText(): string {
 
 /** docs/settings.md, generated; a test fails when the committed file is stale. */
 export function settingsMarkdown(): string {
-  const out = ['# Gateway settings', '',
-    '<!-- Generated from server/src/settings.ts by `npm run docs -w @gw/server`. Do not edit. -->', '',
-    'Precedence: command line > `GATEWAY_*` environment > config file (`-c`) > default.', ''];
+  const out = [
+    '# Gateway settings',
+    '',
+    '<!-- Generated from server/src/settings.ts by `npm run docs -w @gw/server`. Do not edit. -->',
+    '',
+    'Precedence: command line > `GATEWAY_*` environment > config file (`-c`) > default.',
+    '',
+  ];
   let section = '';
   for (const s of SETTINGS) {
-    if (s.section !== section) { section = s.section; out.push(`## ${section}`, ''); }
+    if (s.section !== section) {
+      section = s.section;
+      out.push(`## ${section}`, '');
+    }
     out.push(`### \`${s.name}\``, '');
     out.push(`- Flags: ${[...s.flags].map((f) => `\`${f}${s.meta ? ` ${s.meta}` : ''}\``).join(', ')}`);
     if (!s.cliOnly) out.push(`- Environment: \`${envName(s.name)}\``);

@@ -32,14 +32,19 @@ export class ConnectionDrain {
   /** Stops accepting on every server and resolves when all their connections are gone. */
   drain(servers: Server[]): Promise<void> {
     this.draining = true;
-    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => {
-      // Requests that start from now on are the connection's last.
-      server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
-      // net.Server's close: stop accepting, leave the connections to the grace below.
-      if (server.listening) net.Server.prototype.close.call(server, () => resolve());
-      else resolve();
-      setTimeout(() => server.closeIdleConnections(), IDLE_GRACE_MS).unref();
-    })));
+    const closed = Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            // Requests that start from now on are the connection's last.
+            server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
+            // net.Server's close: stop accepting, leave the connections to the grace below.
+            if (server.listening) net.Server.prototype.close.call(server, () => resolve());
+            else resolve();
+            setTimeout(() => server.closeIdleConnections(), IDLE_GRACE_MS).unref();
+          }),
+      ),
+    );
     for (const socket of this.sockets) {
       const res = socket._httpMessage;
       if (!res || res.writableFinished) continue;

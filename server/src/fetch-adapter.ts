@@ -3,14 +3,17 @@
  * from the already-vetted headers, streams the Response back with backpressure, and aborts the
  * Request's signal when the client goes away.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FetchApp, RequestListener } from './app-loader.js';
 
 function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   // Set by the gateway when forwarded headers were present; otherwise the socket is the truth.
-  const proto = (req.headers['x-forwarded-proto'] as string | undefined) ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+  const proto =
+    (req.headers['x-forwarded-proto'] as string | undefined) ??
+    ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
   const host = (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host ?? 'localhost';
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
@@ -19,7 +22,8 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
     else headers.set(name, value);
   }
   // A Web Request has no socket: without forwarded headers, say what the socket says.
-  if (!headers.has('x-forwarded-for') && req.socket.remoteAddress) headers.set('x-forwarded-for', req.socket.remoteAddress);
+  if (!headers.has('x-forwarded-for') && req.socket.remoteAddress)
+    headers.set('x-forwarded-for', req.socket.remoteAddress);
   if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', proto);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   const init: RequestInit & { duplex?: 'half' } = { method: req.method ?? 'GET', headers, signal };
@@ -32,17 +36,25 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
 
 async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
   const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, name) => { if (name !== 'set-cookie') headers[name] = value; });
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers['set-cookie'] = cookies;
   res.writeHead(response.status, response.statusText || undefined, headers);
-  if (!response.body) { res.end(); return; }
+  if (!response.body) {
+    res.end();
+    return;
+  }
   const reader = response.body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (res.destroyed) { await reader.cancel(); return; }
+      if (res.destroyed) {
+        await reader.cancel();
+        return;
+      }
       if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
     res.end();
@@ -54,7 +66,9 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
 export function fetchListener(app: FetchApp): RequestListener {
   return async (req, res) => {
     const controller = new AbortController();
-    res.once('close', () => { if (!res.writableFinished) controller.abort(); });
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
     let request: Request;
     try {
       request = toRequest(req, controller.signal);

@@ -49,7 +49,11 @@ function lastIndexToken(v: string | string[] | undefined, fromRight: number): st
   return parts[parts.length - 1 - fromRight] || undefined;
 }
 
-interface ForwardedElement { for?: string; proto?: string; host?: string }
+interface ForwardedElement {
+  for?: string;
+  proto?: string;
+  host?: string;
+}
 
 /** RFC 7239: `for=192.0.2.60;proto=http;by=203.0.113.43, for="[2001:db8::1]:4711"`. */
 export function parseForwardedHeader(value: string): ForwardedElement[] {
@@ -117,7 +121,8 @@ export function resolveForwarded(req: IncomingMessage, trust: TrustFn, encrypted
   // How many X-Forwarded-For entries were consumed tells which Proto/Host entry belongs to them.
   const consumed = Math.max(addrs.length - 2, 0);
   const proto = normProto(lastIndexToken(req.headers['x-forwarded-proto'], consumed)?.toLowerCase()) ?? ownProto;
-  const fHost = lastIndexToken(req.headers['x-forwarded-host'], consumed) ?? firstToken(req.headers['x-forwarded-host']);
+  const fHost =
+    lastIndexToken(req.headers['x-forwarded-host'], consumed) ?? firstToken(req.headers['x-forwarded-host']);
   return { ip, proto, host: fHost ?? host };
 }
 

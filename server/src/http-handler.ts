@@ -3,19 +3,26 @@
  * (request line, header count and field size, body size), proxy-header vetting, figures for the
  * metrics, the access log line, and a last-resort 500 when the app throws.
  */
+
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RequestListener } from './app-loader.js';
-import type { AccessLog } from './logger.js';
 import { applyForwarded, resolveForwarded, type TrustFn } from './forwarded.js';
+import type { AccessLog } from './logger.js';
 import type { Config } from './settings.js';
 import type { WorkerStats } from './worker-stats.js';
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 414: 'URI Too Long', 431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
 };
 
 /** An empty answer written straight on a socket that has no ServerResponse (bad head, upgrade). */
@@ -25,9 +32,16 @@ export function rawRefusal(status: number): string {
 
 /** Answers on the gateway's behalf and closes the connection: the rest of the request is not passed on. */
 export function reject(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) { res.destroy(); return; }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   const body = JSON.stringify({ statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
   if (!res.req.complete) lingeringClose(res.req.socket);
   res.end(body);
 }
@@ -45,13 +59,18 @@ const LINGER_MS = 5000;
  */
 function lingeringClose(socket: Socket): void {
   // What Node calls once a `Connection: close` response is written: end, then destroy at once.
-  socket.destroySoon = function (this: Socket) { if (this.writable) this.end(); };
+  socket.destroySoon = function (this: Socket) {
+    if (this.writable) this.end();
+  };
   const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
   socket.once('end', () => socket.destroy());
   socket.once('close', () => clearTimeout(timer));
 }
 
-interface Refusal { status: 413 | 414 | 431; message: string }
+interface Refusal {
+  status: 413 | 414 | 431;
+  message: string;
+}
 
 /** What one pass over the head tells; req.headers (built lazily by Node) is not touched. */
 interface HeadScan {
@@ -84,7 +103,10 @@ function vetHead(req: IncomingMessage, config: Config): HeadScan {
     const name = raw[i]!;
     // name + ": " + value, as it stood on the wire
     if (name.length + raw[i + 1]!.length + 2 > config.limit_request_field_size) {
-      out.refusal = { status: 431, message: `header field ${name} is larger than ${config.limit_request_field_size} bytes` };
+      out.refusal = {
+        status: 431,
+        message: `header field ${name} is larger than ${config.limit_request_field_size} bytes`,
+      };
       return out;
     }
     const n = name.length;
@@ -107,7 +129,8 @@ function vetHead(req: IncomingMessage, config: Config): HeadScan {
  * common case (a direct client, or a proxy that sets none) costs nothing here.
  */
 function vetForwarded(req: IncomingMessage, head: HeadScan, trust: TrustFn): void {
-  if (head.forwarded) applyForwarded(req, resolveForwarded(req, trust, (req.socket as { encrypted?: boolean }).encrypted === true));
+  if (head.forwarded)
+    applyForwarded(req, resolveForwarded(req, trust, (req.socket as { encrypted?: boolean }).encrypted === true));
 }
 
 /**
@@ -184,19 +207,23 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
   // One shared 'close' listener (it reads the request through res.req), not a closure per request:
   // on a small request the allocation shows.
   function onClose(this: ServerResponse & { [START]?: number; [WRITTEN]?: number }): void {
-    const res = this;
-    const req = res.req;
+    const req = this.req;
     stats.inFlight--;
-    const seconds = (performance.now() - res[START]!) / 1000;
-    stats.record(res.statusCode, seconds);
+    const seconds = (performance.now() - this[START]!) / 1000;
+    stats.record(this.statusCode, seconds);
     if (accessLog) {
       const sock = req.socket;
       accessLog.write({
-        method: req.method, path: req.url, status: res.statusCode,
+        method: req.method,
+        path: req.url,
+        status: this.statusCode,
         // Like nginx's $bytes_sent: the whole response on the wire, head included.
-        bytes_sent: sock.bytesWritten - res[WRITTEN]!,
-        duration_ms: Math.round(seconds * 1e6) / 1e3, client_ip: req.headers['x-forwarded-for'] ?? sock.remoteAddress,
-        worker_pid: process.pid, request_id: req.headers['x-request-id'], completed: res.writableFinished,
+        bytes_sent: sock.bytesWritten - this[WRITTEN]!,
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+        client_ip: req.headers['x-forwarded-for'] ?? sock.remoteAddress,
+        worker_pid: process.pid,
+        request_id: req.headers['x-request-id'],
+        completed: this.writableFinished,
       });
     }
   }
@@ -210,14 +237,18 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     res.on('close', onClose); // 'close' comes once per response
 
     const head = vetHead(req, config);
-    if (head.refusal) { reject(res, head.refusal.status, head.refusal.message); return; }
+    if (head.refusal) {
+      reject(res, head.refusal.status, head.refusal.message);
+      return;
+    }
     if (head.chunked && bodyLimit > 0) watchBody(req, res, bodyLimit);
     vetForwarded(req, head, trust);
     if (accessLog) {
       // A trusted proxy's request id is kept so one id follows the request through nginx and here.
       const peer = sock.remoteAddress;
       const trusted = peer === undefined || trust(peer, 0);
-      if (!trusted || req.headers['x-request-id'] === undefined) req.headers['x-request-id'] = idPrefix + (++seq).toString(36);
+      if (!trusted || req.headers['x-request-id'] === undefined)
+        req.headers['x-request-id'] = idPrefix + (++seq).toString(36);
       res.setHeader('x-request-id', req.headers['x-request-id'] as string);
     }
 

@@ -5,6 +5,6 @@
 export type { AppContext, FetchApp, HostedApp, RequestListener } from './app-loader.js';
 export { loadApp, splitAppSpec } from './app-loader.js';
 export { Arbiter, type ArbiterOptions, type MasterSignal } from './arbiter.js';
-export { parseArgv, resolveConfig, printConfig, settingsMarkdown } from './config.js';
-export { ERRORS, EXIT, GatewayError, type ErrorCode } from './errors.js';
-export { SETTINGS, type Config } from './settings.js';
+export { parseArgv, printConfig, resolveConfig, settingsMarkdown } from './config.js';
+export { ERRORS, type ErrorCode, EXIT, GatewayError } from './errors.js';
+export { type Config, SETTINGS } from './settings.js';

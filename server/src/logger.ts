@@ -6,7 +6,11 @@
 import pino, { type Logger } from 'pino';
 
 const LEVELS: Record<string, pino.Level> = {
-  debug: 'debug', info: 'info', warning: 'warn', error: 'error', critical: 'fatal',
+  debug: 'debug',
+  info: 'info',
+  warning: 'warn',
+  error: 'error',
+  critical: 'fatal',
 };
 
 export interface ReopenableLogger {
@@ -15,7 +19,10 @@ export interface ReopenableLogger {
   flush(): void;
 }
 
-function destination(target: string, sync: boolean): pino.DestinationStream & { reopen?: () => void; flushSync?: () => void } {
+function destination(
+  target: string,
+  sync: boolean,
+): pino.DestinationStream & { reopen?: () => void; flushSync?: () => void } {
   if (target === '-') return pino.destination({ dest: 1, sync });
   if (target === 'stderr') return pino.destination({ dest: 2, sync });
   return pino.destination({ dest: target, sync, mkdir: true });
@@ -23,14 +30,23 @@ function destination(target: string, sync: boolean): pino.DestinationStream & { 
 
 export function createErrorLog(target: string, level: string, role: 'master' | 'worker'): ReopenableLogger {
   const dest = destination(target === '-' ? 'stderr' : target, true);
-  const logger = pino({
-    level: LEVELS[level] ?? 'info',
-    base: { pid: process.pid, role },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  }, dest);
+  const logger = pino(
+    {
+      level: LEVELS[level] ?? 'info',
+      base: { pid: process.pid, role },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    dest,
+  );
   const isFile = target !== '-' && target !== 'stderr';
-  return { logger, reopen: () => { if (isFile) dest.reopen?.(); }, flush: () => dest.flushSync?.() };
+  return {
+    logger,
+    reopen: () => {
+      if (isFile) dest.reopen?.();
+    },
+    flush: () => dest.flushSync?.(),
+  };
 }
 
 /** The access log: one pino line a request (no pid or hostname in the base: the entry has worker_pid). */
@@ -43,11 +59,22 @@ export interface AccessLog {
 export function createAccessLog(target: string): AccessLog {
   // Buffered: a synchronous write per request would cost more than the request itself.
   const dest = destination(target, false);
-  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, dest);
+  const logger = pino(
+    { base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    dest,
+  );
   const isFile = target !== '-';
   return {
     write: (entry) => logger.info(entry),
-    reopen: () => { if (isFile) dest.reopen?.(); },
-    flush: () => { try { dest.flushSync?.(); } catch { /* not open yet: nothing buffered */ } },
+    reopen: () => {
+      if (isFile) dest.reopen?.();
+    },
+    flush: () => {
+      try {
+        dest.flushSync?.();
+      } catch {
+        /* not open yet: nothing buffered */
+      }
+    },
   };
 }

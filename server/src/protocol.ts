@@ -5,9 +5,22 @@
 import type { Config } from './settings.js';
 import type { RequestCounts } from './worker-stats.js';
 
-export interface BootMessage { t: 'boot'; config: Config; app: string; listeners: number; generation: number; workerId: number }
-export interface ListenerMessage { t: 'listener'; index: number }
-export interface MetricsRequest { t: 'metrics'; id: number }
+export interface BootMessage {
+  t: 'boot';
+  config: Config;
+  app: string;
+  listeners: number;
+  generation: number;
+  workerId: number;
+}
+export interface ListenerMessage {
+  t: 'listener';
+  index: number;
+}
+export interface MetricsRequest {
+  t: 'metrics';
+  id: number;
+}
 export type MasterMessage = BootMessage | ListenerMessage | MetricsRequest;
 
 /**
@@ -15,9 +28,24 @@ export type MasterMessage = BootMessage | ListenerMessage | MetricsRequest;
  * its request counts so far, which the master keeps once the worker is gone (the last beat of a
  * graceful stop carries the final ones).
  */
-export interface Heartbeat { t: 'hb'; rss: number; counts?: RequestCounts }
-export interface Ready { t: 'ready' }
+export interface Heartbeat {
+  t: 'hb';
+  rss: number;
+  counts?: RequestCounts;
+}
+export interface Ready {
+  t: 'ready';
+}
 /** The worker wants to be replaced (max requests, memory ceiling, or an uncaught error). */
-export interface RecycleRequest { t: 'recycle'; reason: 'max_requests' | 'memory' | 'error' }
-export interface MetricsReply { t: 'metrics'; id: number; counts: RequestCounts; inFlight: number; defaults: unknown[] }
+export interface RecycleRequest {
+  t: 'recycle';
+  reason: 'max_requests' | 'memory' | 'error';
+}
+export interface MetricsReply {
+  t: 'metrics';
+  id: number;
+  counts: RequestCounts;
+  inFlight: number;
+  defaults: unknown[];
+}
 export type WorkerMessage = Heartbeat | Ready | RecycleRequest | MetricsReply;

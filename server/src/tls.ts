@@ -17,7 +17,11 @@ function read(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new GatewayError('GW_ERR_TLS', `cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new GatewayError(
+      'GW_ERR_TLS',
+      `cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -37,7 +41,9 @@ export function tlsOptions(config: Config): tls.SecureContextOptions & tls.TlsOp
   try {
     tls.createSecureContext(options); // a key that does not match the certificate fails here
   } catch (err) {
-    throw new GatewayError('GW_ERR_TLS', `${config.certfile} / ${config.keyfile}: ${(err as Error).message}`, { cause: err });
+    throw new GatewayError('GW_ERR_TLS', `${config.certfile} / ${config.keyfile}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return options;
 }

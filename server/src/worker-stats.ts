@@ -5,12 +5,22 @@
  * Prometheus metrics when it is scraped. So the counters never go down when a worker is
  * recycled, reloaded or replaced (Prometheus would take the drop for a counter reset).
  */
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-interface MetricValue { value: number; labels: Record<string, string | number>; metricName?: string }
-interface MetricJson { name: string; help: string; type: string; aggregator: string; values: MetricValue[] }
+interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+interface MetricJson {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: string;
+  values: MetricValue[];
+}
 
 /** Requests answered by status, and their durations: cumulative since a worker started. */
 export interface RequestCounts {
@@ -26,14 +36,19 @@ export function emptyCounts(): RequestCounts {
 
 export function addCounts(into: RequestCounts, from: RequestCounts): void {
   for (const [status, n] of Object.entries(from.status)) into.status[status] = (into.status[status] ?? 0) + n;
-  from.buckets.forEach((n, i) => { into.buckets[i] = (into.buckets[i] ?? 0) + n; });
+  from.buckets.forEach((n, i) => {
+    into.buckets[i] = (into.buckets[i] ?? 0) + n;
+  });
   into.sum += from.sum;
 }
 
 /** The request metrics in prom-client's JSON form, from counts summed over workers. */
 export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJson[] {
   const requests: MetricJson = {
-    name: 'gateway_http_requests_total', help: 'Requests answered, by status code.', type: 'counter', aggregator: 'sum',
+    name: 'gateway_http_requests_total',
+    help: 'Requests answered, by status code.',
+    type: 'counter',
+    aggregator: 'sum',
     values: Object.entries(counts.status).map(([status, value]) => ({ value, labels: { status } })),
   };
   let cumulative = 0;
@@ -42,15 +57,27 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
     return { value: cumulative, labels: { le }, metricName: 'gateway_http_request_duration_seconds_bucket' };
   });
   const count = Object.values(counts.status).reduce((a, b) => a + b, 0);
-  bucketValues.push({ value: count, labels: { le: '+Inf' }, metricName: 'gateway_http_request_duration_seconds_bucket' });
+  bucketValues.push({
+    value: count,
+    labels: { le: '+Inf' },
+    metricName: 'gateway_http_request_duration_seconds_bucket',
+  });
   const duration: MetricJson = {
-    name: 'gateway_http_request_duration_seconds', help: 'Time from request head to the end of the response.', type: 'histogram', aggregator: 'sum',
-    values: [...bucketValues,
+    name: 'gateway_http_request_duration_seconds',
+    help: 'Time from request head to the end of the response.',
+    type: 'histogram',
+    aggregator: 'sum',
+    values: [
+      ...bucketValues,
       { value: counts.sum, labels: {}, metricName: 'gateway_http_request_duration_seconds_sum' },
-      { value: count, labels: {}, metricName: 'gateway_http_request_duration_seconds_count' }],
+      { value: count, labels: {}, metricName: 'gateway_http_request_duration_seconds_count' },
+    ],
   };
   const inFlightMetric: MetricJson = {
-    name: 'gateway_http_requests_in_flight', help: 'Requests being handled now.', type: 'gauge', aggregator: 'sum',
+    name: 'gateway_http_requests_in_flight',
+    help: 'Requests being handled now.',
+    type: 'gauge',
+    aggregator: 'sum',
     values: [{ value: inFlight, labels: {} }],
   };
   return [requests, duration, inFlightMetric];
@@ -84,7 +111,10 @@ export class WorkerStats {
     this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
     this.durationSum += seconds;
     for (let i = 0; i < BUCKETS.length; i++) {
-      if (seconds <= BUCKETS[i]!) { this.bucketCounts[i]!++; break; }
+      if (seconds <= BUCKETS[i]!) {
+        this.bucketCounts[i]!++;
+        break;
+      }
     }
   }
 

@@ -7,13 +7,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { loadApp, type HostedApp } from './app-loader.js';
+import { type HostedApp, loadApp } from './app-loader.js';
+import { ConnectionDrain } from './drain.js';
 import { EXIT, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust, type TrustFn } from './forwarded.js';
-import { ConnectionDrain } from './drain.js';
 import { createPipeline, mayContinue, rawRefusal, vetUpgrade } from './http-handler.js';
-import { createAccessLog, createErrorLog, type AccessLog, type ReopenableLogger } from './logger.js';
+import { type AccessLog, createAccessLog, createErrorLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, Heartbeat, MasterMessage, WorkerMessage } from './protocol.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
 import { WorkerStats } from './worker-stats.js';
@@ -92,10 +92,15 @@ async function onBoot(msg: BootMessage): Promise<void> {
   const listener = hosted.kind === 'fetch' ? fetchListener(hosted.handle) : hosted.handle;
   const trust = compileTrust(config.forwarded_allow_ips);
   const pipeline = createPipeline({
-    config, trust, app: listener, stats,
-    errorLog: errorLog.logger, accessLog,
+    config,
+    trust,
+    app: listener,
+    stats,
+    errorLog: errorLog.logger,
+    accessLog,
     // Asked once; the heartbeat repeats the request until the master grants it.
-    maxRequests, onMaxRequests: () => askRecycle('max_requests'),
+    maxRequests,
+    onMaxRequests: () => askRecycle('max_requests'),
   });
   try {
     // TLS files are read here, once per worker boot: a HUP reload serves a renewed certificate.
@@ -110,7 +115,11 @@ async function onBoot(msg: BootMessage): Promise<void> {
   maybeListen();
 }
 
-function createServer(pipeline: http.RequestListener, trust: TrustFn, tls: https.ServerOptions | undefined): http.Server {
+function createServer(
+  pipeline: http.RequestListener,
+  trust: TrustFn,
+  tls: https.ServerOptions | undefined,
+): http.Server {
   const { config } = boot!;
   const options: http.ServerOptions = {
     maxHeaderSize: config.limit_request_header_size,
@@ -142,8 +151,7 @@ function createServer(pipeline: http.RequestListener, trust: TrustFn, tls: https
   // HTTP Upgrade (WebSocket): vetted like any request, then the app takes the connection over.
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const refusal = vetUpgrade(req, config, trust) ??
-      (hosted?.upgrade ? undefined : rawRefusal(501));
+    const refusal = vetUpgrade(req, config, trust) ?? (hosted?.upgrade ? undefined : rawRefusal(501));
     if (refusal || draining()) {
       socket.end(refusal ?? rawRefusal(503));
       return;
@@ -157,7 +165,10 @@ function createServer(pipeline: http.RequestListener, trust: TrustFn, tls: https
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const inProgress = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) { socket.destroy(); return; }
+    if (err.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) {
+      socket.destroy();
+      return;
+    }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     stats.record(status, 0);
     log()?.debug({ code: err.code, peer: socket.remoteAddress }, `Malformed request: ${err.message}`);
@@ -193,7 +204,11 @@ async function gracefulStop(exitCode: number = EXIT.OK): Promise<void> {
   const wss = hosted?.webSockets?.();
   if (wss) for (const client of wss.clients) client.close(1001, 'going away');
   await connections.drain(servers);
-  try { await hosted?.close?.(); } catch (err) { log()?.warn({ err }, 'App close failed'); }
+  try {
+    await hosted?.close?.();
+  } catch (err) {
+    log()?.warn({ err }, 'App close failed');
+  }
   // The final counts, so the master's totals include the requests this drain finished.
   await sendNow(heartbeatMessage());
   quickStop(exitCode);
@@ -215,7 +230,11 @@ process.on('message', (msg: MasterMessage, handle?: object) => {
       maybeListen();
       break;
     case 'metrics':
-      void stats.defaultMetrics().then((defaults) => send({ t: 'metrics', id: msg.id, counts: stats.counts(), inFlight: stats.inFlight, defaults }));
+      void stats
+        .defaultMetrics()
+        .then((defaults) =>
+          send({ t: 'metrics', id: msg.id, counts: stats.counts(), inFlight: stats.inFlight, defaults }),
+        );
       break;
   }
 });
@@ -223,7 +242,10 @@ process.on('message', (msg: MasterMessage, handle?: object) => {
 process.on('SIGTERM', () => void gracefulStop());
 process.on('SIGINT', () => quickStop());
 process.on('SIGQUIT', () => quickStop());
-process.on('SIGUSR1', () => { errorLog?.reopen(); accessLog?.reopen(); });
+process.on('SIGUSR1', () => {
+  errorLog?.reopen();
+  accessLog?.reopen();
+});
 // Job-control and reload signals are the master's business (a terminal sends them to the whole group).
 for (const sig of ['SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH'] as const) process.on(sig, () => {});
 // The master is gone (killed, or crashed): finish what is in flight and leave, like Gunicorn's ppid check.

@@ -9,19 +9,38 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI, fixture, startGateway, request } from './helpers.js';
+import { CLI, fixture, request, startGateway } from './helpers.js';
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, WEB_CONCURRENCY: '', PORT: '', ...env }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, WEB_CONCURRENCY: '', PORT: '', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('--help lists Gunicorn\'s flags and --version prints the version', () => {
+test("--help lists Gunicorn's flags and --version prints the version", () => {
   const help = run(['--help']);
   assert.equal(help.code, 0);
-  for (const flag of ['-w, --workers', '-b, --bind', '-t, --timeout', '--graceful-timeout', '--keep-alive', '--max-requests',
-    '--max-requests-jitter', '-p, --pid', '--access-logfile', '--forwarded-allow-ips', '--limit-request-line',
-    '--limit-request-fields', '--limit-request-field_size', '-c, --config', '--check-config', '--print-config']) {
+  for (const flag of [
+    '-w, --workers',
+    '-b, --bind',
+    '-t, --timeout',
+    '--graceful-timeout',
+    '--keep-alive',
+    '--max-requests',
+    '--max-requests-jitter',
+    '-p, --pid',
+    '--access-logfile',
+    '--forwarded-allow-ips',
+    '--limit-request-line',
+    '--limit-request-fields',
+    '--limit-request-field_size',
+    '-c, --config',
+    '--check-config',
+    '--print-config',
+  ]) {
     assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
   }
   const version = run(['--version']);
@@ -32,16 +51,21 @@ test('--help lists Gunicorn\'s flags and --version prints the version', () => {
 test('--print-config shows the effective value from each source: CLI > env > file > default', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gw-cfg-'));
   const file = join(dir, 'gateway.json');
-  writeFileSync(file, JSON.stringify({ workers: 7, timeout: 11, max_requests: 500, keepalive: 5, app: 'from-file.js' }));
-  const r = run(['-c', file, '--print-config', '-w', '3', '--bind', '127.0.0.1:9001', '-b', 'unix:/tmp/x.sock'],
-    { GATEWAY_TIMEOUT: '12', GATEWAY_MAX_REQUESTS: '600' });
+  writeFileSync(
+    file,
+    JSON.stringify({ workers: 7, timeout: 11, max_requests: 500, keepalive: 5, app: 'from-file.js' }),
+  );
+  const r = run(['-c', file, '--print-config', '-w', '3', '--bind', '127.0.0.1:9001', '-b', 'unix:/tmp/x.sock'], {
+    GATEWAY_TIMEOUT: '12',
+    GATEWAY_MAX_REQUESTS: '600',
+  });
   assert.equal(r.code, 0, r.stderr);
   const value = (name: string) => new RegExp(`^${name} += (.*)$`, 'm').exec(r.stdout)?.[1];
-  assert.equal(value('workers'), '3');                 // CLI beats file
-  assert.equal(value('timeout'), '12');                // env beats file
-  assert.equal(value('max_requests'), '600');          // env beats file
-  assert.equal(value('keepalive'), '5');               // file beats default
-  assert.equal(value('graceful_timeout'), '30');       // default (config/limits.json)
+  assert.equal(value('workers'), '3'); // CLI beats file
+  assert.equal(value('timeout'), '12'); // env beats file
+  assert.equal(value('max_requests'), '600'); // env beats file
+  assert.equal(value('keepalive'), '5'); // file beats default
+  assert.equal(value('graceful_timeout'), '30'); // default (config/limits.json)
   assert.equal(value('bind'), '["127.0.0.1:9001","unix:/tmp/x.sock"]');
   assert.equal(value('app'), '"from-file.js"');
 });
@@ -57,18 +81,42 @@ test('WEB_CONCURRENCY sets the default worker count; GATEWAY_WORKERS and -w beat
 
 test('bad values give one line naming the setting, its source and the value, and exit 2', () => {
   const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
-    [['-w', 'many', 'x.js'], {}, /^gateway: GW_ERR_CONFIG_INVALID: invalid value for workers \(--workers\): "many": expected an integer\n$/],
+    [
+      ['-w', 'many', 'x.js'],
+      {},
+      /^gateway: GW_ERR_CONFIG_INVALID: invalid value for workers \(--workers\): "many": expected an integer\n$/,
+    ],
     [['x.js'], { GATEWAY_TIMEOUT: '-3' }, /invalid value for timeout \(GATEWAY_TIMEOUT\): "-3"/],
     [['-b', 'localhost:http', 'x.js'], {}, /invalid value for bind \(--bind\).*invalid port/],
-    [['--forwarded-allow-ips', '10.0.0.0/40', 'x.js'], {}, /invalid value for forwarded_allow_ips.*invalid prefix length/],
-    [['--header-timeout', '90', '--request-timeout', '30', 'x.js'], {}, /header_timeout \(90\) must not exceed request_timeout \(30\)/],
+    [
+      ['--forwarded-allow-ips', '10.0.0.0/40', 'x.js'],
+      {},
+      /invalid value for forwarded_allow_ips.*invalid prefix length/,
+    ],
+    [
+      ['--header-timeout', '90', '--request-timeout', '30', 'x.js'],
+      {},
+      /header_timeout \(90\) must not exceed request_timeout \(30\)/,
+    ],
     [['--no-such-flag', 'x.js'], {}, /^gateway: GW_ERR_USAGE: unknown option --no-such-flag/],
     [['-w'], {}, /GW_ERR_USAGE: option -w needs a value/],
     [['a.js', 'b.js'], {}, /GW_ERR_USAGE: one app only/],
     [[], {}, /GW_ERR_USAGE: no app given/],
-    [['-c', '/nonexistent/gw.json', 'x.js'], {}, /GW_ERR_CONFIG_FILE: config file \/nonexistent\/gw.json does not exist/],
-    [['x.js'], { WEB_CONCURRENCY: 'lots' }, /GW_ERR_CONFIG_INVALID: invalid default for workers from the environment: WEB_CONCURRENCY="lots": expected an integer/],
-    [['x.js'], { PORT: 'http' }, /GW_ERR_CONFIG_INVALID: invalid default for bind from the environment: PORT="http": .*invalid port/],
+    [
+      ['-c', '/nonexistent/gw.json', 'x.js'],
+      {},
+      /GW_ERR_CONFIG_FILE: config file \/nonexistent\/gw.json does not exist/,
+    ],
+    [
+      ['x.js'],
+      { WEB_CONCURRENCY: 'lots' },
+      /GW_ERR_CONFIG_INVALID: invalid default for workers from the environment: WEB_CONCURRENCY="lots": expected an integer/,
+    ],
+    [
+      ['x.js'],
+      { PORT: 'http' },
+      /GW_ERR_CONFIG_INVALID: invalid default for bind from the environment: PORT="http": .*invalid port/,
+    ],
   ];
   for (const [args, env, expected] of cases) {
     const r = run(args, env);
@@ -120,7 +168,10 @@ test('an app that cannot load stops the master with code 4 (APP_LOAD_ERROR) and 
   assert.match(r.stderr, /Shutting down: App failed to load/);
   // Nothing half-started: the port can be bound again at once.
   const again = net.createServer().listen(port, '127.0.0.1');
-  await new Promise((resolve, reject) => { again.once('listening', resolve); again.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    again.once('listening', resolve);
+    again.once('error', reject);
+  });
   again.close();
 });
 
@@ -141,7 +192,17 @@ test('a port already in use is a clear error (exit 1), and no worker is started'
     assert.equal((await request(`${gw.url}/`)).status, 200, 'the running gateway is untouched');
     // The metrics address is bound after the public one and the pid file: its failure undoes both.
     const pidfile = join(mkdtempSync(join(tmpdir(), 'gw-pid-')), 'gw.pid');
-    const m = run(['-w', '1', '-b', '127.0.0.1:0', '-p', pidfile, '--metrics-bind', `127.0.0.1:${gw.port}`, fixture('echo.mjs')]);
+    const m = run([
+      '-w',
+      '1',
+      '-b',
+      '127.0.0.1:0',
+      '-p',
+      pidfile,
+      '--metrics-bind',
+      `127.0.0.1:${gw.port}`,
+      fixture('echo.mjs'),
+    ]);
     assert.equal(m.code, 1);
     assert.match(m.stderr, /GW_ERR_BIND: cannot serve metrics on 127\.0\.0\.1:\d+: EADDRINUSE/);
     assert.equal(existsSync(pidfile), false, 'no pid file left behind');

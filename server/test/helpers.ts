@@ -3,7 +3,7 @@
  * lines, and talks HTTP to it. Waits are bounded so a broken gateway fails a test instead of
  * hanging it; nothing asserts on speed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
@@ -13,7 +13,13 @@ export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const fixture = (name: string): string => `${FIXTURES}${name}`;
 
-export interface LogLine { level?: string; msg?: string; pid?: number; role?: string; [k: string]: unknown }
+export interface LogLine {
+  level?: string;
+  msg?: string;
+  pid?: number;
+  role?: string;
+  [k: string]: unknown;
+}
 
 export class Gateway {
   readonly proc: ChildProcess;
@@ -42,8 +48,10 @@ export class Gateway {
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
         buf += chunk;
-        let i;
-        while ((i = buf.indexOf('\n')) !== -1) { sink(buf.slice(0, i)); buf = buf.slice(i + 1); }
+        for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
+          sink(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
       });
     };
     follow(this.proc.stderr!, (line) => {
@@ -53,23 +61,29 @@ export class Gateway {
         this.lines.push(parsed);
         const m = /Listening at: https?:\/\/[^ ]*:(\d+) /.exec(parsed.msg ?? '');
         if (m && this.port === 0) this.port = Number(m[1]);
-      } catch { /* not a log line */ }
+      } catch {
+        /* not a log line */
+      }
       this.notify();
     });
-    follow(this.proc.stdout!, (line) => { this.stdout.push(line); this.notify(); });
+    follow(this.proc.stdout!, (line) => {
+      this.stdout.push(line);
+      this.notify();
+    });
   }
 
   private notify(): void {
     const w = this.waiters;
     this.waiters = [];
-    w.forEach((f) => f());
+    for (const f of w) f();
   }
 
   /** Resolves when `test` holds, or rejects after `limitMs` with the log so far. */
   async until(what: string, test: () => boolean, limitMs = 20_000): Promise<void> {
     const deadline = Date.now() + limitMs;
     while (!test()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log:\n${this.stderrText.slice(-4000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; log:\n${this.stderrText.slice(-4000)}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 100);
@@ -94,14 +108,26 @@ export class Gateway {
 
   /** Pids of the workers alive now, from the master's "Booting worker" lines. */
   liveWorkers(): number[] {
-    return this.lines.map((l) => /^Booting worker with pid: (\d+)$/.exec(l.msg ?? '')?.[1]).filter(Boolean).map(Number)
-      .filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+    return this.lines
+      .map((l) => /^Booting worker with pid: (\d+)$/.exec(l.msg ?? '')?.[1])
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
   }
 
   /** Pids of workers that said they are ready and are still alive. */
   readyWorkers(): number[] {
     const live = new Set(this.liveWorkers());
-    return this.lines.filter((l) => l.role === 'worker' && /^Worker ready/.test(l.msg ?? '') && live.has(l.pid!)).map((l) => l.pid!);
+    return this.lines
+      .filter((l) => l.role === 'worker' && /^Worker ready/.test(l.msg ?? '') && live.has(l.pid!))
+      .map((l) => l.pid!);
   }
 
   get url(): string {
@@ -147,15 +173,24 @@ export async function startGateway(args: string[], env?: NodeJS.ProcessEnv): Pro
   return gw;
 }
 
-export interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string; json<T = Record<string, unknown>>(): T }
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json<T = Record<string, unknown>>(): T;
+}
 
 export function request(url: string, opts: http.RequestOptions & { body?: string | Buffer } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { agent: false, ...opts }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }));
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -165,15 +200,27 @@ export function request(url: string, opts: http.RequestOptions & { body?: string
 }
 
 /** Sends raw bytes and returns everything the server writes back until it closes (or `limitMs`). */
-export function rawExchange(port: number, payload: string | Buffer, limitMs = 5000, host = '127.0.0.1'): Promise<string> {
+export function rawExchange(
+  port: number,
+  payload: string | Buffer,
+  limitMs = 5000,
+  host = '127.0.0.1',
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, host);
     let out = '';
     sock.setEncoding('utf8');
-    sock.on('data', (c: string) => { out += c; });
-    sock.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? resolve(out) : reject(err)));
+    sock.on('data', (c: string) => {
+      out += c;
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNRESET' || err.code === 'EPIPE' ? resolve(out) : reject(err),
+    );
     sock.on('close', () => resolve(out));
-    sock.setTimeout(limitMs, () => { sock.destroy(); resolve(out); });
+    sock.setTimeout(limitMs, () => {
+      sock.destroy();
+      resolve(out);
+    });
     sock.write(payload);
   });
 }
@@ -181,21 +228,26 @@ export function rawExchange(port: number, payload: string | Buffer, limitMs = 50
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A bounded stream of requests; returns per-request outcomes. */
-export async function loadLoop(fn: () => Promise<Reply>, opts: { concurrency: number; until: () => boolean; maxRequests: number }): Promise<{ ok: number; failed: string[] }> {
+export async function loadLoop(
+  fn: () => Promise<Reply>,
+  opts: { concurrency: number; until: () => boolean; maxRequests: number },
+): Promise<{ ok: number; failed: string[] }> {
   let ok = 0;
   let sent = 0;
   const failed: string[] = [];
-  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
-    while (!opts.until() && sent < opts.maxRequests) {
-      sent++;
-      try {
-        const r = await fn();
-        if (r.status === 200) ok++;
-        else failed.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
-      } catch (err) {
-        failed.push((err as Error).message);
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (!opts.until() && sent < opts.maxRequests) {
+        sent++;
+        try {
+          const r = await fn();
+          if (r.status === 200) ok++;
+          else failed.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
+        } catch (err) {
+          failed.push((err as Error).message);
+        }
       }
-    }
-  }));
+    }),
+  );
   return { ok, failed };
 }

@@ -4,14 +4,14 @@
  * log and the metrics endpoint.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, fixture, rawExchange, request, sleep, startGateway, type Gateway } from './helpers.js';
+import { CLI, fixture, type Gateway, rawExchange, request, sleep, startGateway } from './helpers.js';
 
 describe('the app contract', () => {
   test('a request listener', async () => {
@@ -21,7 +21,9 @@ describe('the app contract', () => {
       assert.equal(r.status, 200);
       assert.equal(r.json().ok, true);
       assert.notEqual(r.json().pid, gw.proc.pid, 'served by a worker, not the master');
-    } finally { await gw.stop(); }
+    } finally {
+      await gw.stop();
+    }
   });
 
   test('a fetch handler: URL, headers, streamed body, several Set-Cookie', async () => {
@@ -34,7 +36,9 @@ describe('the app contract', () => {
       assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
       const post = await request(`${gw.url}/echo`, { method: 'POST', body: 'payload-123' });
       assert.deepEqual(post.json(), { got: 'payload-123', method: 'POST' });
-    } finally { await gw.stop(); }
+    } finally {
+      await gw.stop();
+    }
   });
 
   test('a Fastify instance, and an async factory that receives the context', async () => {
@@ -43,13 +47,19 @@ describe('the app contract', () => {
       assert.deepEqual((await request(`${inst.url}/`)).json(), { kind: 'fastify-instance' });
       const miss = await request(`${inst.url}/nope`);
       assert.equal(miss.status, 404);
-    } finally { await inst.stop(); }
+    } finally {
+      await inst.stop();
+    }
     const fac = await startGateway(['-w', '1', '-b', '127.0.0.1:0', `${fixture('factory-app.mjs')}:build`]);
     try {
-      const body = (await request(`${fac.url}/`, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } })).json();
+      const body = (
+        await request(`${fac.url}/`, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } })
+      ).json();
       // Loopback is trusted by default, so the factory app sees the forwarded client.
       assert.deepEqual(body, { kind: 'factory', ip: '203.0.113.9', protocol: 'https', workerId: 1 });
-    } finally { await fac.stop(); }
+    } finally {
+      await fac.stop();
+    }
   });
 
   test('an app that throws gets a 500 and the worker keeps serving', async () => {
@@ -60,7 +70,9 @@ describe('the app contract', () => {
       assert.equal((await request(`${gw.url}/reject`)).status, 500);
       assert.equal((await request(`${gw.url}/`)).json().pid, pid, 'same worker');
       assert.ok(gw.count(/Error handling request/) >= 2);
-    } finally { await gw.stop(); }
+    } finally {
+      await gw.stop();
+    }
   });
 });
 
@@ -68,18 +80,51 @@ describe('binding', () => {
   test('a unix socket with the configured mode, alongside TCP; the file is removed on exit and a stale one is replaced', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-sock-'));
     const path = join(dir, 'gw.sock');
-    const viaSocket = () => new Promise<string>((resolve, reject) => {
-      // A unix-socket peer is trusted (only processes the file mode lets in can connect).
-      http.get({ socketPath: path, path: '/headers', agent: false, headers: { 'x-forwarded-for': '198.51.100.20', 'x-forwarded-proto': 'https' } }, (res) => {
-        let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve(b));
-      }).on('error', reject);
-    });
-    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '-b', `unix:${path}`, '--unix-socket-mode', '600', fixture('echo.mjs')]);
+    const viaSocket = () =>
+      new Promise<string>((resolve, reject) => {
+        // A unix-socket peer is trusted (only processes the file mode lets in can connect).
+        http
+          .get(
+            {
+              socketPath: path,
+              path: '/headers',
+              agent: false,
+              headers: { 'x-forwarded-for': '198.51.100.20', 'x-forwarded-proto': 'https' },
+            },
+            (res) => {
+              let b = '';
+              res.on('data', (c) => {
+                b += c;
+              });
+              res.on('end', () => resolve(b));
+            },
+          )
+          .on('error', reject);
+      });
+    const gw = await startGateway([
+      '-w',
+      '1',
+      '-b',
+      '127.0.0.1:0',
+      '-b',
+      `unix:${path}`,
+      '--unix-socket-mode',
+      '600',
+      fixture('echo.mjs'),
+    ]);
     try {
       assert.equal(statSync(path).mode & 0o777, 0o600);
       assert.equal((await request(`${gw.url}/`)).status, 200);
-      assert.deepEqual(JSON.parse(await viaSocket()), { xff: '198.51.100.20', proto: 'https', host: 'localhost', forwarded: null, requestId: null });
-    } finally { await gw.stop(); }
+      assert.deepEqual(JSON.parse(await viaSocket()), {
+        xff: '198.51.100.20',
+        proto: 'https',
+        host: 'localhost',
+        forwarded: null,
+        requestId: null,
+      });
+    } finally {
+      await gw.stop();
+    }
     assert.throws(() => statSync(path), 'socket file removed on exit');
 
     // A socket file left by a killed server is stale: the next start replaces it.
@@ -91,14 +136,22 @@ describe('binding', () => {
     try {
       assert.equal(JSON.parse(await viaSocket()).proto, 'https');
       // A live socket is not stale: a second gateway on it refuses to start and leaves it alone.
-      const second = spawnSync(process.execPath, [CLI, '-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')], { encoding: 'utf8', timeout: 20_000 });
+      const second = spawnSync(process.execPath, [CLI, '-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
       assert.equal(second.status, 1);
       assert.match(second.stderr, /GW_ERR_BIND: .*gw\.sock is in use by a running server/);
       assert.equal(JSON.parse(await viaSocket()).proto, 'https', 'the running one still answers');
-    } finally { await next.stop(); }
+    } finally {
+      await next.stop();
+    }
     // Nor is a file that is not a socket replaced.
     writeFileSync(path, 'not a socket');
-    const file = spawnSync(process.execPath, [CLI, '-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')], { encoding: 'utf8', timeout: 20_000 });
+    const file = spawnSync(process.execPath, [CLI, '-w', '1', '-b', `unix:${path}`, fixture('echo.mjs')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     assert.equal(file.status, 1);
     assert.match(file.stderr, /GW_ERR_BIND: .*gw\.sock exists and is not a socket; refusing to replace it/);
     assert.equal(readFileSync(path, 'utf8'), 'not a socket');
@@ -109,7 +162,10 @@ describe('several binds', () => {
   test('IPv4 and IPv6 addresses at once, each logged with its port', async () => {
     const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '-b', '[::1]:0', fixture('echo.mjs')]);
     try {
-      const ports = gw.lines.map((l) => /^Listening at: http:\/\/(\S+):(\d+) /.exec(l.msg ?? '')).filter(Boolean).map((m) => [m![1], Number(m![2])] as const);
+      const ports = gw.lines
+        .map((l) => /^Listening at: http:\/\/(\S+):(\d+) /.exec(l.msg ?? ''))
+        .filter(Boolean)
+        .map((m) => [m![1], Number(m![2])] as const);
       assert.equal(ports.length, 2);
       const v6 = ports.find(([host]) => host === '[::1]');
       assert.ok(v6, 'an IPv6 listener');
@@ -117,15 +173,30 @@ describe('several binds', () => {
       // ::1 is in the default --forwarded-allow-ips (loopback), so its claim is honoured.
       assert.equal(r.json().xff, '198.51.100.30');
       assert.equal((await request(`${gw.url}/`)).status, 200);
-    } finally { await gw.stop(); }
+    } finally {
+      await gw.stop();
+    }
   });
 });
 
 describe('limits', () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--limit-request-line', '200', '--limit-request-fields', '20',
-      '--limit-request-field_size', '300', '--limit-request-body', '1000', fixture('echo.mjs')]);
+    gw = await startGateway([
+      '-w',
+      '1',
+      '-b',
+      '127.0.0.1:0',
+      '--limit-request-line',
+      '200',
+      '--limit-request-fields',
+      '20',
+      '--limit-request-field_size',
+      '300',
+      '--limit-request-body',
+      '1000',
+      fixture('echo.mjs'),
+    ]);
   });
   after(() => gw.stop());
 
@@ -150,8 +221,12 @@ describe('limits', () => {
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.json(), { bytes: 1000, sha256: createHash('sha256').update(at).digest('hex') });
     assert.equal((await request(`${gw.url}/upload`, { method: 'POST', body: Buffer.alloc(1001) })).status, 413);
-    const chunked = await rawExchange(gw.port,
-      'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + `258\r\n${'z'.repeat(600)}\r\n`.repeat(2) + '0\r\n\r\n');
+    const chunked = await rawExchange(
+      gw.port,
+      'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        `258\r\n${'z'.repeat(600)}\r\n`.repeat(2) +
+        '0\r\n\r\n',
+    );
     assert.match(chunked, /^HTTP\/1\.1 413 /);
     assert.equal((await request(`${gw.url}/`)).status, 200, 'the worker is fine');
   });
@@ -167,14 +242,20 @@ describe('limits', () => {
     // The same for a chunked upload cut when it passes the limit, while it goes on streaming.
     for (let i = 0; i < 5; i++) {
       const status = await new Promise<number>((resolve, reject) => {
-        const req = http.request(`${gw.url}/upload`, { method: 'POST', agent: false }, (res) => { res.resume(); resolve(res.statusCode!); });
+        const req = http.request(`${gw.url}/upload`, { method: 'POST', agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
         req.on('error', reject);
         const chunk = Buffer.alloc(64 * 1024, 7);
         let sent = 0;
         const pump = (): void => {
           while (sent < 4 * 1024 * 1024) {
             sent += chunk.length;
-            if (!req.write(chunk)) { req.once('drain', pump); return; }
+            if (!req.write(chunk)) {
+              req.once('drain', pump);
+              return;
+            }
           }
           req.end();
         };
@@ -186,14 +267,26 @@ describe('limits', () => {
   });
 
   test('an idle kept-alive connection is closed after --keep-alive seconds; --worker-connections caps open connections', async () => {
-    const gw2 = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--keep-alive', '1', '--worker-connections', '2', fixture('echo.mjs')]);
+    const gw2 = await startGateway([
+      '-w',
+      '1',
+      '-b',
+      '127.0.0.1:0',
+      '--keep-alive',
+      '1',
+      '--worker-connections',
+      '2',
+      fixture('echo.mjs'),
+    ]);
     try {
       const net = await import('node:net');
       const open = async () => {
         const sock = net.connect(gw2.port, '127.0.0.1');
         let out = '';
         sock.setEncoding('utf8');
-        sock.on('data', (c: string) => { out += c; });
+        sock.on('data', (c: string) => {
+          out += c;
+        });
         sock.on('error', () => {});
         const closed = new Promise<void>((r) => sock.once('close', () => r()));
         await new Promise((r) => sock.once('connect', r));
@@ -207,7 +300,7 @@ describe('limits', () => {
       assert.match(a.out(), /keep-alive: timeout=1/i);
       // Two connections held open: a third one is dropped unanswered, and served again once one goes.
       const held = [await open(), await open()];
-      held.forEach((c) => c.sock.write('GET /slow?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n'));
+      for (const c of held) c.sock.write('GET /slow?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n');
       const third = await open();
       third.sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       await third.closed;
@@ -215,28 +308,47 @@ describe('limits', () => {
       for (const c of held) c.sock.destroy();
       let status = 0;
       for (let i = 0; i < 50 && status !== 200; i++) {
-        status = await request(`${gw2.url}/`).then((r) => r.status, () => 0);
+        status = await request(`${gw2.url}/`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status !== 200) await sleep(100);
       }
       assert.equal(status, 200);
-    } finally { await gw2.stop(); }
+    } finally {
+      await gw2.stop();
+    }
   });
 
   test('a client that sends its head too slowly gets 408 and the connection is closed', async () => {
-    const slow = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--header-timeout', '1', '--request-timeout', '2', fixture('echo.mjs')]);
+    const slow = await startGateway([
+      '-w',
+      '1',
+      '-b',
+      '127.0.0.1:0',
+      '--header-timeout',
+      '1',
+      '--request-timeout',
+      '2',
+      fixture('echo.mjs'),
+    ]);
     try {
       const net = await import('node:net');
       const sock = net.connect(slow.port, '127.0.0.1');
       let out = '';
       sock.setEncoding('utf8');
-      sock.on('data', (c: string) => { out += c; });
+      sock.on('data', (c: string) => {
+        out += c;
+      });
       sock.on('error', () => {});
       const closed = new Promise((r) => sock.once('close', r));
       sock.write('GET / HTTP/1.1\r\nHost: x\r\n'); // and never the blank line
       await closed;
       assert.match(out, /^HTTP\/1\.1 408 /);
       assert.equal((await request(`${slow.url}/`)).status, 200, 'the worker is fine');
-    } finally { await slow.stop(); }
+    } finally {
+      await slow.stop();
+    }
   });
 
   test('malformed requests and smuggling shapes → 400, connection closed', async () => {
@@ -257,23 +369,48 @@ describe('limits', () => {
 
 describe('proxy headers', () => {
   test('trusted only from --forwarded-allow-ips; dropped from anyone else', async () => {
-    const spoof = { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test', forwarded: 'for=198.51.100.8;proto=https' };
+    const spoof = {
+      'x-forwarded-for': '198.51.100.7',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.test',
+      forwarded: 'for=198.51.100.8;proto=https',
+    };
     const trusted = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
     try {
-      const r = (await request(`${trusted.url}/headers`, { headers: { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.test' } })).json();
+      const r = (
+        await request(`${trusted.url}/headers`, {
+          headers: { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.test' },
+        })
+      ).json();
       assert.deepEqual(r, { xff: '198.51.100.7', proto: 'https', host: 'app.test', forwarded: null, requestId: null });
-      const rfc = (await request(`${trusted.url}/headers`, { headers: { forwarded: 'for=192.0.2.60;proto=https;host=rfc.test' } })).json();
+      const rfc = (
+        await request(`${trusted.url}/headers`, { headers: { forwarded: 'for=192.0.2.60;proto=https;host=rfc.test' } })
+      ).json();
       assert.deepEqual(rfc, { xff: '192.0.2.60', proto: 'https', host: 'rfc.test', forwarded: null, requestId: null });
       // A chain: only the hop next to us is trusted (loopback), so the client is the entry before it.
-      const chain = (await request(`${trusted.url}/headers`, { headers: { 'x-forwarded-for': '1.1.1.1, 203.0.113.5' } })).json();
+      const chain = (
+        await request(`${trusted.url}/headers`, { headers: { 'x-forwarded-for': '1.1.1.1, 203.0.113.5' } })
+      ).json();
       assert.equal(chain.xff, '203.0.113.5');
-    } finally { await trusted.stop(); }
+    } finally {
+      await trusted.stop();
+    }
 
-    const untrusted = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--forwarded-allow-ips', '10.9.8.7', fixture('echo.mjs')]);
+    const untrusted = await startGateway([
+      '-w',
+      '1',
+      '-b',
+      '127.0.0.1:0',
+      '--forwarded-allow-ips',
+      '10.9.8.7',
+      fixture('echo.mjs'),
+    ]);
     try {
       const r = (await request(`${untrusted.url}/headers`, { headers: { ...spoof, host: 'real.test' } })).json();
       assert.deepEqual(r, { xff: '127.0.0.1', proto: 'http', host: 'real.test', forwarded: null, requestId: null });
-    } finally { await untrusted.stop(); }
+    } finally {
+      await untrusted.stop();
+    }
   });
 });
 
@@ -286,11 +423,16 @@ describe('logs and metrics', () => {
     try {
       pid = (await request(`${gw.url}/?q=1`)).json().pid as number;
       const r = await request(`${gw.url}/headers`, { headers: { 'x-request-id': 'from-proxy-1' } });
-      assert.equal(r.json().requestId, 'from-proxy-1', 'a trusted proxy\'s request id is kept');
+      assert.equal(r.json().requestId, 'from-proxy-1', "a trusted proxy's request id is kept");
       assert.equal(r.headers['x-request-id'], 'from-proxy-1');
       assert.equal((await request(`${gw.url}/missing`)).status, 404);
-    } finally { await gw.stop(); }
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    } finally {
+      await gw.stop();
+    }
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 3);
     const [first, , third] = lines;
     assert.equal(first.method, 'GET');
@@ -309,7 +451,15 @@ describe('logs and metrics', () => {
     await new Promise((r) => probe.once('listening', r));
     const mport = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
-    const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', '--metrics-bind', `127.0.0.1:${mport}`, fixture('echo.mjs')]);
+    const gw = await startGateway([
+      '-w',
+      '2',
+      '-b',
+      '127.0.0.1:0',
+      '--metrics-bind',
+      `127.0.0.1:${mport}`,
+      fixture('echo.mjs'),
+    ]);
     try {
       await gw.waitFor(/2 workers ready/);
       for (let i = 0; i < 20; i++) await request(`${gw.url}/`);
@@ -338,6 +488,8 @@ describe('logs and metrics', () => {
       assert.equal(await gw.metric('gateway_http_requests_total{status="404"}'), 1);
       assert.equal(await gw.metric('gateway_http_request_duration_seconds_count'), 21);
       assert.equal((await request(`${gw.url}/metrics`)).status, 404, 'not on the public port');
-    } finally { await gw.stop(); }
+    } finally {
+      await gw.stop();
+    }
   });
 });

@@ -9,8 +9,8 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { CLI, fixture, sleep, startGateway } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
@@ -19,12 +19,34 @@ const dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
 function makeCert(name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
-    '-subj', `/CN=localhost/O=${name}`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=localhost/O=${name}`,
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string; org: string; protocol: string | null }> {
+function get(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: string; org: string; protocol: string | null }> {
   return new Promise((resolve, reject) => {
     const req = https.get({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
       const sock = res.socket as TLSSocket;
@@ -32,7 +54,9 @@ function get(port: number, path: string): Promise<{ status: number; body: string
       const protocol = sock.getProtocol();
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, body, org, protocol }));
     });
     req.on('error', reject);
@@ -42,7 +66,17 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 
 test('--certfile/--keyfile: HTTPS on the bind, TLS ≥ 1.2, and the app sees the https scheme', async () => {
   const { cert, key } = makeCert('first');
-  const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--certfile', cert, '--keyfile', key, `${fixture('factory-app.mjs')}:build`]);
+  const gw = await startGateway([
+    '-w',
+    '1',
+    '-b',
+    '127.0.0.1:0',
+    '--certfile',
+    cert,
+    '--keyfile',
+    key,
+    `${fixture('factory-app.mjs')}:build`,
+  ]);
   try {
     assert.ok(gw.lines.some((l) => /^Listening at: https:\/\/127\.0\.0\.1:\d+ /.test(l.msg ?? '')));
     const r = await get(gw.port, '/');
@@ -50,7 +84,9 @@ test('--certfile/--keyfile: HTTPS on the bind, TLS ≥ 1.2, and the app sees the
     assert.equal(JSON.parse(r.body).protocol, 'https');
     assert.equal(r.org, 'first');
     assert.match(r.protocol ?? '', /^TLSv1\.[23]$/);
-  } finally { await gw.stop(); }
+  } finally {
+    await gw.stop();
+  }
 });
 
 test('HUP serves a renewed certificate with no failed request; a broken one is refused and the old one keeps serving', async () => {
@@ -60,14 +96,30 @@ test('HUP serves a renewed certificate with no failed request; a broken one is r
   const key = join(dir, 'live.key');
   copyFileSync(first.cert, cert);
   copyFileSync(first.key, key);
-  const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', '--certfile', cert, '--keyfile', key, fixture('echo.mjs')]);
+  const gw = await startGateway([
+    '-w',
+    '2',
+    '-b',
+    '127.0.0.1:0',
+    '--certfile',
+    cert,
+    '--keyfile',
+    key,
+    fixture('echo.mjs'),
+  ]);
   try {
     let stop = false;
     const failures: string[] = [];
     const orgs = new Set<string>();
     const load = (async () => {
       for (let i = 0; !stop && i < 5000; i++) {
-        try { const r = await get(gw.port, '/'); if (r.status !== 200) failures.push(`status ${r.status}`); orgs.add(r.org); } catch (err) { failures.push((err as Error).message); }
+        try {
+          const r = await get(gw.port, '/');
+          if (r.status !== 200) failures.push(`status ${r.status}`);
+          orgs.add(r.org);
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
       }
     })();
     copyFileSync(second.cert, cert);
@@ -83,13 +135,23 @@ test('HUP serves a renewed certificate with no failed request; a broken one is r
     await load;
     assert.deepEqual(failures, []);
     assert.ok(orgs.has('first') && orgs.has('second'), `both certificates were served (${[...orgs]})`);
-    assert.equal((await get(gw.port, '/')).org, 'second', 'the renewed certificate keeps serving after the broken deploy');
-  } finally { await gw.stop(); }
+    assert.equal(
+      (await get(gw.port, '/')).org,
+      'second',
+      'the renewed certificate keeps serving after the broken deploy',
+    );
+  } finally {
+    await gw.stop();
+  }
 });
 
 test('TLS settings errors are one clear line before anything starts', () => {
   const { cert, key } = makeCert('other');
-  const run = (args: string[]) => spawnSync(process.execPath, [CLI, '-b', '127.0.0.1:0', ...args, fixture('echo.mjs')], { encoding: 'utf8', timeout: 20_000 });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, '-b', '127.0.0.1:0', ...args, fixture('echo.mjs')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
   const alone = run(['--certfile', cert]);
   assert.equal(alone.status, 2);
   assert.match(alone.stderr, /GW_ERR_CONFIG_INVALID: certfile and keyfile go together/);

@@ -4,14 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { fixture, rawExchange, startGateway } from './helpers.js';
 
 const SAMPLE_APP = fileURLToPath(new URL('../../app/dist/app.js', import.meta.url));
 
-async function open(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; messages: string[]; next: () => Promise<string> }> {
+async function open(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ ws: WebSocket; messages: string[]; next: () => Promise<string> }> {
   const ws = new WebSocket(url, { headers });
   const messages: string[] = [];
   ws.on('message', (d) => messages.push(d.toString()));
@@ -24,7 +27,7 @@ async function open(url: string, headers: Record<string, string> = {}): Promise<
   return { ws, messages, next };
 }
 
-test('the sample app\'s /ws echoes through the gateway (Fastify\'s websocket plugin)', async () => {
+test("the sample app's /ws echoes through the gateway (Fastify's websocket plugin)", async () => {
   const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', SAMPLE_APP]);
   try {
     const { ws, next } = await open(`ws://127.0.0.1:${gw.port}/ws`);
@@ -35,10 +38,12 @@ test('the sample app\'s /ws echoes through the gateway (Fastify\'s websocket plu
     assert.equal(await next(), 'round trip');
     ws.close(1000);
     await once(ws, 'close');
-  } finally { await gw.stop(); }
+  } finally {
+    await gw.stop();
+  }
 });
 
-test('a listener\'s upgrade gets vetted forwarded headers; a fetch app refuses upgrades with 501', async () => {
+test("a listener's upgrade gets vetted forwarded headers; a fetch app refuses upgrades with 501", async () => {
   const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('ws-listener.mjs')]);
   try {
     const { ws, next } = await open(`ws://127.0.0.1:${gw.port}/`, { 'x-forwarded-for': '198.51.100.40' });
@@ -47,14 +52,24 @@ test('a listener\'s upgrade gets vetted forwarded headers; a fetch app refuses u
     assert.equal(await next(), 'echo:x');
     ws.terminate();
     // The same head limits as any request.
-    const tooLong = await rawExchange(gw.port, `GET /${'a'.repeat(5000)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    const tooLong = await rawExchange(
+      gw.port,
+      `GET /${'a'.repeat(5000)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
     assert.match(tooLong, /^HTTP\/1\.1 414 /);
-  } finally { await gw.stop(); }
+  } finally {
+    await gw.stop();
+  }
   const fetchApp = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('fetch-app.mjs')]);
   try {
-    const out = await rawExchange(fetchApp.port, 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    const out = await rawExchange(
+      fetchApp.port,
+      'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
     assert.match(out, /^HTTP\/1\.1 501 /);
-  } finally { await fetchApp.stop(); }
+  } finally {
+    await fetchApp.stop();
+  }
 });
 
 test('TERM closes open WebSockets with 1001 "going away", then exits 0', async () => {
@@ -83,5 +98,7 @@ test('HUP: sockets on old workers get 1001, and a reconnect lands on a new worke
     const newPid = Number(/hello from (\d+)/.exec(await second.next())![1]);
     assert.notEqual(newPid, oldPid);
     second.ws.terminate();
-  } finally { await gw.stop(); }
+  } finally {
+    await gw.stop();
+  }
 });

@@ -1,7 +1,7 @@
 /** A worker's figures: its own request counters always, prom-client's default set only when asked. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WorkerStats, addCounts, emptyCounts, requestMetrics } from '../src/worker-stats.js';
+import { addCounts, emptyCounts, requestMetrics, WorkerStats } from '../src/worker-stats.js';
 
 test('request figures are kept without the default metrics, and summed across workers', async () => {
   const a = new WorkerStats();
@@ -14,9 +14,16 @@ test('request figures are kept without the default metrics, and summed across wo
   addCounts(total, b.counts());
   const json = requestMetrics(total, 3);
   const requests = json.find((m) => m.name === 'gateway_http_requests_total')!;
-  assert.deepEqual(requests.values.map((v) => [v.labels.status, v.value]), [['200', 2], ['404', 1]]);
+  assert.deepEqual(
+    requests.values.map((v) => [v.labels.status, v.value]),
+    [
+      ['200', 2],
+      ['404', 1],
+    ],
+  );
   const duration = json.find((m) => m.name === 'gateway_http_request_duration_seconds')!;
-  const bucket = (le: number | string) => duration.values.find((v) => v.metricName?.endsWith('_bucket') && v.labels.le === le)!.value;
+  const bucket = (le: number | string) =>
+    duration.values.find((v) => v.metricName?.endsWith('_bucket') && v.labels.le === le)!.value;
   assert.equal(bucket(0.005), 1);
   assert.equal(bucket(0.025), 2);
   assert.equal(bucket(0.25), 2);
@@ -28,7 +35,7 @@ test('request figures are kept without the default metrics, and summed across wo
   assert.deepEqual(await a.defaultMetrics(), []);
 });
 
-test('collectDefaults adds prom-client\'s default set, once however often it is asked', async () => {
+test("collectDefaults adds prom-client's default set, once however often it is asked", async () => {
   const stats = new WorkerStats();
   stats.collectDefaults();
   stats.collectDefaults(); // a second registration would throw "already registered"

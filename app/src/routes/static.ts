@@ -1,24 +1,24 @@
 // GET /static/... serves the files in app/static through @fastify/static, so
 // the proxy topology can compare them with nginx serving the same directory.
 // The files are made by scripts/make-static.mjs (run by `npm run build`).
-import { fileURLToPath } from 'node:url'
-import fastifyStatic from '@fastify/static'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyError, FastifyInstance } from 'fastify';
 
 /** app/static, from both app/src/routes (tsx) and app/dist/routes. */
-export const DEFAULT_STATIC_ROOT = fileURLToPath(new URL('../../static/', import.meta.url))
+export const DEFAULT_STATIC_ROOT = fileURLToPath(new URL('../../static/', import.meta.url));
 
 /** Cache-Control max-age of static responses, in seconds; nginx's `expires` should match. */
-export const STATIC_MAX_AGE_S = 3600
+export const STATIC_MAX_AGE_S = 3600;
 
-export async function staticRoutes (app: FastifyInstance, opts: { root: string }): Promise<void> {
+export async function staticRoutes(app: FastifyInstance, opts: { root: string }): Promise<void> {
   // @fastify/send answers a path with `..` in it 403; a 404 says less about the
   // layout around the root, and matches what a missing file gets.
-  const inherited = app.errorHandler
+  const inherited = app.errorHandler;
   app.setErrorHandler(function (error: FastifyError, request, reply) {
-    if (error.statusCode === 403) return reply.callNotFound()
-    return inherited.call(this, error, request, reply)
-  })
+    if (error.statusCode === 403) return reply.callNotFound();
+    return inherited.call(this, error, request, reply);
+  });
 
   await app.register(fastifyStatic, {
     root: opts.root,
@@ -33,6 +33,6 @@ export async function staticRoutes (app: FastifyInstance, opts: { root: string }
     lastModified: true,
     cacheControl: true,
     maxAge: STATIC_MAX_AGE_S * 1000,
-    decorateReply: false
-  })
+    decorateReply: false,
+  });
 }
