@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as Record<string, number>;
@@ -291,31 +292,80 @@ describe(`docker-compose.yml agrees with config/limits.json (${cli ? `resolved b
   });
 });
 
-// ---- the gateway's own defaults ---------------------------------------------------
+// ---- the gateway as each compose service runs it ------------------------------------
 
-describe("the gateway's defaults agree with config/limits.json", () => {
-  it('timeout, graceful_timeout, keepalive, header_timeout and limit_request_body come from limits.json', async () => {
-    const mod = (await import(pathToFileURL(join(ROOT, 'server/src/settings.ts')).href)) as {
-      SETTINGS: Array<{ name: string }>;
-      defaultOf: (s: { name: string }) => unknown;
-    };
-    const byName = new Map(mod.SETTINGS.map((s) => [s.name, mod.defaultOf(s)]));
-    const expected: Record<string, number> = {
-      timeout: limits.workerTimeoutS as number,
-      graceful_timeout: limits.gracefulTimeoutS as number,
-      keepalive: limits.gatewayKeepAliveTimeoutS as number,
-      header_timeout: limits.clientHeaderTimeoutS as number,
-      limit_request_body: limits.bodyLimitBytes as number,
-    };
-    for (const [name, value] of Object.entries(expected)) {
-      assert.equal(byName.get(name), value, `gateway default ${name}`);
+/** `--print-config` lines (`name = JSON`) as a map. */
+function printedConfig(args: string[], env: Record<string, string>): Map<string, unknown> {
+  const cli = join(ROOT, 'server/dist/cli.js');
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  assert.equal(r.status, 0, `gateway ${args.join(' ')}: ${r.stderr}`);
+  const out = new Map<string, unknown>();
+  for (const line of r.stdout.trim().split('\n')) {
+    const eq = line.indexOf(' = ');
+    out.set(line.slice(0, eq).trim(), JSON.parse(line.slice(eq + 3)));
+  }
+  return out;
+}
+
+/** The Dockerfile's ENV of the runtime stage (what every gateway container starts with). */
+function dockerfileEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const runtime = dockerfile.slice(dockerfile.indexOf(' AS runtime'));
+  const env: Record<string, string> = {};
+  for (const m of runtime.matchAll(/^ENV (.+)$/gm)) {
+    for (const pair of (m[1] as string).trim().split(/\s+/)) {
+      const [k, v] = pair.split('=');
+      env[k as string] = v ?? '';
     }
-    // nginx's header buffers must hold any header line the gateway accepts.
-    const fieldSize = byName.get('limit_request_field_size') as number;
-    const [, size] = single('large_client_header_buffers').split(' ');
-    assert.ok(
-      nginxBytes(size as string) >= fieldSize,
-      `large_client_header_buffers ${size} < gateway limit_request_field_size ${fieldSize}`,
-    );
+  }
+  return env;
+}
+
+// The gateway's defaults are read from limits.json, so comparing them with it would prove nothing.
+// What can drift is a deployment that overrides them: an environment variable or a flag in the
+// compose file or the image. So the check runs the real CLI with each service's command and
+// environment, and compares what it would run with.
+describe('the gateway as the compose services run it agrees with config/limits.json', () => {
+  const doc = parseYaml(resolvedCompose) as { services: Record<string, { command?: string[]; environment?: unknown }> };
+  for (const name of ['gateway', 'gateway-full']) {
+    it(`${name}: timeout, graceful_timeout, keepalive, header_timeout, limit_request_body`, () => {
+      const service = doc.services[name];
+      assert.ok(service?.command, `compose: ${name} has no command`);
+      const [node, cli, ...args] = service.command;
+      assert.deepEqual([node, cli], ['node', 'server/dist/cli.js'], `compose: ${name} does not run the gateway CLI`);
+      const env: Record<string, string> = { ...dockerfileEnv() };
+      const declared = service.environment ?? {};
+      const pairs = Array.isArray(declared)
+        ? declared.map((e: string) => e.split(/=(.*)/s).slice(0, 2) as [string, string])
+        : Object.entries(declared as Record<string, unknown>).map(([k, v]) => [k, String(v ?? '')] as [string, string]);
+      for (const [k, v] of pairs) env[k] = v.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1'); // the raw file's ${X:-default}
+      const config = printedConfig(['--print-config', ...args], env);
+      const expected: Record<string, number> = {
+        timeout: limits.workerTimeoutS as number,
+        graceful_timeout: limits.gracefulTimeoutS as number,
+        keepalive: limits.gatewayKeepAliveTimeoutS as number,
+        header_timeout: limits.clientHeaderTimeoutS as number,
+        limit_request_body: limits.bodyLimitBytes as number,
+      };
+      for (const [setting, value] of Object.entries(expected)) {
+        assert.equal(config.get(setting), value, `${name}: gateway ${setting} (from its command and environment)`);
+      }
+      // nginx's header buffers must hold any header line the gateway accepts.
+      const fieldSize = config.get('limit_request_field_size') as number;
+      const [, size] = single('large_client_header_buffers').split(' ');
+      assert.ok(
+        nginxBytes(size as string) >= fieldSize,
+        `large_client_header_buffers ${size} < gateway limit_request_field_size ${fieldSize}`,
+      );
+    });
+  }
+
+  it('the check sees an override: a GATEWAY_KEEPALIVE in the environment changes what it reads', () => {
+    const config = printedConfig(['--print-config', 'app/dist/app.js'], { GATEWAY_KEEPALIVE: '5' });
+    assert.equal(config.get('keepalive'), 5);
   });
 });
