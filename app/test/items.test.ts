@@ -1,8 +1,10 @@
-// GET|POST /api/items: creation, listing, validation errors, 415, and the
-// bounded store.
+// GET|POST /api/items: creation, listing, validation errors, 415, the route's
+// own body limit (413), and the bounded store.
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { ItemStore } from '../src/routes/items.js';
+import { loadLimits } from '../src/limits.js';
+import { ITEM_BODY_LIMIT_BYTES, ItemStore } from '../src/routes/items.js';
 import { assertErrorShape, makeApp } from './helpers.js';
 
 const json = { 'content-type': 'application/json' };
@@ -138,11 +140,70 @@ test('POST /api/items with a body that is not JSON is 415', async (t) => {
   assert.equal(untyped.statusCode, 415);
 });
 
-test('POST /api/items over bodyLimitBytes is 413', async (t) => {
-  const app = await makeApp(t, { limits: { bodyLimitBytes: 100 } });
-  const res = await app.inject({ method: 'POST', url: '/api/items', payload: { name: 'x'.repeat(100), price: 1 } });
-  assert.equal(res.statusCode, 413);
-  assert.equal(assertErrorShape(res.json(), 413).code, 'FST_ERR_CTP_BODY_TOO_LARGE');
+/** A valid item, padded with JSON whitespace to exactly `bytes` bytes. */
+function paddedItem(bytes: number): string {
+  const item = JSON.stringify({ name: 'padded', price: 1 });
+  return item.slice(0, -1) + ' '.repeat(bytes - item.length) + item.slice(-1);
+}
+
+test('POST /api/items reads at most ITEM_BODY_LIMIT_BYTES: one byte more is a JSON 413 naming the limit', async (t) => {
+  const app = await makeApp(t);
+  const exact = await app.inject({
+    method: 'POST',
+    url: '/api/items',
+    headers: json,
+    payload: paddedItem(ITEM_BODY_LIMIT_BYTES),
+  });
+  assert.equal(exact.statusCode, 201);
+  assert.equal(exact.json().name, 'padded');
+
+  const over = await app.inject({
+    method: 'POST',
+    url: '/api/items',
+    headers: json,
+    payload: paddedItem(ITEM_BODY_LIMIT_BYTES + 1),
+  });
+  assert.equal(over.statusCode, 413);
+  const body = assertErrorShape(over.json(), 413);
+  assert.equal(body.code, 'APP_ERR_BODY_TOO_LARGE');
+  assert.equal(body.message, `Request body is larger than ${ITEM_BODY_LIMIT_BYTES} bytes`);
+
+  // Without a Content-Length (chunked) the count of bytes received stops it just the same.
+  const chunked = await app.inject({
+    method: 'POST',
+    url: '/api/items',
+    headers: json,
+    payload: Readable.from([paddedItem(ITEM_BODY_LIMIT_BYTES + 1)]),
+  });
+  assert.equal(chunked.statusCode, 413);
+  assert.equal(assertErrorShape(chunked.json(), 413).code, 'APP_ERR_BODY_TOO_LARGE');
+
+  // A 5 MiB body is refused for its size, not parsed and then refused by the schema.
+  const huge = await app.inject({
+    method: 'POST',
+    url: '/api/items',
+    headers: json,
+    payload: JSON.stringify({ name: 'x'.repeat(5 * 1024 * 1024), price: 1 }),
+  });
+  assert.equal(huge.statusCode, 413);
+  assert.equal((await app.inject({ url: '/api/items' })).json().total, 1, 'only the item that fitted was stored');
+
+  const small = await app.inject({ method: 'POST', url: '/api/items', payload: { name: 'widget', price: 2 } });
+  assert.equal(small.statusCode, 201);
+});
+
+test('the item limit is for the JSON route only: /upload still takes up to bodyLimitBytes', async (t) => {
+  const app = await makeApp(t);
+  const size = 4 * ITEM_BODY_LIMIT_BYTES;
+  assert.ok(size < loadLimits().bodyLimitBytes);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/upload',
+    headers: { 'content-type': 'application/octet-stream' },
+    payload: Buffer.alloc(size, 7),
+  });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().bytes, size);
 });
 
 test('the store is bounded: the oldest items are evicted', async (t) => {

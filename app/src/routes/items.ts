@@ -1,7 +1,7 @@
 // GET|POST /api/items: a small JSON API with schema validation, on an
 // in-memory store. The store is per process, so under N gateway workers each
 // worker sees its own items — the reason real apps keep state in a database.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import { boundedInteger } from '../schema.js';
 
@@ -14,6 +14,16 @@ export interface Item {
 }
 
 export type NewItem = Pick<Item, 'name' | 'price'> & { tags?: string[] };
+
+/**
+ * The largest body POST /api/items reads. The schema below bounds a valid item: a name of at most
+ * 100 characters and at most 10 tags of 50, and JSON may spell a character as an escaped
+ * surrogate pair (12 bytes), so the biggest valid body is under 7.5 KiB. 16 KiB leaves room for
+ * whitespace and refuses anything larger before it is read and parsed; without it the app-wide
+ * limit (config/limits.json bodyLimitBytes, 10 MiB, meant for /upload) let a 5 MiB JSON body be
+ * parsed only to fail the schema.
+ */
+export const ITEM_BODY_LIMIT_BYTES = 16 * 1024;
 
 /** Default store capacity: load tests may POST forever, memory must not follow. */
 export const DEFAULT_ITEMS_CAPACITY = 1000;
@@ -148,7 +158,15 @@ export async function itemRoutes(app: FastifyInstance, opts: { capacity?: number
   app.post<{ Body: NewItem }>(
     '/api/items',
     {
+      bodyLimit: ITEM_BODY_LIMIT_BYTES,
       schema: { body: newItemSchema, response: { 201: itemSchema } },
+      // Fastify's own 413 says "Request body is too large"; ours names the limit, as /upload's
+      // does. Rethrown, every error goes on to the app's handler (one JSON shape for all).
+      errorHandler: (error: FastifyError) => {
+        if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+          throw new AppError('APP_ERR_BODY_TOO_LARGE', ITEM_BODY_LIMIT_BYTES, { cause: error });
+        throw error;
+      },
     },
     async (request, reply) => {
       const item = store.add(request.body);
