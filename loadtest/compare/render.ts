@@ -2,6 +2,9 @@
 // e.g. after a change to the report's layout, without measuring again:
 //
 //   node --import tsx loadtest/compare/render.ts loadtest/results/latest
+//
+// (latest is a link to the newest folder under runs/; a published folder is
+// re-rendered the same way, and the diff then shows what a layout change does.)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RunInfo, renderReport } from './report.ts';

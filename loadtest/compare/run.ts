@@ -1,9 +1,9 @@
 // The comparison runner: brings up each topology in turn (natively: local
 // processes and the distribution's nginx; or with --mode compose: the project's
 // images and compose profiles on a Docker engine), runs the same k6 scenarios
-// against each, and writes loadtest/results/<timestamp>/ (raw k6 summaries,
-// run.json, report.md, SVG charts) and a copy in loadtest/results/latest/
-// (native) or loadtest/results/latest-compose/ (a complete compose run).
+// against each, and writes loadtest/results/runs/<timestamp>/ (raw k6 summaries,
+// run.json, report.md, SVG charts) and points the symlink loadtest/results/latest
+// (native) or latest-compose (a complete compose run) at it; see results.ts.
 //
 //   npm run compare
 //   npm run compare -- --topologies gateway,full --scenarios fixed-rate,static --duration 30
@@ -18,7 +18,7 @@
 // latency steps run at fractions of that knee, i.e. below it. The whole run holds
 // /tmp/gw-measure.lock (flock) so it never overlaps other measurements.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus as osCpus, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,6 +47,7 @@ import {
   type TopologyInfo,
   wsRowOf,
 } from './report.ts';
+import { newRunDir, pointLatest, RESULTS_DIR } from './results.ts';
 import {
   ALL_TOPOLOGIES,
   DESCRIPTIONS,
@@ -200,7 +201,7 @@ const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignor
 if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPUS, String(process.pid)], { stdio: 'ignore' });
 
 const stamp = new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
-const OUT = opts.out ?? join(ROOT, 'loadtest/results', stamp);
+const OUT = opts.out ?? newRunDir(RESULTS_DIR, stamp);
 mkdirSync(join(OUT, 'logs'), { recursive: true });
 mkdirSync(join(OUT, 'warmup'), { recursive: true });
 
@@ -838,12 +839,7 @@ const latestName =
   opts['latest-name'] ??
   (COMPOSE ? (completeCompose ? 'latest-compose' : undefined) : onlyTlsWs ? 'latest-tls' : 'latest');
 const copyLatest = !opts['no-latest'] && opts.out === undefined && latestName !== undefined;
-if (copyLatest) {
-  const latest = join(ROOT, 'loadtest/results', latestName!);
-  rmSync(latest, { recursive: true, force: true });
-  mkdirSync(latest);
-  for (const f of readdirSync(OUT)) if (/\.(md|svg|json)$/.test(f)) cpSync(join(OUT, f), join(latest, f));
-}
+if (copyLatest) pointLatest(RESULTS_DIR, latestName!, OUT);
 progress(
   `done: ${join(OUT, 'report.md')}${copyLatest ? ` (and loadtest/results/${latestName}/)` : COMPOSE && !completeCompose ? ' (incomplete compose run: latest-compose/ left as it was)' : ''}`,
 );

@@ -55,77 +55,139 @@ export function niceMax(v: number): number {
   return 10 * p;
 }
 
-export function barChart(c: BarChart): string {
-  const W = 760;
-  const H = 380;
+type Attrs = Record<string, string | number>;
+
+/** An SVG element: its attributes in the order given, self-closing without a body. */
+function tag(name: string, attrs: Attrs, body?: string): string {
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${v}"`)
+    .join('');
+  return body === undefined ? `<${name}${a}/>` : `<${name}${a}>${body}</${name}>`;
+}
+
+const W = 760;
+const H = 380;
+const LEFT = 70;
+const RIGHT = 16;
+const LEGEND_H = 28;
+const FONT = 'system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif';
+
+/** Where things go on the canvas: the plot area, the value scale and the bar widths. */
+interface Layout {
+  top: number;
+  plotH: number;
+  max: number;
+  y: (v: number) => number;
+  groupW: number;
+  barW: number;
+  n: number;
+}
+
+function layout(c: BarChart): Layout {
   const top = c.subtitle ? 64 : 48;
-  const left = 70;
-  const right = 16;
-  const legendH = 28;
-  const bottom = 48 + legendH;
-  const plotW = W - left - right;
-  const plotH = H - top - bottom;
+  const plotW = W - LEFT - RIGHT;
+  const plotH = H - top - (48 + LEGEND_H);
   const all = c.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
   const max = niceMax(Math.max(0, ...all));
-  const y = (v: number) => top + plotH - (v / max) * plotH;
   const groupW = plotW / Math.max(1, c.groups.length);
   const n = Math.max(1, c.series.length);
-  const barW = Math.min(48, (groupW * 0.8) / n);
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
-  );
-  out.push(`<title>${escapeXml(c.title)}</title>`);
-  out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="600">${escapeXml(c.title)}</text>`,
-  );
+  return {
+    top,
+    plotH,
+    max,
+    y: (v) => top + plotH - (v / max) * plotH,
+    groupW,
+    barW: Math.min(48, (groupW * 0.8) / n),
+    n,
+  };
+}
+
+function header(c: BarChart): string[] {
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}" font-size="12">`,
+    `<title>${escapeXml(c.title)}</title>`,
+    tag('rect', { width: W, height: H, fill: '#ffffff' }),
+    tag('text', { x: W / 2, y: 24, 'text-anchor': 'middle', 'font-size': 16, 'font-weight': 600 }, escapeXml(c.title)),
+  ];
   if (c.subtitle)
-    out.push(`<text x="${W / 2}" y="44" text-anchor="middle" fill="#4a5568">${escapeXml(c.subtitle)}</text>`);
-  // Grid and y axis: 5 ticks.
+    out.push(tag('text', { x: W / 2, y: 44, 'text-anchor': 'middle', fill: '#4a5568' }, escapeXml(c.subtitle)));
+  return out;
+}
+
+/** Grid and y axis: 5 ticks, and the unit along the axis. */
+function yAxis(c: BarChart, l: Layout): string[] {
+  const out: string[] = [];
   for (let i = 0; i <= 5; i++) {
-    const v = (max * i) / 5;
-    out.push(
-      `<line x1="${left}" x2="${W - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="${i === 0 ? '#2d3748' : '#e2e8f0'}"/>`,
-    );
-    out.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#4a5568">${fmt(v)}</text>`);
+    const v = (l.max * i) / 5;
+    const at = l.y(v).toFixed(1);
+    out.push(tag('line', { x1: LEFT, x2: W - RIGHT, y1: at, y2: at, stroke: i === 0 ? '#2d3748' : '#e2e8f0' }));
+    const label = { x: LEFT - 6, y: (l.y(v) + 4).toFixed(1), 'text-anchor': 'end', fill: '#4a5568' };
+    out.push(tag('text', label, fmt(v)));
   }
-  out.push(
-    `<text x="16" y="${top + plotH / 2}" transform="rotate(-90 16 ${top + plotH / 2})" text-anchor="middle" fill="#2d3748">${escapeXml(c.unit)}</text>`,
-  );
-  c.groups.forEach((g, gi) => {
-    const gx = left + gi * groupW;
-    const x0 = gx + (groupW - barW * n) / 2;
-    c.series.forEach((s, si) => {
-      const v = s.values[gi];
-      const x = x0 + si * barW;
-      if (v === null || v === undefined || !Number.isFinite(v)) {
-        out.push(
-          `<text x="${(x + barW / 2).toFixed(1)}" y="${(top + plotH - 4).toFixed(1)}" text-anchor="middle" fill="#a0aec0" font-size="10">n/a</text>`,
-        );
-        return;
-      }
-      const h = Math.max(0.5, top + plotH - y(v));
-      out.push(
-        `<rect class="bar" data-series="${escapeXml(s.name)}" data-group="${escapeXml(g)}" data-value="${v}" x="${(x + 1).toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colour(s.name, si)}"><title>${escapeXml(`${s.name}, ${g}: ${fmt(v)} ${c.unit}`)}</title></rect>`,
-      );
-      out.push(
-        `<text x="${(x + barW / 2).toFixed(1)}" y="${(top + plotH - h - 4).toFixed(1)}" text-anchor="middle" font-size="${barW < 30 ? 9 : 11}" fill="#1a202c">${fmt(v)}</text>`,
-      );
-    });
-    out.push(
-      `<text x="${(gx + groupW / 2).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle" fill="#2d3748">${escapeXml(g)}</text>`,
-    );
+  const mid = l.top + l.plotH / 2;
+  const unit = { x: 16, y: mid, transform: `rotate(-90 16 ${mid})`, 'text-anchor': 'middle', fill: '#2d3748' };
+  out.push(tag('text', unit, escapeXml(c.unit)));
+  return out;
+}
+
+/** One bar with its value above it, or "n/a" on the axis where the value is missing. */
+function bar(c: BarChart, l: Layout, g: string, gi: number, si: number, x: number): string[] {
+  const s = c.series[si]!;
+  const v = s.values[gi];
+  const cx = (x + l.barW / 2).toFixed(1);
+  const base = l.top + l.plotH;
+  if (v === null || v === undefined || !Number.isFinite(v)) {
+    const na = { x: cx, y: (base - 4).toFixed(1), 'text-anchor': 'middle', fill: '#a0aec0', 'font-size': 10 };
+    return [tag('text', na, 'n/a')];
+  }
+  const h = Math.max(0.5, base - l.y(v));
+  const rect = {
+    class: 'bar',
+    'data-series': escapeXml(s.name),
+    'data-group': escapeXml(g),
+    'data-value': v,
+    x: (x + 1).toFixed(1),
+    y: (base - h).toFixed(1),
+    width: (l.barW - 2).toFixed(1),
+    height: h.toFixed(1),
+    fill: colour(s.name, si),
+  };
+  const value = { x: cx, y: (base - h - 4).toFixed(1), 'text-anchor': 'middle', 'font-size': l.barW < 30 ? 9 : 11 };
+  return [
+    tag('rect', rect, `<title>${escapeXml(`${s.name}, ${g}: ${fmt(v)} ${c.unit}`)}</title>`),
+    tag('text', { ...value, fill: '#1a202c' }, fmt(v)),
+  ];
+}
+
+function bars(c: BarChart, l: Layout): string[] {
+  return c.groups.flatMap((g, gi) => {
+    const gx = LEFT + gi * l.groupW;
+    const x0 = gx + (l.groupW - l.barW * l.n) / 2;
+    const label = {
+      x: (gx + l.groupW / 2).toFixed(1),
+      y: l.top + l.plotH + 18,
+      'text-anchor': 'middle',
+      fill: '#2d3748',
+    };
+    return [...c.series.flatMap((_, si) => bar(c, l, g, gi, si, x0 + si * l.barW)), tag('text', label, escapeXml(g))];
   });
-  // Legend, centred under the plot.
+}
+
+/** Legend, centred under the plot. */
+function legend(c: BarChart): string[] {
   const itemW = 130;
-  const lx = Math.max(left, (W - itemW * c.series.length) / 2);
-  c.series.forEach((s, si) => {
+  const lx = Math.max(LEFT, (W - itemW * c.series.length) / 2);
+  const ly = H - LEGEND_H + 4;
+  return c.series.flatMap((s, si) => {
     const x = lx + si * itemW;
-    const ly = H - legendH + 4;
-    out.push(`<rect x="${x}" y="${ly}" width="12" height="12" fill="${colour(s.name, si)}"/>`);
-    out.push(`<text x="${x + 18}" y="${ly + 10}" fill="#2d3748">${escapeXml(s.name)}</text>`);
+    return [
+      tag('rect', { x, y: ly, width: 12, height: 12, fill: colour(s.name, si) }),
+      tag('text', { x: x + 18, y: ly + 10, fill: '#2d3748' }, escapeXml(s.name)),
+    ];
   });
-  out.push('</svg>');
-  return `${out.join('\n')}\n`;
+}
+
+export function barChart(c: BarChart): string {
+  const l = layout(c);
+  return `${[...header(c), ...yAxis(c, l), ...bars(c, l), ...legend(c), '</svg>'].join('\n')}\n`;
 }

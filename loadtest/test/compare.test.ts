@@ -4,7 +4,7 @@
 // No assertion depends on timing.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -379,8 +379,9 @@ test('ws rows and table: echoes per second, rtt p50/p99, sessions, errors and CP
   assert.equal(table[3], '| gateway-tls | gateway | 50 conns × 100 msgs | 50 | 1,200 | 1.00 | 8.00 | 3 failed | – |');
 });
 
-test('report with tls and ws: their own sections, findings and charts, no generic table for them', () => {
-  const info: RunInfo = {
+/** A tls + ws run of two topologies, for the report's sections of their own. */
+function tlsWsInfo(): RunInfo {
+  return {
     ...runInfo(),
     topologies: [
       { name: 'gateway-tls', description: 'client —TLS→ gateway', knee: null, kneeFound: false },
@@ -392,13 +393,25 @@ test('report with tls and ws: their own sections, findings and charts, no generi
       wsRowOf(wsSummary('full-tls', 24_000, 5), () => 2.9),
     ],
   };
+}
+
+test('report with tls and ws: their own sections, findings and charts, no generic table for them', () => {
+  const info = tlsWsInfo();
   const { markdown, charts } = renderReport(info);
   assert.match(markdown, /## TLS: where it terminates\n/);
   assert.match(markdown, /## WebSocket echo\n/);
-  assert.ok(markdown.includes(tlsTable(info.rows)), 'the tls table');
-  assert.ok(markdown.includes(wsTable(info.rows)), 'the ws table');
+  // A row of each table, figured by hand: 3.9 CPU s over 3,000 requests; 2.9 CPU s over 24,000 echoes.
+  assert.ok(
+    markdown.includes('\n| gateway-tls | gateway | churn | 300 | 300 | 1.25 | 5.00 | 0 | 1.300 |\n'),
+    'the tls table',
+  );
+  assert.ok(
+    markdown.includes('\n| full-tls | nginx | 50 conns × 100 msgs | 50 | 2,400 | 1.00 | 5.00 | 0 | 0.121 |\n'),
+    'the ws table',
+  );
   assert.ok(markdown.includes('- **TLS at the gateway vs TLS at nginx (gateway-tls vs full-tls'), 'the tls finding');
   assert.ok(!/## tls\b/.test(markdown) && !/## ws\b/.test(markdown), 'no generic section');
+  assert.ok(!markdown.includes('| topology | step | offered req/s |'), 'no generic table either');
   for (const name of ['tls-p99.svg', 'tls-cpu.svg', 'tls-rps.svg', 'ws-p99.svg', 'ws-cpu.svg']) {
     assert.ok(charts[name], `chart ${name}`);
     assert.ok(markdown.includes(`](${name})`), `report links ${name}`);
@@ -406,6 +419,27 @@ test('report with tls and ws: their own sections, findings and charts, no generi
   assert.match(charts['tls-rps.svg']!, /data-series="gateway-tls" data-group="wrk -c50" data-value="16000"/);
   assert.match(charts['ws-cpu.svg']!, /CPU seconds per 1,000 echoes/);
   assert.match(charts['ws-cpu.svg']!, /data-series="full-tls" data-group="50 conns × 100 msgs" data-value="0\.12/);
+});
+
+/**
+ * The whole rendering of the fixed inputs above, against the committed expected
+ * files in test/expected/ (Markdown as .md.txt, which the formatter leaves alone): any change to the report's text, tables or charts
+ * shows as a diff here. After a deliberate change, UPDATE_EXPECTED=1 rewrites
+ * them; review that diff before committing it.
+ */
+function assertExpected(name: string, actual: string): void {
+  const file = join(ROOT, 'loadtest/test/expected', name);
+  if (process.env.UPDATE_EXPECTED === '1') writeFileSync(file, actual);
+  assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from its expected rendering`);
+}
+
+test('report rendering of the fixed inputs equals the committed expected files', () => {
+  const plain = renderReport(runInfo());
+  assertExpected('report-fixed-rate.md.txt', plain.markdown);
+  assertExpected('fixed-rate-cpu.svg', plain.charts['fixed-rate-cpu.svg']!);
+  const tlsWs = renderReport(tlsWsInfo());
+  assertExpected('report-tls-ws.md.txt', tlsWs.markdown);
+  assertExpected('tls-rps.svg', tlsWs.charts['tls-rps.svg']!);
 });
 
 test('bar chart: axis, escaping, bars scaled to the axis, n/a for missing values', () => {
@@ -445,32 +479,76 @@ Requests/sec:  16327.01
 });
 
 test('CPU accounting: a busy child and its own child are found and their CPU counted', async () => {
-  // The parent spins until its own CPU time passes 0.3 s, starts a sleeping child, says so, then waits.
+  // The parent spins until its own CPU time passes 0.3 s, starts a sleeping child, says so, then waits;
+  // each line on its stdin makes it spin 0.3 s of CPU more and say so again.
   const code = `const { spawn } = require('node:child_process');
     while (process.cpuUsage().user < 300000) {}
     spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     setTimeout(() => console.log('busy done'), 200);
-    setTimeout(() => {}, 60000);`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    process.stdin.on('data', () => {
+      const start = process.cpuUsage().user;
+      while (process.cpuUsage().user - start < 300000) {}
+      console.log('busy again');
+    });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const said = (line: string) =>
+    new Promise<void>((r) => {
+      const on = (c: Buffer) => {
+        if (c.toString().includes(line)) {
+          child.stdout.off('data', on);
+          r();
+        }
+      };
+      child.stdout.on('data', on);
+    });
+  const absent = 2 ** 22 + 12345;
   try {
-    await new Promise<void>((r) =>
-      child.stdout.on('data', (c: Buffer) => {
-        if (c.toString().includes('busy done')) r();
-      }),
-    );
+    await said('busy done');
     const pids = tree(child.pid!);
     assert.equal(pids[0], child.pid);
     assert.equal(pids.length, 2, `the child and its grandchild: ${pids}`);
     const total = cpuSeconds(pids);
     assert.ok(total >= 0.25, `at least the 0.3 s spun (to a tick), got ${total}`);
+    assert.equal(cpuSeconds([absent]), 0, 'an absent pid counts 0');
+    assert.deepEqual(tree(absent), []);
+
     const before = cpuSnapshot(pids);
-    assert.ok(cpuDelta(before, before) === 0);
     // The cumulative counter: what the processes used since its first call; an absent pid adds nothing.
-    const counter = cpuCounter(() => [...pids, 2 ** 22 + 12345]);
+    const counter = cpuCounter(() => [...pids, absent]);
     assert.equal(counter(), 0);
-    assert.ok(counter() >= 0);
-    assert.equal(cpuSeconds([2 ** 22 + 12345]), 0, 'an absent pid counts 0');
-    assert.deepEqual(tree(2 ** 22 + 12345), []);
+    // A counter whose pid list gains the child only later: the child counts from zero, i.e. all it ever used.
+    let late = false;
+    const lateCounter = cpuCounter(() => (late ? [child.pid!] : []));
+    assert.equal(lateCounter(), 0);
+
+    const spun = said('busy again');
+    child.stdin.write('spin\n');
+    await spun;
+    const after = cpuSnapshot(pids);
+    const delta = cpuDelta(before, after);
+    assert.ok(
+      delta >= 0.25,
+      `the second 0.3 s spun shows in the difference of two snapshots (to a tick), got ${delta}`,
+    );
+    const counted = counter();
+    assert.ok(counted >= 0.25, `and in the counter, got ${counted}`);
+    // The two read the same processes a moment apart, while the child sits idle: the same figure within a few ticks.
+    assert.ok(Math.abs(counted - delta) < 0.05, `counter ${counted} vs snapshots ${delta}`);
+    late = true;
+    const whole = lateCounter();
+    assert.ok(whole >= 0.55, `a process that appears later counts from zero: both spins, got ${whole}`);
+
+    // A process that exits keeps what it had used when last seen.
+    const mainOnly = cpuCounter(() => [child.pid!]);
+    mainOnly();
+    child.stdin.write('spin\n');
+    await said('busy again');
+    const lastSeen = mainOnly();
+    assert.ok(lastSeen >= 0.25, `the third spin, got ${lastSeen}`);
+    for (const pid of tree(child.pid!).reverse()) process.kill(pid, 'SIGKILL');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+    assert.equal(existsSync(`/proc/${child.pid}/stat`), false, 'the child is gone (reaped)');
+    assert.equal(mainOnly(), lastSeen);
   } finally {
     for (const pid of tree(child.pid!).reverse())
       try {
@@ -479,6 +557,18 @@ test('CPU accounting: a busy child and its own child are found and their CPU cou
         /* gone */
       }
   }
+});
+
+test('CPU difference of two snapshots: a process born in between counts from zero, one gone by then is lost', () => {
+  const before = new Map([
+    [1, 2],
+    [3, 9],
+  ]);
+  const after = new Map([
+    [1, 2.5],
+    [2, 0.25],
+  ]);
+  assert.equal(cpuDelta(before, after), 0.75);
 });
 
 const haveK6 = spawnSync('k6', ['version'], { stdio: 'ignore' }).status === 0;

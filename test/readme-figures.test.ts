@@ -1,0 +1,497 @@
+// The figures the README quotes, checked against the results it cites. Each table
+// of figures and each sentence with figures in README.md is tied to the last
+// results link before it (loadtest/results/published/<name>/ → that run's
+// run.json and raw k6 summaries; docs/reliability.md → reliability/results.json),
+// and every number written there is compared with the value computed from that
+// file, rounded to the decimals it is written with (or to the step a claim names,
+// for "about 70%"). A figure edited by hand, a sentence reworded so its check no
+// longer finds it, or a new published run the README was not updated for, fails
+// here with the figure, the value it should be and the file.
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Row, RunInfo } from '../loadtest/compare/report.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+// ---- sources ------------------------------------------------------------------------
+
+interface Reliability {
+  steps: Record<string, Array<{ case: string; topology: string; pass: boolean; figures: Record<string, unknown> }>>;
+}
+type Source =
+  | { kind: 'run'; path: string; run: RunInfo; dir: string }
+  | { kind: 'reliability'; path: string; results: Reliability };
+
+const SOURCE_LINK = /\]\((loadtest\/results\/published\/([a-z0-9-]+)\/[^)]*|docs\/reliability\.md)\)/g;
+
+function loadSource(link: string, published: string | undefined): Source {
+  if (published === undefined) {
+    const path = 'reliability/results.json';
+    return { kind: 'reliability', path, results: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Reliability };
+  }
+  const dir = join(ROOT, 'loadtest/results/published', published);
+  const path = `loadtest/results/published/${published}/run.json`;
+  assert.ok(link.startsWith(`loadtest/results/published/${published}/`));
+  return { kind: 'run', path, dir, run: JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunInfo };
+}
+
+/** The results a passage of `text` cites: the last results link before `offset`. */
+function sourceAt(text: string, offset: number): Source | undefined {
+  let last: RegExpExecArray | undefined;
+  for (const m of text.matchAll(SOURCE_LINK)) if (m.index < offset) last = m;
+  return last ? loadSource(last[1]!, last[2]) : undefined;
+}
+
+// ---- numbers as written ------------------------------------------------------------
+
+/** A number as the README writes it: "31,865", "0.142", "**6.9**". */
+function parseWritten(text: string): { value: number; decimals: number } {
+  const clean = text.replace(/[*,]/g, '');
+  return { value: Number(clean), decimals: clean.includes('.') ? clean.length - clean.indexOf('.') - 1 : 0 };
+}
+
+/** `actual` written the way `written` is: to its decimals, or to a multiple of `step`. */
+function roundedLike(actual: number, written: string, step?: number): string {
+  if (step !== undefined) return String(Math.round(actual / step) * step);
+  return actual.toFixed(parseWritten(written).decimals);
+}
+
+function checkFigure(what: string, written: string, actual: number | undefined, source: Source, step?: number): void {
+  assert.ok(
+    actual !== undefined && Number.isFinite(actual),
+    `${what}: README says ${written}; ${source.path} has none`,
+  );
+  const want = roundedLike(actual, written, step);
+  assert.equal(
+    parseWritten(written).value,
+    Number(want),
+    `${what}: README says ${written}, ${source.path} gives ${actual} (${want} as written)`,
+  );
+}
+
+// ---- the run's rows ------------------------------------------------------------------
+
+const rowsOf = (s: Source): Row[] => (s.kind === 'run' ? s.run.rows : []);
+const row = (s: Source, topology: string, scenario: string, test: (r: Row) => boolean = () => true) =>
+  rowsOf(s).find((r) => r.topology === topology && r.scenario === scenario && test(r));
+const step = (name: string) => (r: Row) => r.step === name;
+const offered = (rate: number) => (r: Row) => r.offered === rate;
+const knee = (s: Source, topology: string) =>
+  s.kind === 'run' ? (s.run.topologies.find((t) => t.name === topology && !t.skipped)?.knee ?? undefined) : undefined;
+const cpu = (s: Source, topology: string, scenario: string, stepName: string) =>
+  row(s, topology, scenario, step(stepName))?.cpuPer1k ?? undefined;
+const rateIn = (m: RegExpMatchArray) => Number(m[1]!.replace(/,/g, ''));
+
+// ---- tables -----------------------------------------------------------------------------
+
+interface MdTable {
+  offset: number;
+  header: string[];
+  rows: string[][];
+}
+
+/** The Markdown tables of a document, with their offsets; cells trimmed, `\|` kept inside a cell. */
+function tablesOf(md: string): MdTable[] {
+  const out: MdTable[] = [];
+  const lines = md.split('\n');
+  let offset = 0;
+  let current: MdTable | undefined;
+  const cells = (line: string) =>
+    line
+      .trim()
+      .replace(/^\||\|$/g, '')
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim());
+  for (const line of lines) {
+    if (line.trimStart().startsWith('|')) {
+      if (!current) {
+        current = { offset, header: cells(line), rows: [] };
+        out.push(current);
+      } else if (!/^\|[\s:|-]+\|$/.test(line.trim())) current.rows.push(cells(line));
+    } else current = undefined;
+    offset += line.length + 1;
+  }
+  return out;
+}
+
+interface ColumnCheck {
+  header: RegExp;
+  /** The figures of one cell, in the order written; absent: a text column. */
+  values?: (s: Source, key: string, header: RegExpMatchArray) => Array<number | undefined>;
+}
+interface TableCheck {
+  /** The first header cell, which names the table. */
+  first: string;
+  /** Row label → topology. */
+  key: (label: string) => string;
+  columns: ColumnCheck[];
+}
+
+const TLS_ROWS: Record<string, string> = {
+  'the gateway (`--certfile`)': 'gateway-tls',
+  'nginx → gateway': 'full-tls',
+  "nginx → app's own server": 'proxy-tls',
+  '(no TLS: gateway alone)': 'gateway',
+};
+
+const TABLES: TableCheck[] = [
+  {
+    first: 'topology',
+    key: (label) => label,
+    columns: [
+      { header: /^path of a request$/ },
+      { header: /^capacity, req\/s \(one core\)$/, values: (s, t) => [knee(s, t)] },
+      {
+        header: /^p50 \/ p99 ms at ([\d,]+) req\/s$/,
+        values: (s, t, h) => {
+          const r = row(s, t, 'fixed-rate', offered(rateIn(h)));
+          return [r?.p50, r?.p99];
+        },
+      },
+      {
+        header: /^CPU s \/ 1k req at ([\d,]+) req\/s$/,
+        values: (s, t, h) => [row(s, t, 'fixed-rate', offered(rateIn(h)))?.cpuPer1k ?? undefined],
+      },
+      { header: /^static 1 KiB: CPU s \/ 1k$/, values: (s, t) => [cpu(s, t, 'static', 'small_plain')] },
+      { header: /^static 1 MiB: CPU s \/ 1k$/, values: (s, t) => [cpu(s, t, 'static', 'large_plain')] },
+    ],
+  },
+  {
+    first: 'TLS terminated at',
+    key: (label) => TLS_ROWS[label] ?? `(no topology for "${label}")`,
+    columns: [
+      {
+        header: /^capacity, kept-alive \(wrk\)$/,
+        values: (s, t) => [row(s, t, 'tls', (r) => r.step.startsWith('wrk'))?.rps],
+      },
+      {
+        header: /^([\d,]+) req\/s kept-alive: p99, CPU s \/ 1k$/,
+        values: (s, t, h) => {
+          const r = row(s, t, 'tls', (x) => x.step === 'keepalive' && x.offered === rateIn(h));
+          return [r?.p99, r?.cpuPer1k ?? undefined];
+        },
+      },
+      {
+        header: /^([\d,]+) req\/s, new TLS connection per request: p99, CPU s \/ 1k$/,
+        values: (s, t, h) => {
+          const r = row(s, t, 'tls', (x) => x.step === 'churn' && x.offered === rateIn(h));
+          return [r?.p99, r?.cpuPer1k ?? undefined];
+        },
+      },
+      {
+        header: /^WebSocket echo: echoes\/s, CPU s \/ 1k$/,
+        values: (s, t) => {
+          const r = row(s, t, 'ws');
+          return [r?.rps, r?.cpuPer1k ?? undefined];
+        },
+      },
+    ],
+  },
+];
+
+const NUMBER = /\d[\d,]*(?:\.\d+)?/g;
+
+/** Checks one table of figures against its source; returns how many figures were checked. */
+function checkTable(spec: TableCheck, table: MdTable, source: Source): number {
+  let checked = 0;
+  const columns = table.header.slice(1).map((h) => {
+    const c = spec.columns.find((col) => col.header.test(h));
+    assert.ok(c, `README table "${spec.first}": column "${h}" has no check in this test`);
+    return { check: c, match: h.match(c.header)! };
+  });
+  for (const cells of table.rows) {
+    const topology = spec.key(cells[0]!.replace(/\*/g, ''));
+    columns.forEach(({ check, match }, i) => {
+      if (!check.values) return;
+      const cell = cells[i + 1] ?? '';
+      const values = check.values(source, topology, match);
+      const what = `README table "${spec.first}", ${cells[0]} × "${table.header[i + 1]}"`;
+      if (cell === '–') {
+        assert.ok(
+          values.every((v) => v === undefined),
+          `${what}: "–", but ${source.path} has ${values}`,
+        );
+        return;
+      }
+      const written = cell.match(NUMBER) ?? [];
+      assert.equal(written.length, values.length, `${what}: "${cell}" should hold ${values.length} figures`);
+      written.forEach((w, j) => {
+        checkFigure(what, w, values[j], source);
+        checked++;
+      });
+    });
+  }
+  return checked;
+}
+
+test('the README tables of figures match the run.json each cites, figure by figure', () => {
+  const tables = tablesOf(README);
+  for (const spec of TABLES) {
+    const mine = tables.filter((t) => t.header[0] === spec.first);
+    assert.equal(mine.length, 1, `one README table starting "${spec.first}"`);
+    const table = mine[0]!;
+    const source = sourceAt(README, table.offset);
+    assert.ok(source?.kind === 'run', `the table "${spec.first}" cites a published run before it`);
+    const n = checkTable(spec, table, source);
+    assert.ok(n >= table.rows.length * 3, `"${spec.first}": ${n} figures checked`);
+  }
+});
+
+// ---- sentences ------------------------------------------------------------------------------
+
+/** The README as running text: line breaks and emphasis gone, so a sentence is found across lines. */
+const PROSE = README.replace(/\*\*/g, '').replace(/\s+/g, ' ');
+
+interface Claim {
+  /** The sentence as written, `{}` for each figure in it (`{i}`: a whole number, as in a version). */
+  text: string;
+  from: Source['kind'];
+  values: (s: Source) => Array<number | undefined>;
+  /** Per figure: round to a multiple of this instead of to the decimals written ("about 70%"). */
+  steps?: Array<number | undefined>;
+}
+
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : a / b;
+const pct = (a: number | undefined, b: number | undefined) => {
+  const r = ratio(a, b);
+  return r === undefined ? undefined : (r - 1) * 100;
+};
+const half = (s: Source, t: string) => cpu(s, t, 'fixed-rate', 'at_50pct');
+const slow = (s: Source, topology: string, kind: string, n: number) =>
+  s.kind === 'reliability'
+    ? (s.results.steps['slow-clients']?.find((x) => x.topology === topology && x.case === `${kind} ×${n}`)?.figures
+        .fraction as number | undefined)
+    : undefined;
+const KINDS = ['slowloris', 'slowbody', 'slowread'];
+/** The most slow clients of every kind at which each of the topologies kept its baseline throughput. */
+const heldUpTo = (s: Source, topologies: string[]) =>
+  Math.max(
+    ...[100, 1000, 5000].filter((n) =>
+      topologies.every((t) => KINDS.every((k) => Math.round((slow(s, t, k, n) ?? 0) * 100) === 100)),
+    ),
+  );
+
+/** Bytes gzip saved on the 1 MiB file behind nginx: the static run's bytes of the large file, less the plain ones. */
+function gzipSaving(s: Source): number | undefined {
+  if (s.kind !== 'run') return undefined;
+  const summary = JSON.parse(readFileSync(join(s.dir, 'static-full.json'), 'utf8')) as {
+    metrics: Record<string, { values: Record<string, number> }>;
+  };
+  const bytes = summary.metrics['data_received{file:large}']?.values.count;
+  const gz = summary.metrics['http_reqs{scenario:large_gzip}']?.values.count;
+  const plain = summary.metrics['http_reqs{scenario:large_plain}']?.values.count;
+  if (bytes === undefined || gz === undefined || plain === undefined) return undefined;
+  const file = 2 ** 20; // 1m.txt
+  return (1 - (bytes - plain * file) / (gz * file)) * 100;
+}
+
+const tlsRow = (s: Source, t: string, stepName: string) =>
+  row(s, t, 'tls', (r) => (stepName === 'wrk' ? r.step.startsWith('wrk') : r.step === stepName));
+
+const CLAIMS: Claim[] = [
+  {
+    text: 'Machine: {} cores (AMD EPYC), Node {i}.{i}.{i}, nginx {i}.{i}.{i}',
+    from: 'run',
+    values: (s) => {
+      if (s.kind !== 'run') return [];
+      const v = (text: string | undefined) => (text ?? '').replace(/^\D*/, '').split('.').map(Number);
+      return [s.run.machine.cores, ...v(s.run.versions.node), ...v(s.run.versions.nginx)];
+    },
+  },
+  {
+    text: '{}× the capacity of nginx → gateway on the same core ({} vs {} req/s)',
+    from: 'run',
+    values: (s) => [ratio(knee(s, 'gateway'), knee(s, 'full')), knee(s, 'gateway'), knee(s, 'full')],
+  },
+  {
+    text: '{} vs {} CPU s per 1,000 requests at the same {} req/s (nginx adds ~{}%)',
+    from: 'run',
+    values: (s) => [
+      half(s, 'gateway'),
+      half(s, 'full'),
+      row(s, 'gateway', 'fixed-rate', step('at_50pct'))?.offered ?? undefined,
+      pct(half(s, 'full'), half(s, 'gateway')),
+    ],
+  },
+  {
+    text: 'static files cost {}× more CPU from the app (1 KiB: {} vs {} CPU s / 1k)',
+    from: 'run',
+    values: (s) => {
+      const [g, f] = [cpu(s, 'gateway', 'static', 'small_plain'), cpu(s, 'full', 'static', 'small_plain')];
+      return [ratio(g, f), g, f];
+    },
+  },
+  {
+    text: '{}× more for 1 MiB files ({} vs {}; nginx uses sendfile), with a higher p99 (1 MiB: {} vs {} ms)',
+    from: 'run',
+    values: (s) => {
+      const [g, f] = [cpu(s, 'gateway', 'static', 'large_plain'), cpu(s, 'full', 'static', 'large_plain')];
+      const p99 = (t: string) => row(s, t, 'static', step('large_plain'))?.p99;
+      return [ratio(g, f), g, f, p99('gateway'), p99('full')];
+    },
+  },
+  {
+    text:
+      '1 MiB costs {} CPU s / 1k uncompressed from the app vs {} compressed by nginx, ' +
+      'which spends that CPU to send ~{}% fewer bytes',
+    from: 'run',
+    values: (s) => [cpu(s, 'gateway', 'static', 'large_gzip'), cpu(s, 'full', 'static', 'large_gzip'), gzipSaving(s)],
+    steps: [undefined, undefined, 10],
+  },
+  {
+    text: 'nginx → gateway here ({} vs {} req/s, {}×; the same CPU per request, {} vs {})',
+    from: 'run',
+    values: (s) => [
+      knee(s, 'proxy'),
+      knee(s, 'full'),
+      ratio(knee(s, 'proxy'), knee(s, 'full')),
+      half(s, 'proxy'),
+      half(s, 'full'),
+    ],
+  },
+  {
+    text: "pays nginx's ~{} CPU s per 1,000 dynamic requests",
+    from: 'run',
+    values: (s) => {
+      const [f, g] = [half(s, 'full'), half(s, 'gateway')];
+      return [f === undefined || g === undefined ? undefined : f - g];
+    },
+  },
+  {
+    text: 'Gunicorn alone serves {}× what nginx → gunicorn serves on one core ({} vs {}) and nginx adds {}% CPU per request ({} → {})',
+    from: 'run',
+    values: (s) => [
+      ratio(knee(s, 'gunicorn'), knee(s, 'nginx-gunicorn')),
+      knee(s, 'gunicorn'),
+      knee(s, 'nginx-gunicorn'),
+      pct(half(s, 'nginx-gunicorn'), half(s, 'gunicorn')),
+      half(s, 'gunicorn'),
+      half(s, 'nginx-gunicorn'),
+    ],
+  },
+  {
+    text: "The Node gateway does {}× gunicorn's throughput alone and {}× behind nginx",
+    from: 'run',
+    values: (s) => [ratio(knee(s, 'gateway'), knee(s, 'gunicorn')), ratio(knee(s, 'full'), knee(s, 'nginx-gunicorn'))],
+  },
+  {
+    text: 'at {} req/s offered ({}% of its wrk capacity) gunicorn alone dropped {} of ~{} requests with p99 {} ms',
+    from: 'run',
+    values: (s) => {
+      const r = row(s, 'gunicorn', 'fixed-rate', step('at_80pct'));
+      const k = knee(s, 'gunicorn');
+      return [
+        r?.offered ?? undefined,
+        r?.offered && k ? (r.offered / k) * 100 : undefined,
+        r?.dropped,
+        r ? r.requests + r.dropped : undefined,
+        r?.p99,
+      ];
+    },
+    steps: [undefined, undefined, undefined, 1000, undefined],
+  },
+  {
+    text: 'TLS costs the gateway {}% of its plain-HTTP capacity; the extra nginx hop costs about {}%',
+    from: 'run',
+    values: (s) => {
+      const [gt, g, ft] = [
+        tlsRow(s, 'gateway-tls', 'wrk')?.rps,
+        tlsRow(s, 'gateway', 'wrk')?.rps,
+        tlsRow(s, 'full-tls', 'wrk')?.rps,
+      ];
+      return [gt && g ? (1 - gt / g) * 100 : undefined, ft && gt ? (1 - ft / gt) * 100 : undefined];
+    },
+    steps: [undefined, 10],
+  },
+  {
+    text: 'the gateway terminating TLS itself serves {}× what nginx (TLS) → gateway does',
+    from: 'run',
+    values: (s) => [ratio(tlsRow(s, 'gateway-tls', 'wrk')?.rps, tlsRow(s, 'full-tls', 'wrk')?.rps)],
+  },
+  {
+    text: "the gateway used {}× nginx's CPU ({} vs {} CPU s per 1,000)",
+    from: 'run',
+    values: (s) => {
+      const [g, n] = [tlsRow(s, 'gateway-tls', 'churn')?.cpuPer1k, tlsRow(s, 'full-tls', 'churn')?.cpuPer1k];
+      return [ratio(g ?? undefined, n ?? undefined), g ?? undefined, n ?? undefined];
+    },
+  },
+  {
+    text: 'holds against {} slow clients of each kind',
+    from: 'reliability',
+    values: (s) => [heldUpTo(s, ['gateway'])],
+  },
+  {
+    text: 'nginx in front absorbs {} of each without a dent',
+    from: 'reliability',
+    values: (s) => [heldUpTo(s, ['proxy', 'full'])],
+  },
+  {
+    text: 'fall to {}% at {} slowloris connections',
+    from: 'reliability',
+    values: (s) => {
+      const f = slow(s, 'gunicorn', 'slowloris', 100);
+      return [f === undefined ? undefined : f * 100, 100];
+    },
+  },
+];
+
+/** The claim's sentence as a pattern: its text literally, each `{}` a number, each `{i}` a whole one. */
+const claimPattern = (text: string) =>
+  new RegExp(
+    text
+      .replace(/[.*+?^$()[\]|\\]/g, '\\$&')
+      .replace(/\{\}/g, '(\\d[\\d,]*(?:\\.\\d+)?)')
+      .replace(/\{i\}/g, '(\\d+)'),
+    'g',
+  );
+
+test('every figure in the README sentences matches the results the passage cites', () => {
+  for (const claim of CLAIMS) {
+    const found = [...PROSE.matchAll(claimPattern(claim.text))];
+    assert.equal(found.length, 1, `README should say, once: "${claim.text}" (found ${found.length})`);
+    const m = found[0]!;
+    const source = sourceAt(PROSE, m.index);
+    assert.equal(source?.kind, claim.from, `"${claim.text}" follows a link to its results`);
+    const values = claim.values(source!);
+    assert.equal(values.length, m.length - 1, `"${claim.text}": one value per figure`);
+    for (const [i, v] of values.entries())
+      checkFigure(`README "${claim.text}", figure ${i + 1}`, m[i + 1]!, v, source!, claim.steps?.[i]);
+  }
+});
+
+test('the qualitative claims next to them hold too', () => {
+  const rel = sourceAt(PROSE, PROSE.indexOf('the gateway alone survives every fault'));
+  assert.equal(rel?.kind, 'reliability');
+  if (rel?.kind !== 'reliability') return;
+  const faults = ['sigkill', 'hung', 'reload', 'sigterm'].flatMap((k) => rel.results.steps[k] ?? []);
+  assert.ok(faults.length >= 4 && faults.every((f) => f.pass), '"the gateway alone survives every fault"');
+  const compose = rel.results.steps.compose ?? [];
+  assert.ok(
+    compose.length > 0 && compose.every((c) => c.figures.nginxUntouched === true && c.figures.lastOk === true),
+    '"In every compose restart or recreate nginx found the new backend by itself, without being restarted"',
+  );
+  const run = sourceAt(PROSE, PROSE.indexOf('while every Node topology and nginx → gunicorn held that rate'));
+  assert.equal(run?.kind, 'run');
+  for (const t of ['gateway', 'proxy', 'full', 'nginx-gunicorn']) {
+    const r = row(run!, t, 'fixed-rate', step('at_80pct'));
+    assert.ok(r && r.failed + r.dropped === 0, `${t} held 2,000 req/s without errors`);
+  }
+});
+
+test('the checker catches a figure edited by hand', () => {
+  const tables = tablesOf(README.replace('**31,865**', '**31,866**'));
+  const table = tables.find((t) => t.header[0] === 'topology')!;
+  assert.throws(() => checkTable(TABLES[0]!, table, sourceAt(README, table.offset)!), /31,866.*31865/s);
+  const edited = PROSE.replace('3.5× the capacity', '3.6× the capacity');
+  assert.equal([...edited.matchAll(claimPattern(CLAIMS[1]!.text))][0]?.[1], '3.6');
+  assert.throws(
+    () => checkFigure('x', '3.6', ratio(31_865, 9039), sourceAt(README, table.offset)!),
+    /README says 3\.6.*3\.5 as written/,
+  );
+});
