@@ -4,9 +4,9 @@
  * and docs/settings.md are all derived from this list (Gunicorn's config.py pattern).
  */
 import { availableParallelism } from 'node:os';
+import { limits } from '@gw/limits';
 import { type Bind, parseBind } from './binds.js';
 import { parseCidrList } from './forwarded.js';
-import { limits } from './limits.js';
 
 type Kind = 'int' | 'seconds' | 'string' | 'bool' | 'list';
 
