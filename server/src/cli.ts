@@ -36,13 +36,13 @@ async function main(argv: string[]): Promise<void> {
 
   const resolved = await resolveConfig(args).catch((err: unknown) => die(err));
   const { config, app } = resolved;
-  if (args.values.get('print_config')) {
+  if (config.print_config) {
     process.stdout.write(`${printConfig(config)}\napp                        = ${JSON.stringify(app ?? null)}\n`);
     return;
   }
   if (!app) die(new GatewayError('GW_ERR_USAGE', 'no app given: gateway [OPTIONS] MODULE[:EXPORT] (see --help)'));
 
-  if (args.values.get('check_config')) {
+  if (config.check_config) {
     try {
       const hosted = await loadApp(app, { trustProxy: true, workerId: 0, generation: 0 });
       await hosted.close?.();

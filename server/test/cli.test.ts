@@ -70,6 +70,22 @@ test('--print-config shows the effective value from each source: CLI > env > fil
   assert.equal(value('app'), '"from-file.js"');
 });
 
+test('--print-config and --check-config act on their validated value: =false is off, a bad value is refused', () => {
+  // Not "the flag was given": --print-config=false must not print (and exit before) anything.
+  const checked = run(['--print-config=false', '--check-config', fixture('echo.mjs')]);
+  assert.equal(checked.code, 0, checked.stderr);
+  assert.doesNotMatch(checked.stdout, /^workers += /m);
+  assert.match(checked.stdout, /^configuration OK; .*echo\.mjs is a listener app\n$/);
+  // --check-config=no does not check: the app (which does not exist) is not imported.
+  const printed = run(['--check-config=no', '--print-config=yes', fixture('nope.mjs')]);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.match(printed.stdout, /^workers += /m);
+  assert.doesNotMatch(printed.stdout, /configuration OK/);
+  const bad = run(['--print-config=maybe', 'x.js']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /GW_ERR_CONFIG_INVALID: invalid value for print_config \(--print-config\): "maybe"/);
+});
+
 test('WEB_CONCURRENCY sets the default worker count; GATEWAY_WORKERS and -w beat it', () => {
   const value = (r: { stdout: string }) => /^workers += (.*)$/m.exec(r.stdout)?.[1];
   assert.equal(value(run(['--print-config'], { WEB_CONCURRENCY: '5' })), '5');

@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import type { Bind } from '../src/binds.js';
 import { settingsMarkdown } from '../src/config.js';
 import { ERRORS } from '../src/errors.js';
-import { SETTINGS } from '../src/settings.js';
+import { type Config, SETTINGS, type SettingName } from '../src/settings.js';
 
 test('docs/settings.md is generated from the settings table and current (npm run docs -w @gw/server)', () => {
   const committed = readFileSync(new URL('../docs/settings.md', import.meta.url), 'utf8');
@@ -24,3 +25,16 @@ test('each setting is declared once, with unique flags and a description', () =>
   assert.equal(new Set(flags).size, flags.length);
   for (const s of SETTINGS) assert.ok(s.desc.length > 20, `${s.name} has a description`);
 });
+
+// Checked by the type checker (npm run typecheck): Config is derived from the table, so its keys are
+// exactly the settings' names and each value has its validator's type.
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+const derived: [
+  Equal<keyof Config, SettingName>,
+  Equal<Config['bind'], Bind[]>,
+  Equal<Config['unix_socket_mode'], number>,
+  Equal<Config['errorlog'], string>,
+  Equal<Config['metrics_bind'], string | null>,
+  Equal<Config['print_config'], boolean>,
+] = [true, true, true, true, true, true];
+void derived;
