@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { closeListener, type Listener, listen, parseBind } from './binds.js';
-import { EXIT, GatewayError } from './errors.js';
+import { EXIT, exitCodeOf, GatewayError } from './errors.js';
 import type { BootMessage, WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
@@ -321,11 +321,12 @@ export class Arbiter {
     if (w.state === 'stopping' && w.abortedAt === undefined) {
       this.log.info(`Worker exiting (pid: ${w.pid})`);
     } else if (!wasReady) {
-      const appLoad = code === EXIT.APP_LOAD_ERROR;
+      const appLoad = code === exitCodeOf('GW_ERR_APP_LOAD');
       if (this.phase === 'booting') {
         this.halt(
-          appLoad ? EXIT.APP_LOAD_ERROR : EXIT.WORKER_BOOT_ERROR,
-          appLoad ? `App failed to load: ${this.app}` : `Worker failed to boot (pid:${w.pid} ${how})`,
+          appLoad
+            ? new GatewayError('GW_ERR_APP_LOAD', `App failed to load: ${this.app}`)
+            : new GatewayError('GW_ERR_WORKER_BOOT', `Worker failed to boot (pid:${w.pid} ${how})`),
         );
         return;
       }
@@ -518,9 +519,10 @@ export class Arbiter {
     if (this.workers.size === 0) void this.finish(this.haltCode ?? EXIT.OK);
   }
 
-  private halt(code: number, reason: string): void {
-    this.log.error(`Shutting down: ${reason}`);
-    this.haltCode = code;
+  /** Stops on an error that leaves nothing to serve; the gateway exits with the error's status. */
+  private halt(err: GatewayError): void {
+    this.log.error({ code: err.code }, `Shutting down: ${err.message}`);
+    this.haltCode = err.exitCode;
     this.stop(false);
   }
 

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type HostedApp, loadApp } from './app-loader.js';
 import { ConnectionDrain } from './drain.js';
-import { EXIT, GatewayError } from './errors.js';
+import { EXIT, exitCodeOf, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust, type TrustFn } from './forwarded.js';
 import { createPipeline, mayContinue, rawRefusal, vetUpgrade } from './http-handler.js';
@@ -84,10 +84,12 @@ async function onBoot(msg: BootMessage): Promise<void> {
   try {
     hosted = await loadApp(msg.app, { trustProxy: true, workerId: msg.workerId, generation: msg.generation });
   } catch (err) {
-    const detail = err instanceof GatewayError ? { code: err.code, msg: err.message } : { err };
+    const detail =
+      err instanceof GatewayError ? { code: err.code, msg: err.message } : { code: 'GW_ERR_APP_LOAD', err };
     errorLog.logger.error(detail, `Worker failed to load app ${msg.app}`);
     errorLog.flush();
-    process.exit(EXIT.APP_LOAD_ERROR);
+    // The master tells an app that cannot load from a worker that cannot boot by this status.
+    process.exit(exitCodeOf('GW_ERR_APP_LOAD'));
   }
   const listener = hosted.kind === 'fetch' ? fetchListener(hosted.handle) : hosted.handle;
   const trust = compileTrust(config.forwarded_allow_ips);
@@ -110,7 +112,7 @@ async function onBoot(msg: BootMessage): Promise<void> {
     // A certificate replaced by a bad one before a HUP: this worker cannot boot, the reload is
     // aborted and the old workers keep serving.
     errorLog.logger.error({ err }, `Worker cannot create its server: ${(err as Error).message}`);
-    quickStop(EXIT.WORKER_BOOT_ERROR);
+    quickStop(exitCodeOf('GW_ERR_WORKER_BOOT'));
   }
   maybeListen();
 }
@@ -184,7 +186,7 @@ function maybeListen(): void {
   servers.forEach((server, i) => {
     server.once('error', (err) => {
       log()?.error({ err }, 'Worker cannot listen on the shared socket');
-      quickStop(EXIT.WORKER_BOOT_ERROR);
+      quickStop(exitCodeOf('GW_ERR_WORKER_BOOT'));
     });
     server.listen(handles.get(i)!, boot!.config.backlog, () => {
       if (--pending > 0) return;

@@ -20,6 +20,12 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The master's JSON log line that says why it stopped. */
+function haltLine(stderr: string): { code?: string } | undefined {
+  const line = stderr.split('\n').find((l) => /"msg":"Shutting down: (App|Worker) failed/.test(l));
+  return line === undefined ? undefined : (JSON.parse(line) as { code?: string });
+}
+
 test("--help lists Gunicorn's flags and --version prints the version", () => {
   const help = run(['--help']);
   assert.equal(help.code, 0);
@@ -182,6 +188,7 @@ test('an app that cannot load stops the master with code 4 (APP_LOAD_ERROR) and 
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, /Worker failed to load app/);
   assert.match(r.stderr, /Shutting down: App failed to load/);
+  assert.equal(haltLine(r.stderr)?.code, 'GW_ERR_APP_LOAD');
   // Nothing half-started: the port can be bound again at once.
   const again = net.createServer().listen(port, '127.0.0.1');
   await new Promise((resolve, reject) => {
@@ -196,6 +203,8 @@ test('an app that never becomes ready is a boot failure after --timeout (exit 3)
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /WORKER TIMEOUT \(pid:\d+\): not ready after 2s/);
   assert.match(r.stderr, /Shutting down: Worker failed to boot/);
+  // The code the exit status comes from is in the master's log line (GW_ERR_WORKER_BOOT: exit 3).
+  assert.equal(haltLine(r.stderr)?.code, 'GW_ERR_WORKER_BOOT');
 });
 
 test('a port already in use is a clear error (exit 1), and no worker is started', async () => {
