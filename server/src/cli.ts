@@ -7,10 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadApp } from './app-loader.js';
-import { Arbiter, MASTER_SIGNALS } from './arbiter.js';
+import { Arbiter } from './arbiter.js';
 import { helpText, type ParsedArgs, parseArgv, printConfig, resolveConfig } from './config.js';
 import { EXIT, exitCodeFor, formatError, GatewayError } from './errors.js';
 import { createErrorLog } from './logger.js';
+import { MASTER_SIGNALS } from './master-signals.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;

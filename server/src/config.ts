@@ -108,6 +108,23 @@ export interface Resolved {
   app: string | undefined;
 }
 
+/**
+ * On a reload, the addresses the master bound at start (public and metrics) stay as they are: each
+ * one the new configuration changes is put back in it, and its name returned.
+ */
+export function keepBoundAddresses(next: Config, current: Config): Array<'bind' | 'metrics_bind'> {
+  const changed: Array<'bind' | 'metrics_bind'> = [];
+  if (JSON.stringify(next.bind) !== JSON.stringify(current.bind)) {
+    next.bind = current.bind;
+    changed.push('bind');
+  }
+  if (next.metrics_bind !== current.metrics_bind) {
+    next.metrics_bind = current.metrics_bind;
+    changed.push('metrics_bind');
+  }
+  return changed;
+}
+
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
 }
