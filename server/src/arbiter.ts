@@ -191,7 +191,7 @@ export class Arbiter {
     const how = signal ? `was sent ${signal}` : `exited with code ${code}`;
     if (this.phase === 'stopping') {
       this.log.info(`Worker exiting (pid: ${w.pid})`);
-      if (this.workers.size === 0) void this.finish(this.haltCode ?? EXIT.OK);
+      if (this.workers.size === 0) void this.finish(this.halted?.exitCode ?? EXIT.OK);
       return;
     }
     const wasReady = w.state !== 'booting';
@@ -324,7 +324,12 @@ export class Arbiter {
 
   // ---- stop ----------------------------------------------------------------------------------
 
-  private haltCode: number | undefined;
+  /** The error the master stopped on (a failed boot or app load), if it did. */
+  private halted: GatewayError | undefined;
+
+  get haltedBy(): GatewayError | undefined {
+    return this.halted;
+  }
 
   /** Graceful: in-flight requests finish (up to graceful_timeout). Quick: workers exit now. */
   stop(graceful: boolean): void {
@@ -344,13 +349,13 @@ export class Arbiter {
     setTimeout(() => {
       for (const w of this.workers.values()) w.child.kill('SIGKILL');
     }, grace).unref();
-    if (this.workers.size === 0) void this.finish(this.haltCode ?? EXIT.OK);
+    if (this.workers.size === 0) void this.finish(this.halted?.exitCode ?? EXIT.OK);
   }
 
   /** Stops on an error that leaves nothing to serve; the gateway exits with the error's status. */
   private halt(err: GatewayError): void {
     this.log.error({ code: err.code }, `Shutting down: ${err.message}`);
-    this.haltCode = err.exitCode;
+    this.halted = err;
     this.stop(false);
   }
 

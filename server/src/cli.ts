@@ -79,6 +79,9 @@ async function main(argv: string[]): Promise<void> {
   }
   const code = await arbiter.done;
   errorLog.flush();
+  // Stopped on an error (no worker could boot or load the app): one plain line, as for a failed
+  // start, whatever the error log's destination, and the exit status the table gives the error.
+  if (arbiter.haltedBy) die(arbiter.haltedBy);
   process.exit(code);
 }
 

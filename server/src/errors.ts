@@ -81,8 +81,8 @@ export const ERRORS = {
     'A worker failed to boot',
     'WORKER_BOOT_ERROR',
     "A worker died, or was not ready within `timeout`, before the first workers were all ready (Gunicorn's " +
-      '`WORKER_BOOT_ERROR`): the master stops, its log line `Shutting down: Worker failed to boot …` carrying ' +
-      'the code. After start-up the same failure during a HUP reload keeps the old workers serving.',
+      '`WORKER_BOOT_ERROR`): the master stops (its log line `Shutting down: Worker failed to boot …` carries the ' +
+      'code). After start-up the same failure during a HUP reload keeps the old workers serving.',
   ),
   GW_ERR_APP_LOAD: createError(
     'The app failed to load',

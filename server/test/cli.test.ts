@@ -189,6 +189,7 @@ test('an app that cannot load stops the master with code 4 (APP_LOAD_ERROR) and 
   assert.match(r.stderr, /Worker failed to load app/);
   assert.match(r.stderr, /Shutting down: App failed to load/);
   assert.equal(haltLine(r.stderr)?.code, 'GW_ERR_APP_LOAD');
+  assert.match(r.stderr, /^gateway: GW_ERR_APP_LOAD: App failed to load: .*broken-app\.mjs\n$/m);
   // Nothing half-started: the port can be bound again at once.
   const again = net.createServer().listen(port, '127.0.0.1');
   await new Promise((resolve, reject) => {
@@ -205,6 +206,7 @@ test('an app that never becomes ready is a boot failure after --timeout (exit 3)
   assert.match(r.stderr, /Shutting down: Worker failed to boot/);
   // The code the exit status comes from is in the master's log line (GW_ERR_WORKER_BOOT: exit 3).
   assert.equal(haltLine(r.stderr)?.code, 'GW_ERR_WORKER_BOOT');
+  assert.match(r.stderr, /^gateway: GW_ERR_WORKER_BOOT: Worker failed to boot \(pid:\d+ was sent SIGKILL\)\n$/m);
 });
 
 test('a port already in use is a clear error (exit 1), and no worker is started', async () => {
