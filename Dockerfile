@@ -16,6 +16,7 @@ FROM node:26.10.0-trixie-slim AS build
 WORKDIR /src
 # Manifests first, so the npm ci layer is reused until a manifest or the lock changes.
 COPY package.json package-lock.json tsconfig.base.json ./
+COPY config/package.json config/
 COPY app/package.json app/
 COPY server/package.json server/
 COPY loadtest/package.json loadtest/
@@ -70,12 +71,15 @@ ENV NODE_ENV=production
 ENV HOST=0.0.0.0 PORT=8000
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY config/package.json config/
 COPY app/package.json app/
 COPY server/package.json server/
 COPY loadtest/package.json loadtest/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-# Both the gateway and the app read config/limits.json at run time.
+# Both the gateway and the app read config/limits.json at run time, through its loader
+# (the @gw/limits workspace package, linked by npm ci).
 COPY config config
+COPY --from=build /src/config/dist config/dist
 COPY --from=build /src/app/dist app/dist
 COPY --from=build /src/app/static app/static
 COPY --from=build /src/server/dist server/dist

@@ -2,13 +2,12 @@
 // the gateway (via the default export), the standalone server and the tests
 // each decide how requests reach it.
 
+import { type Limits, loadLimits } from '@gw/limits';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import fastify, { LogController } from 'fastify';
 import { installDraining } from './draining.js';
 import { parseLogLevel } from './env.js';
 import { installErrorHandlers } from './errors.js';
-import type { Limits } from './limits.js';
-import { loadLimits } from './limits.js';
 import { healthRoutes } from './routes/health.js';
 import { infoRoutes } from './routes/info.js';
 import { itemRoutes } from './routes/items.js';
@@ -19,7 +18,7 @@ import { workRoutes } from './routes/work.js';
 import { installWebSocket } from './routes/ws.js';
 import { finiteKeyword } from './schema.js';
 
-export type { Limits } from './limits.js';
+export type { Limits } from '@gw/limits';
 
 export interface AppOptions {
   /**

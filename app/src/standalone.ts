@@ -2,9 +2,9 @@
 // workers. In the proxy topology it sits behind nginx. Listens on HOST:PORT,
 // and on SIGTERM/SIGINT drains and stops gracefully.
 import type { AddressInfo } from 'node:net';
+import { loadLimits } from '@gw/limits';
 import { buildApp } from './app.js';
 import { readStandaloneEnv } from './env.js';
-import { loadLimits } from './limits.js';
 
 async function main(): Promise<void> {
   const env = readStandaloneEnv();

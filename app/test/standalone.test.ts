@@ -11,7 +11,7 @@ import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadLimits } from '../src/limits.js';
+import { loadLimits } from '@gw/limits';
 
 const ENTRY = fileURLToPath(new URL('../dist/standalone.js', import.meta.url));
 

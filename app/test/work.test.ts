@@ -1,7 +1,7 @@
 // GET /slow and GET /cpu: good values and every kind of bad ?ms=.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadLimits } from '../src/limits.js';
+import { loadLimits } from '@gw/limits';
 import { spin } from '../src/routes/work.js';
 import { assertErrorShape, makeApp } from './helpers.js';
 

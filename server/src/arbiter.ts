@@ -1,61 +1,22 @@
 /**
  * The master process (Gunicorn's arbiter). It binds the sockets, forks the workers and hands them
  * the listening handles, keeps their number, replaces the dead and the hung, recycles and reloads
- * without dropping a request, and stops them on a signal. Signal handlers only enqueue; the queue
- * is drained in one place, so tests can push signals without sending them.
+ * without dropping a request, and stops them on a signal (master-signals.ts: handlers only enqueue).
+ * Beside it: one worker process (worker-process.ts), the metrics (master-metrics.ts), the pid file.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { closeListener, type Listener, listen, parseBind } from './binds.js';
-import { EXIT, GatewayError } from './errors.js';
-import type { BootMessage, WorkerMessage } from './protocol.js';
+import { closeListener, type Listener, listen } from './binds.js';
+import { keepBoundAddresses } from './config.js';
+import { EXIT, exitCodeOf, GatewayError } from './errors.js';
+import { MasterMetrics, type RestartReason } from './master-metrics.js';
+import { type MasterSignal, SignalQueue } from './master-signals.js';
+import { removePidfile, writePidfile } from './pidfile.js';
+import { RECYCLE_REASONS, type RecycleReason, type WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
-import { addCounts, emptyCounts, type RequestCounts, requestMetrics } from './worker-stats.js';
+import { CrashBackoff, type WorkerEvents, WorkerProcess } from './worker-process.js';
 
-export type MasterSignal = 'HUP' | 'TERM' | 'INT' | 'QUIT' | 'TTIN' | 'TTOU' | 'USR1';
-export const MASTER_SIGNALS: readonly MasterSignal[] = ['HUP', 'TERM', 'INT', 'QUIT', 'TTIN', 'TTOU', 'USR1'];
-
-type RestartReason = 'crash' | 'timeout' | 'recycle' | 'reload' | 'scale';
-
-interface WorkerRecord {
-  id: number;
-  child: ChildProcess;
-  pid: number;
-  generation: number;
-  state: 'booting' | 'ready' | 'stopping';
-  /** Waiting for its replacement to be ready (max requests, memory, error), then stopped. */
-  retire: boolean;
-  lastBeat: number;
-  startedAt: number;
-  stoppingSince?: number;
-  abortedAt?: number;
-  /** Its latest request counts (heartbeat or scrape), kept in `retired` once it exits. */
-  counts?: RequestCounts;
-}
-
-/** One scrape's replies as they come in: Node's figures per worker, and the in-flight sum. */
-interface MetricsWaiter {
-  pending: number;
-  defaults: unknown[][];
-  inFlight: number;
-  done: () => void;
-}
-
-const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
-/** A worker that dies younger than this counts towards the crash-loop backoff. */
-const HEALTHY_AFTER_MS = 5000;
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 10_000;
-/** Between SIGABRT and SIGKILL for a hung worker: long enough to write a core or a report. */
-const ABORT_GRACE_MS = 2000;
 const TICK_MS = 250;
-/** After its exit, how long a worker's messages may still arrive. */
-const LEAVING_MS = 5000;
 
 export interface ArbiterOptions {
   config: Config;
@@ -73,7 +34,7 @@ export class Arbiter {
   private readonly log: Logger;
   private readonly opts: ArbiterOptions;
   private listeners: Listener[] = [];
-  private readonly workers = new Map<number, WorkerRecord>();
+  private readonly workers = new Map<number, WorkerProcess>();
   private target: number;
   private generation = 1;
   private nextWorkerId = 1;
@@ -82,33 +43,12 @@ export class Arbiter {
   private reload_: { from: number; startedAt: number; config: Config; target: number } | undefined;
   private pendingReload = false;
   private gracefulStop = false;
-  private failures = 0;
-  private nextSpawnAt = 0;
-  private readonly queue: MasterSignal[] = [];
+  private readonly crashes: CrashBackoff;
+  private readonly signals: SignalQueue;
   private ticker: NodeJS.Timeout | undefined;
-  private metricsServer: http.Server | undefined;
-  private metricsSeq = 0;
-  private readonly metricsWaiters = new Map<number, MetricsWaiter>();
-  /** Request counts of the workers that have exited: the counters stay monotonic across restarts. */
-  private readonly retired = emptyCounts();
-  /** Workers just gone, whose last message (the final counts) may still be in the channel. */
-  private readonly leaving = new Set<WorkerRecord>();
   private exit!: (code: number) => void;
   readonly done: Promise<number>;
-
-  private readonly registry = new Registry();
-  private readonly restarts = new Counter({
-    name: 'gateway_worker_restarts_total',
-    help: 'Workers replaced, by reason.',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
-  private readonly reloads = new Counter({
-    name: 'gateway_reloads_total',
-    help: 'HUP reloads, by result.',
-    labelNames: ['result'],
-    registers: [this.registry],
-  });
+  private readonly metrics: MasterMetrics;
 
   constructor(opts: ArbiterOptions) {
     this.opts = opts;
@@ -119,17 +59,9 @@ export class Arbiter {
     this.done = new Promise((resolve) => {
       this.exit = resolve;
     });
-    const self = this;
-    new Gauge({
-      name: 'gateway_workers',
-      help: 'Worker processes, by state.',
-      labelNames: ['state'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const w of self.workers.values()) this.inc({ state: w.state });
-      },
-    });
+    this.metrics = new MasterMetrics(opts.log, () => this.workers.values());
+    this.crashes = new CrashBackoff(opts.log);
+    this.signals = new SignalQueue(opts.log, (sig) => this.handlers[sig]());
   }
 
   /** Binds every address, then boots the workers. Nothing is left half-started on failure. */
@@ -139,10 +71,10 @@ export class Arbiter {
     try {
       for (const bind of config.bind) this.listeners.push(await listen(bind, config.backlog, config.unix_socket_mode));
       if (config.pidfile) writePidfile(config.pidfile);
-      if (config.metrics_bind) await this.startMetrics(config.metrics_bind);
+      if (config.metrics_bind) await this.metrics.start(config.metrics_bind);
     } catch (err) {
       this.closeListeners();
-      await this.stopMetrics();
+      await this.metrics.stop();
       if (config.pidfile) removePidfile(config.pidfile);
       throw err;
     }
@@ -157,8 +89,7 @@ export class Arbiter {
 
   /** Enqueue a signal (what the process signal handlers call, and what tests call). */
   signal(sig: MasterSignal): void {
-    this.queue.push(sig);
-    setImmediate(() => this.drainQueue());
+    this.signals.push(sig);
   }
 
   get workerPids(): number[] {
@@ -169,42 +100,19 @@ export class Arbiter {
     return this.listeners.map((l) => l.address);
   }
 
-  private drainQueue(): void {
-    for (let sig = this.queue.shift(); sig; sig = this.queue.shift()) {
-      this.log.info(`Handling signal: ${sig.toLowerCase()}`);
-      try {
-        this.handleSignal(sig);
-      } catch (err) {
-        // The master outlives its own mistakes: a failed handler is logged, never fatal.
-        this.log.error({ err }, `Handling ${sig} failed`);
-      }
-    }
-  }
-
-  private handleSignal(sig: MasterSignal): void {
-    switch (sig) {
-      case 'HUP':
-        void this.reload();
-        break;
-      case 'TERM':
-        this.stop(!this.gracefulStop && this.phase !== 'stopping');
-        break;
-      case 'INT':
-      case 'QUIT':
-        this.stop(false);
-        break;
-      case 'TTIN':
-        this.scale(this.target + 1);
-        break;
-      case 'TTOU':
-        this.scale(Math.max(1, this.target - 1));
-        break;
-      case 'USR1':
-        this.opts.reopenLogs?.();
-        for (const w of this.workers.values()) w.child.kill('SIGUSR1');
-        break;
-    }
-  }
+  /** What each signal does (Gunicorn's handle_hup, handle_term, ...). */
+  private readonly handlers: Record<MasterSignal, () => void> = {
+    HUP: () => void this.reload(),
+    TERM: () => this.stop(!this.gracefulStop && this.phase !== 'stopping'),
+    INT: () => this.stop(false),
+    QUIT: () => this.stop(false),
+    TTIN: () => this.scale(this.target + 1),
+    TTOU: () => this.scale(Math.max(1, this.target - 1)),
+    USR1: () => {
+      this.opts.reopenLogs?.();
+      for (const w of this.workers.values()) w.child.kill('SIGUSR1');
+    },
+  };
 
   private scale(n: number): void {
     this.target = n;
@@ -212,57 +120,41 @@ export class Arbiter {
     this.manageWorkers();
   }
 
+  /** Hung workers (no heartbeat for `timeout` seconds), workers never ready, stops that overrun; then the pool. */
   private tick(): void {
-    this.murderWorkers();
+    const now = Date.now();
+    for (const w of this.workers.values()) if (w.watchdog(now, this.config)) this.metrics.restarted('timeout');
     this.manageWorkers();
   }
 
   // ---- workers -------------------------------------------------------------------------------
 
+  private readonly events: WorkerEvents = {
+    message: (w, msg) => this.onWorkerMessage(w, msg),
+    exit: (w, code, signal) => this.onWorkerExit(w, code, signal),
+  };
+
   private spawnWorker(): void {
-    const id = this.nextWorkerId++;
-    const child = fork(WORKER_SCRIPT, [], { stdio: 'inherit', env: process.env });
-    const now = Date.now();
-    const w: WorkerRecord = {
-      id,
-      child,
-      pid: child.pid ?? -1,
-      generation: this.generation,
-      state: 'booting',
-      retire: false,
-      lastBeat: now,
-      startedAt: now,
-    };
-    this.workers.set(id, w);
-    this.log.info(`Booting worker with pid: ${w.pid}`);
-    child.on('message', (msg: WorkerMessage) => this.onWorkerMessage(w, msg));
-    child.once('exit', (code, signal) => this.onWorkerExit(w, code, signal));
-    child.on('error', (err) => this.log.error({ err }, `Worker (pid:${w.pid}) IPC error`));
-    const boot: BootMessage = {
-      t: 'boot',
-      config: this.config,
-      app: this.app,
-      listeners: this.listeners.length,
-      generation: w.generation,
-      workerId: id,
-    };
-    child.send(boot);
-    for (const [index, l] of this.listeners.entries()) child.send({ t: 'listener', index }, l.handle as never);
+    const { config, app, listeners, generation } = this;
+    const w = new WorkerProcess(
+      { config, app, listeners, generation, workerId: this.nextWorkerId++ },
+      this.log,
+      this.events,
+    );
+    this.workers.set(w.id, w);
   }
 
-  private stopWorker(w: WorkerRecord, signal: NodeJS.Signals, reason?: RestartReason): void {
+  private stopWorker(w: WorkerProcess, signal: NodeJS.Signals, reason?: RestartReason): void {
     if (w.state === 'stopping' && signal === 'SIGTERM') return;
-    if (reason) this.restarts.inc({ reason });
-    w.state = 'stopping';
-    w.stoppingSince ??= Date.now();
-    w.child.kill(signal);
+    if (reason) this.metrics.restarted(reason);
+    w.stop(signal);
   }
 
-  private onWorkerMessage(w: WorkerRecord, msg: WorkerMessage): void {
+  private onWorkerMessage(w: WorkerProcess, msg: WorkerMessage): void {
     switch (msg.t) {
       case 'hb':
         w.lastBeat = Date.now();
-        if (msg.counts) w.counts = msg.counts;
+        this.metrics.onHeartbeat(w, msg);
         break;
       case 'ready':
         if (w.state !== 'booting') break;
@@ -273,20 +165,13 @@ export class Arbiter {
       case 'recycle':
         this.onRecycle(w, msg.reason);
         break;
-      case 'metrics': {
-        w.counts = msg.counts;
-        const waiter = this.metricsWaiters.get(msg.id);
-        if (waiter) {
-          waiter.defaults.push(msg.defaults);
-          waiter.inFlight += msg.inFlight;
-          if (--waiter.pending === 0) waiter.done();
-        }
+      case 'metrics':
+        this.metrics.onReply(w, msg);
         break;
-      }
     }
   }
 
-  private onRecycle(w: WorkerRecord, reason: 'max_requests' | 'memory' | 'error'): void {
+  private onRecycle(w: WorkerProcess, reason: RecycleReason): void {
     if (w.retire || w.state !== 'ready' || this.phase === 'stopping') return;
     if (reason !== 'error') {
       // At most one recycle at a time, and none during a reload: capacity never dips.
@@ -295,37 +180,30 @@ export class Arbiter {
       if (busy) return;
     }
     w.retire = true;
-    this.restarts.inc({ reason: reason === 'error' ? 'crash' : 'recycle' });
-    this.log.info(
-      `Worker (pid:${w.pid}) ${reason === 'max_requests' ? 'reached max requests' : reason === 'memory' ? 'passed the memory ceiling' : 'had an uncaught error'}: replacing it`,
-    );
+    this.metrics.recycled(reason);
+    this.log.info(`Worker (pid:${w.pid}) ${RECYCLE_REASONS[reason]}: replacing it`);
     this.manageWorkers();
   }
 
-  private onWorkerExit(w: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
+  private onWorkerExit(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(w.id);
-    // 'exit' can come before the worker's last messages are read: its counts are folded into the
-    // retired total only once those have surely arrived.
-    this.leaving.add(w);
-    setTimeout(() => {
-      this.leaving.delete(w);
-      if (w.counts) addCounts(this.retired, w.counts);
-    }, LEAVING_MS).unref();
+    this.metrics.workerExited(w);
     const how = signal ? `was sent ${signal}` : `exited with code ${code}`;
     if (this.phase === 'stopping') {
       this.log.info(`Worker exiting (pid: ${w.pid})`);
-      if (this.workers.size === 0) void this.finish(this.haltCode ?? EXIT.OK);
+      if (this.workers.size === 0) void this.finish(this.halted?.exitCode ?? EXIT.OK);
       return;
     }
     const wasReady = w.state !== 'booting';
     if (w.state === 'stopping' && w.abortedAt === undefined) {
       this.log.info(`Worker exiting (pid: ${w.pid})`);
     } else if (!wasReady) {
-      const appLoad = code === EXIT.APP_LOAD_ERROR;
+      const appLoad = code === exitCodeOf('GW_ERR_APP_LOAD');
       if (this.phase === 'booting') {
         this.halt(
-          appLoad ? EXIT.APP_LOAD_ERROR : EXIT.WORKER_BOOT_ERROR,
-          appLoad ? `App failed to load: ${this.app}` : `Worker failed to boot (pid:${w.pid} ${how})`,
+          appLoad
+            ? new GatewayError('GW_ERR_APP_LOAD', `App failed to load: ${this.app}`)
+            : new GatewayError('GW_ERR_WORKER_BOOT', `Worker failed to boot (pid:${w.pid} ${how})`),
         );
         return;
       }
@@ -343,7 +221,7 @@ export class Arbiter {
       this.log.info(`Worker exiting (pid: ${w.pid}) before its replacement was ready: ${how}`);
       this.backoff(w);
     } else {
-      this.restarts.inc({ reason: 'crash' });
+      this.metrics.restarted('crash');
       if (signal === 'SIGKILL') this.log.error(`Worker (pid:${w.pid}) was sent SIGKILL! Perhaps out of memory?`);
       else this.log.error(`Worker (pid:${w.pid}) ${how}`);
       this.backoff(w);
@@ -351,18 +229,9 @@ export class Arbiter {
     this.manageWorkers();
   }
 
-  /** Crash loops back off exponentially (capped) instead of forking as fast as the CPU allows. */
-  private backoff(w: WorkerRecord): void {
-    if (Date.now() - w.startedAt >= HEALTHY_AFTER_MS) {
-      this.failures = 0;
-      return;
-    }
-    this.failures++;
-    const delay = Math.min(BACKOFF_BASE_MS * 2 ** (this.failures - 1), BACKOFF_CAP_MS);
-    this.nextSpawnAt = Date.now() + delay;
-    if (this.failures > 1)
-      this.log.warn(`Workers keep dying young (${this.failures} in a row): next spawn in ${delay} ms`);
-    setTimeout(() => this.manageWorkers(), delay + 1).unref();
+  private backoff(w: WorkerProcess): void {
+    const delay = this.crashes.died(w);
+    if (delay > 0) setTimeout(() => this.manageWorkers(), delay + 1).unref();
   }
 
   /** Keeps `target` workers of the current generation, then retires the rest once they are ready. */
@@ -370,9 +239,9 @@ export class Arbiter {
     if (this.phase === 'stopping') return;
     const all = [...this.workers.values()];
     const active = all.filter((w) => w.generation === this.generation && !w.retire && w.state !== 'stopping');
-    if (active.length < this.target && Date.now() >= this.nextSpawnAt) {
+    if (active.length < this.target && this.crashes.maySpawn()) {
       // After a failure, one at a time: a crash loop should not fork N processes per round.
-      const n = this.failures > 0 ? 1 : this.target - active.length;
+      const n = this.crashes.failing ? 1 : this.target - active.length;
       for (let i = 0; i < n; i++) this.spawnWorker();
     } else if (active.length > this.target) {
       const extra = active.sort((a, b) => a.id - b.id).slice(0, active.length - this.target);
@@ -396,42 +265,11 @@ export class Arbiter {
       this.log.info(
         `Reload complete: generation ${this.generation} serving (${Date.now() - this.reload_.startedAt} ms)`,
       );
-      this.reloads.inc({ result: 'ok' });
+      this.metrics.reloaded('ok');
       this.reload_ = undefined;
       if (this.pendingReload) {
         this.pendingReload = false;
         void this.reload();
-      }
-    }
-  }
-
-  /** Hung workers: no heartbeat for `timeout` seconds. SIGABRT first, SIGKILL if that is not enough. */
-  private murderWorkers(): void {
-    const now = Date.now();
-    for (const w of this.workers.values()) {
-      if (w.abortedAt !== undefined) {
-        if (now - w.abortedAt > ABORT_GRACE_MS) w.child.kill('SIGKILL');
-        continue;
-      }
-      if (w.state === 'booting' && now - w.startedAt > this.config.timeout * 1000) {
-        // An app that never finishes loading (a factory waiting forever) is a boot failure: the
-        // exit is then handled as one (halt at start-up, abort a reload, back off at runtime).
-        this.log.fatal(`WORKER TIMEOUT (pid:${w.pid}): not ready after ${this.config.timeout}s`);
-        w.abortedAt = now;
-        w.child.kill('SIGKILL');
-        continue;
-      }
-      if (now - w.lastBeat > this.config.timeout * 1000) {
-        this.log.fatal(`WORKER TIMEOUT (pid:${w.pid})`);
-        w.abortedAt = now;
-        if (w.state !== 'stopping') this.restarts.inc({ reason: 'timeout' });
-        w.state = 'stopping';
-        w.child.kill('SIGABRT');
-        continue;
-      }
-      if (w.stoppingSince !== undefined && now - w.stoppingSince > this.config.graceful_timeout * 1000 + 1000) {
-        this.log.warn(`Worker (pid:${w.pid}) still running ${this.config.graceful_timeout}s after the stop: SIGKILL`);
-        w.child.kill('SIGKILL');
       }
     }
   }
@@ -448,15 +286,9 @@ export class Arbiter {
     if (this.opts.reloadConfig) {
       try {
         const next = await this.opts.reloadConfig();
-        // The master bound these at start and keeps them: a changed address (public or metrics)
-        // is reported and left as it is, so the new workers agree with what is being served.
-        const changed = (key: 'bind' | 'metrics_bind'): boolean => {
-          if (JSON.stringify(next[key]) === JSON.stringify(this.config[key])) return false;
+        // Bound once at start: a changed address is reported and kept, so the new workers agree with what is served.
+        for (const key of keepBoundAddresses(next, this.config))
           this.log.warn(`${key} changed in the configuration: addresses change only on restart`);
-          return true;
-        };
-        if (changed('bind')) next.bind = this.config.bind;
-        if (changed('metrics_bind')) next.metrics_bind = this.config.metrics_bind;
         this.config = next;
         this.target = next.workers;
       } catch (err) {
@@ -465,8 +297,7 @@ export class Arbiter {
     }
     this.reload_ = { from: this.generation, startedAt: Date.now(), ...previous };
     this.generation++;
-    this.failures = 0;
-    this.nextSpawnAt = 0;
+    this.crashes.reset();
     this.log.info(`Reloading: booting ${this.target} new workers (generation ${this.generation})`);
     this.manageWorkers();
   }
@@ -482,9 +313,10 @@ export class Arbiter {
     this.target = target;
     this.reload_ = undefined;
     this.pendingReload = false;
-    this.reloads.inc({ result: 'failed' });
+    this.metrics.reloaded('failed');
     this.log.error(
-      `Reload failed: ${why}; generation ${this.generation} keeps serving with its configuration (${target} worker${target === 1 ? '' : 's'})`,
+      `Reload failed: ${why}; generation ${this.generation} keeps serving with its configuration ` +
+        `(${target} worker${target === 1 ? '' : 's'})`,
     );
     for (const w of this.workers.values()) if (w.generation === failed) this.stopWorker(w, 'SIGKILL');
     this.manageWorkers();
@@ -492,7 +324,12 @@ export class Arbiter {
 
   // ---- stop ----------------------------------------------------------------------------------
 
-  private haltCode: number | undefined;
+  /** The error the master stopped on (a failed boot or app load), if it did. */
+  private halted: GatewayError | undefined;
+
+  get haltedBy(): GatewayError | undefined {
+    return this.halted;
+  }
 
   /** Graceful: in-flight requests finish (up to graceful_timeout). Quick: workers exit now. */
   stop(graceful: boolean): void {
@@ -507,20 +344,18 @@ export class Arbiter {
     // clients would hang until the master exits. Closed now, a new connection is refused at once
     // (a balancer retries elsewhere), as Gunicorn closes its listeners before stopping workers.
     this.closeListeners();
-    for (const w of this.workers.values()) {
-      w.state = 'stopping';
-      w.child.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
-    }
+    for (const w of this.workers.values()) w.stop(graceful ? 'SIGTERM' : 'SIGQUIT');
     const grace = graceful ? this.config.graceful_timeout * 1000 + 1000 : 1000;
     setTimeout(() => {
       for (const w of this.workers.values()) w.child.kill('SIGKILL');
     }, grace).unref();
-    if (this.workers.size === 0) void this.finish(this.haltCode ?? EXIT.OK);
+    if (this.workers.size === 0) void this.finish(this.halted?.exitCode ?? EXIT.OK);
   }
 
-  private halt(code: number, reason: string): void {
-    this.log.error(`Shutting down: ${reason}`);
-    this.haltCode = code;
+  /** Stops on an error that leaves nothing to serve; the gateway exits with the error's status. */
+  private halt(err: GatewayError): void {
+    this.log.error({ code: err.code }, `Shutting down: ${err.message}`);
+    this.halted = err;
     this.stop(false);
   }
 
@@ -534,110 +369,9 @@ export class Arbiter {
     if (this.finishing) return;
     this.finishing = true;
     this.closeListeners();
-    await this.stopMetrics();
+    await this.metrics.stop();
     if (this.config.pidfile) removePidfile(this.config.pidfile);
     this.log.info('Shutting down: Master');
     this.exit(code);
-  }
-
-  // ---- metrics -------------------------------------------------------------------------------
-
-  private async startMetrics(address: string): Promise<void> {
-    const bind = parseBind(address);
-    const server = http.createServer((req, res) => {
-      if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-        return;
-      }
-      this.collectMetrics().then(
-        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-        (err: unknown) => {
-          this.log.error({ err }, 'Metrics collection failed');
-          res.writeHead(500).end();
-        },
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new GatewayError('GW_ERR_BIND', `cannot serve metrics on ${address}: ${err.code ?? err.message}`)),
-      );
-      if (bind.kind === 'unix') server.listen(bind.path, resolve);
-      else server.listen(bind.port, bind.host, resolve);
-    });
-    this.metricsServer = server;
-    const a = server.address();
-    this.log.info(
-      `Metrics at: ${typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : address}/metrics`,
-    );
-  }
-
-  private async stopMetrics(): Promise<void> {
-    const s = this.metricsServer;
-    this.metricsServer = undefined;
-    if (s)
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
-  }
-
-  /**
-   * Asks every live worker for its figures (bounded: a hung worker must not hang the scrape). The
-   * request counters are summed here from each worker's latest counts, a silent worker's from its
-   * last heartbeat, plus those of workers gone; Node's own figures are prom-client's aggregation.
-   */
-  private async collectMetrics(): Promise<string> {
-    const live = [...this.workers.values()].filter((w) => w.child.connected && w.state !== 'booting');
-    const id = ++this.metricsSeq;
-    const waiter: MetricsWaiter = { pending: live.length, defaults: [], inFlight: 0, done: () => {} };
-    if (live.length > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        waiter.done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.metricsWaiters.set(id, waiter);
-        for (const w of live) w.child.send({ t: 'metrics', id });
-      });
-      this.metricsWaiters.delete(id);
-    }
-    const total = emptyCounts();
-    addCounts(total, this.retired);
-    for (const w of [...this.workers.values(), ...this.leaving]) if (w.counts) addCounts(total, w.counts);
-    const parts = [requestMetrics(total, waiter.inFlight), ...waiter.defaults];
-    const merged = Registry.merge([AggregatorRegistry.aggregate(parts as never), this.registry]);
-    return merged.metrics();
-  }
-}
-
-function writePidfile(path: string): void {
-  if (existsSync(path)) {
-    const old = Number(readFileSync(path, 'utf8').trim());
-    let alive = false;
-    if (Number.isInteger(old) && old > 0 && old !== process.pid) {
-      try {
-        process.kill(old, 0);
-        alive = true;
-      } catch {
-        /* stale */
-      }
-    }
-    if (alive) throw new GatewayError('GW_ERR_PIDFILE', `already running on pid ${old} (pid file ${path})`);
-  }
-  try {
-    writeFileSync(path, `${process.pid}\n`);
-  } catch (err) {
-    throw new GatewayError('GW_ERR_PIDFILE', `cannot write pid file ${path}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
-function removePidfile(path: string): void {
-  try {
-    if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-  } catch {
-    /* gone already */
   }
 }

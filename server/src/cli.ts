@@ -1,21 +1,24 @@
 #!/usr/bin/env node
 /**
  * `gateway [OPTIONS] MODULE[:EXPORT]`: resolves the configuration, then runs the master. A bad
- * command line or configuration is one line on stderr and exit code 2, before anything starts.
+ * command line or configuration is one line on stderr, before anything starts. Every exit on an
+ * error takes its status from the errors table (errors.ts): 2 for usage and configuration, 4 for an
+ * app that cannot load, 1 for what stops the start (bind, pid file, TLS) and anything unforeseen.
  */
 import { readFileSync } from 'node:fs';
 import { loadApp } from './app-loader.js';
-import { Arbiter, MASTER_SIGNALS } from './arbiter.js';
+import { Arbiter } from './arbiter.js';
 import { helpText, type ParsedArgs, parseArgv, printConfig, resolveConfig } from './config.js';
-import { EXIT, formatError, GatewayError } from './errors.js';
+import { EXIT, exitCodeFor, formatError, GatewayError } from './errors.js';
 import { createErrorLog } from './logger.js';
+import { MASTER_SIGNALS } from './master-signals.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
-function die(err: unknown, code: number = EXIT.USAGE): never {
+function die(err: unknown): never {
   process.stderr.write(`gateway: ${formatError(err)}\n`);
-  process.exit(code);
+  process.exit(exitCodeFor(err));
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -36,24 +39,26 @@ async function main(argv: string[]): Promise<void> {
 
   const resolved = await resolveConfig(args).catch((err: unknown) => die(err));
   const { config, app } = resolved;
-  if (args.values.get('print_config')) {
+  if (config.print_config) {
     process.stdout.write(`${printConfig(config)}\napp                        = ${JSON.stringify(app ?? null)}\n`);
     return;
   }
   if (!app) die(new GatewayError('GW_ERR_USAGE', 'no app given: gateway [OPTIONS] MODULE[:EXPORT] (see --help)'));
 
-  if (args.values.get('check_config')) {
+  if (config.check_config) {
     try {
       const hosted = await loadApp(app, { trustProxy: true, workerId: 0, generation: 0 });
       await hosted.close?.();
       process.stdout.write(`configuration OK; ${app} is a ${hosted.kind} app\n`);
       process.exit(EXIT.OK);
     } catch (err) {
-      if (err instanceof GatewayError) die(err, EXIT.APP_LOAD_ERROR);
-      process.stderr.write(
-        `gateway: GW_ERR_APP_LOAD: ${app} failed to load:\n${(err as Error)?.stack ?? String(err)}\n`,
+      // The app's own error (a throw at import time, a failing factory): its stack is what helps.
+      if (err instanceof GatewayError) die(err);
+      die(
+        new GatewayError('GW_ERR_APP_LOAD', `${app} failed to load:\n${(err as Error)?.stack ?? String(err)}`, {
+          cause: err,
+        }),
       );
-      process.exit(EXIT.APP_LOAD_ERROR);
     }
   }
 
@@ -70,11 +75,14 @@ async function main(argv: string[]): Promise<void> {
     await arbiter.start();
   } catch (err) {
     errorLog.flush();
-    die(err, EXIT.RUNTIME);
+    die(err);
   }
   const code = await arbiter.done;
   errorLog.flush();
+  // Stopped on an error (no worker could boot or load the app): one plain line, as for a failed
+  // start, whatever the error log's destination, and the exit status the table gives the error.
+  if (arbiter.haltedBy) die(arbiter.haltedBy);
   process.exit(code);
 }
 
-void main(process.argv.slice(2)).catch((err: unknown) => die(err, EXIT.RUNTIME));
+void main(process.argv.slice(2)).catch((err: unknown) => die(err));

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GatewayError } from './errors.js';
+import { showValue } from './setting-spec.js';
 import { type AnySetting, type Config, defaultOf, envName, SETTINGS } from './settings.js';
 
 export interface ParsedArgs {
@@ -107,6 +108,23 @@ export interface Resolved {
   app: string | undefined;
 }
 
+/**
+ * On a reload, the addresses the master bound at start (public and metrics) stay as they are: each
+ * one the new configuration changes is put back in it, and its name returned.
+ */
+export function keepBoundAddresses(next: Config, current: Config): Array<'bind' | 'metrics_bind'> {
+  const changed: Array<'bind' | 'metrics_bind'> = [];
+  if (JSON.stringify(next.bind) !== JSON.stringify(current.bind)) {
+    next.bind = current.bind;
+    changed.push('bind');
+  }
+  if (next.metrics_bind !== current.metrics_bind) {
+    next.metrics_bind = current.metrics_bind;
+    changed.push('metrics_bind');
+  }
+  return changed;
+}
+
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
 }
@@ -114,7 +132,7 @@ function describe(value: unknown): string {
 export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): Promise<Resolved> {
   const configPath = (args.values.get('config') as string | undefined) ?? env[envName('config')];
   const file = configPath ? await loadConfigFile(configPath) : {};
-  const out: Record<string, unknown> = {};
+  const out: Partial<Record<keyof Config, unknown>> = {};
   for (const s of SETTINGS) {
     const sources: Array<[string, unknown]> = [
       [s.flags[0]!, args.values.get(s.name)],
@@ -140,7 +158,7 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
     }
     const [where, raw] = given;
     try {
-      out[s.name] = (s.validate as (r: unknown) => unknown)(raw);
+      out[s.name] = s.validate(raw);
     } catch (err) {
       throw new GatewayError(
         'GW_ERR_CONFIG_INVALID',
@@ -148,7 +166,8 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
       );
     }
   }
-  const config = out as unknown as Config;
+  // Every setting was given a value by its own validator (or is its default) in the loop above.
+  const config = out as Config;
   if (config.header_timeout > config.request_timeout) {
     throw new GatewayError(
       'GW_ERR_CONFIG_INVALID',
@@ -162,15 +181,9 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
   return { config, app };
 }
 
-function show(name: string, value: unknown): string {
-  if (name === 'bind') return JSON.stringify((value as Array<{ text: string }>).map((b) => b.text));
-  if (name === 'unix_socket_mode') return (value as number).toString(8);
-  return JSON.stringify(value);
-}
-
 export function printConfig(config: Config): string {
   return SETTINGS.filter((s) => !s.cliOnly)
-    .map((s) => `${s.name.padEnd(26)} = ${show(s.name, config[s.name as keyof Config])}`)
+    .map((s) => `${s.name.padEnd(26)} = ${showValue(s, config[s.name])}`)
     .join('\n');
 }
 
@@ -192,7 +205,7 @@ export function helpText(): string {
     const flags = [...s.flags].reverse().join(', ') + (s.meta ? ` ${s.meta}` : '');
     lines.push(`  ${flags}`);
     lines.push(`      ${s.desc}`);
-    const def = s.defaultText ?? (s.kind === 'bool' ? undefined : show(s.name, defaultOf(s)));
+    const def = s.defaultText ?? (s.kind === 'bool' ? undefined : showValue(s, defaultOf(s)));
     if (def !== undefined) lines.push(`      default: ${def}${s.cliOnly ? '' : `; env ${envName(s.name)}`}`);
   }
   lines.push('', '  -h, --help       this text', '  -v, --version    the version');
@@ -218,7 +231,7 @@ export function settingsMarkdown(): string {
     out.push(`### \`${s.name}\``, '');
     out.push(`- Flags: ${[...s.flags].map((f) => `\`${f}${s.meta ? ` ${s.meta}` : ''}\``).join(', ')}`);
     if (!s.cliOnly) out.push(`- Environment: \`${envName(s.name)}\``);
-    const def = s.defaultText ?? (s.kind === 'bool' ? 'false' : show(s.name, defaultOf(s)));
+    const def = s.defaultText ?? (s.kind === 'bool' ? 'false' : showValue(s, defaultOf(s)));
     out.push(`- Default: \`${def}\``, '', s.desc, '');
   }
   return out.join('\n');

@@ -1,137 +1,22 @@
 /**
- * The gateway's part of every request, around the app's: limits the parser does not enforce
- * (request line, header count and field size, body size), proxy-header vetting, figures for the
- * metrics, the access log line, and a last-resort 500 when the app throws.
+ * The request path of a worker's server, in one place: every request through the pipeline (the
+ * head checks of head-checks.ts, a chunked body's size, figures for the metrics, the access log
+ * line, the app, and a last-resort 500 when it throws), `Expect: 100-continue`, HTTP Upgrade, and
+ * heads too malformed to parse.
  */
 
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { RequestListener } from './app-loader.js';
-import { applyForwarded, resolveForwarded, type TrustFn } from './forwarded.js';
+import type { RequestListener, UpgradeHandler } from './app-loader.js';
+import type { TrustFn } from './forwarded.js';
+import { mayContinue, vetForwarded, vetHead, vetUpgrade } from './head-checks.js';
 import type { AccessLog } from './logger.js';
+import { rawRefusal, reject } from './refusals.js';
 import type { Config } from './settings.js';
 import type { WorkerStats } from './worker-stats.js';
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-};
-
-/** An empty answer written straight on a socket that has no ServerResponse (bad head, upgrade). */
-export function rawRefusal(status: number): string {
-  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
-}
-
-/** Answers on the gateway's behalf and closes the connection: the rest of the request is not passed on. */
-export function reject(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify({ statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message });
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close',
-  });
-  if (!res.req.complete) lingeringClose(res.req.socket);
-  res.end(body);
-}
-
-/** How long a refused request's connection goes on reading, and discarding, what the client sends. */
-const LINGER_MS = 5000;
-
-/**
- * nginx's lingering close. A refusal often comes while the client is still sending its body (a 413
- * on the declared length comes before any of it). Closing a socket with unread data makes the
- * kernel answer with a reset, and a client still writing then sees EPIPE or ECONNRESET instead of
- * the 413 already on its way (measured: 19 of 30 uploads of 10 MiB + 1 lost it). So after the
- * answer only the sending side is closed; Node goes on reading and discarding the body (it dumps an
- * unread request once the response is done) until the client closes, for LINGER_MS at most.
- */
-function lingeringClose(socket: Socket): void {
-  // What Node calls once a `Connection: close` response is written: end, then destroy at once.
-  socket.destroySoon = function (this: Socket) {
-    if (this.writable) this.end();
-  };
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
-  socket.once('end', () => socket.destroy());
-  socket.once('close', () => clearTimeout(timer));
-}
-
-interface Refusal {
-  status: 413 | 414 | 431;
-  message: string;
-}
-
-/** What one pass over the head tells; req.headers (built lazily by Node) is not touched. */
-interface HeadScan {
-  refusal: Refusal | undefined;
-  contentLength: string | undefined;
-  chunked: boolean;
-  forwarded: boolean;
-}
-
-const FORWARDED_NAMES = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
-
-/**
- * The checks every request head gets before the app sees it, before a "100 Continue" and before
- * an upgrade: request line (the parser only caps the head as a whole), header count and field
- * size, declared body size. One pass over the raw head, which also notes what the caller needs.
- */
-function vetHead(req: IncomingMessage, config: Config): HeadScan {
-  const out: HeadScan = { refusal: undefined, contentLength: undefined, chunked: false, forwarded: false };
-  // The request line is method SP target SP HTTP/x.y.
-  if ((req.method?.length ?? 0) + (req.url?.length ?? 0) + 10 > config.limit_request_line) {
-    out.refusal = { status: 414, message: `request line is longer than ${config.limit_request_line} bytes` };
-    return out;
-  }
-  const raw = req.rawHeaders;
-  if (raw.length / 2 > config.limit_request_fields) {
-    out.refusal = { status: 431, message: `more than ${config.limit_request_fields} header fields` };
-    return out;
-  }
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    // name + ": " + value, as it stood on the wire
-    if (name.length + raw[i + 1]!.length + 2 > config.limit_request_field_size) {
-      out.refusal = {
-        status: 431,
-        message: `header field ${name} is larger than ${config.limit_request_field_size} bytes`,
-      };
-      return out;
-    }
-    const n = name.length;
-    if (n === 14 || n === 17 || n === 9 || n === 15 || n === 16) {
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') out.contentLength = raw[i + 1];
-      else if (lower === 'transfer-encoding') out.chunked = true;
-      else if (FORWARDED_NAMES.has(lower)) out.forwarded = true;
-    }
-  }
-  const limit = config.limit_request_body;
-  if (limit > 0 && out.contentLength !== undefined && Number(out.contentLength) > limit) {
-    out.refusal = { status: 413, message: `request body is larger than ${limit} bytes` };
-  }
-  return out;
-}
-
-/**
- * Without forwarded headers the socket already tells the truth and there is nothing to vet: the
- * common case (a direct client, or a proxy that sets none) costs nothing here.
- */
-function vetForwarded(req: IncomingMessage, head: HeadScan, trust: TrustFn): void {
-  if (head.forwarded)
-    applyForwarded(req, resolveForwarded(req, trust, (req.socket as { encrypted?: boolean }).encrypted === true));
-}
 
 /**
  * Counts body bytes as the parser pushes them, so a chunked body over the limit is cut off even
@@ -163,15 +48,6 @@ function watchBody(req: IncomingMessage, res: ServerResponse, limit: number): vo
   };
 }
 
-/**
- * Whether a request that says `Expect: 100-continue` may be told to send its body: the same head
- * checks as the pipeline's. Without this, Node answers "100 Continue" on its own and the client
- * uploads a body that is then refused with 413.
- */
-export function mayContinue(req: IncomingMessage, config: Config): boolean {
-  return vetHead(req, config).refusal === undefined;
-}
-
 export interface PipelineOptions {
   config: Config;
   trust: TrustFn;
@@ -186,17 +62,6 @@ export interface PipelineOptions {
 
 const START = Symbol('gateway.start');
 const WRITTEN = Symbol('gateway.written');
-
-/**
- * The same head checks and proxy-header vetting for an Upgrade request (WebSocket) before the app
- * takes the connection over. Returns the refusal to write on the raw socket, if any.
- */
-export function vetUpgrade(req: IncomingMessage, config: Config, trust: TrustFn): string | undefined {
-  const head = vetHead(req, config);
-  if (head.refusal) return rawRefusal(head.refusal.status);
-  vetForwarded(req, head, trust);
-  return undefined;
-}
 
 export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { config, trust, app, stats, errorLog, accessLog, maxRequests, onMaxRequests } = o;
@@ -266,4 +131,62 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
 function appFailed(err: unknown, req: IncomingMessage, res: ServerResponse, log: Logger): void {
   log.error({ err, method: req.method, path: req.url }, 'Error handling request');
   reject(res, 500, 'internal server error');
+}
+
+export interface RequestPathOptions {
+  config: Config;
+  trust: TrustFn;
+  stats: WorkerStats;
+  errorLog: Logger;
+  /** Takes a connection over after an HTTP Upgrade (the app's WebSocket server), if the app has one. */
+  upgrade: UpgradeHandler | undefined;
+  /** Whether the worker is draining: an upgrade is then refused with 503. */
+  draining: () => boolean;
+}
+
+/**
+ * Wires a server's request path: `pipeline` (from createPipeline, one for all of a worker's
+ * servers) answers every request; the other events are handled beside it.
+ */
+export function attachRequestPath(
+  server: Server,
+  pipeline: (req: IncomingMessage, res: ServerResponse) => void,
+  o: RequestPathOptions,
+): void {
+  const { config, trust, stats, errorLog, upgrade, draining } = o;
+  server.on('request', pipeline);
+  // Expect: 100-continue. Node's default would send "100 Continue" before any check, inviting an
+  // oversized upload only to refuse it. Refused heads get their 413/414/431 instead (emitted as a
+  // 'request' so the pipeline answers it, with the scan made here, and the drain still sees it);
+  // good ones are invited.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (mayContinue(req, config)) res.writeContinue();
+    server.emit('request', req, res);
+  });
+  // HTTP Upgrade (WebSocket): vetted like any request, then the app takes the connection over.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const refusal = vetUpgrade(req, config, trust) ?? (upgrade ? undefined : rawRefusal(501));
+    if (refusal || draining()) {
+      socket.end(refusal ?? rawRefusal(503));
+      return;
+    }
+    try {
+      upgrade!(req, socket, head);
+    } catch (err) {
+      errorLog.error({ err }, 'Error handling upgrade');
+      socket.destroy();
+    }
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const inProgress = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    stats.record(status, 0);
+    errorLog.debug({ code: err.code, peer: socket.remoteAddress }, `Malformed request: ${err.message}`);
+    socket.end(rawRefusal(status));
+  });
 }

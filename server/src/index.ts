@@ -4,7 +4,8 @@
  */
 export type { AppContext, FetchApp, HostedApp, RequestListener } from './app-loader.js';
 export { loadApp, splitAppSpec } from './app-loader.js';
-export { Arbiter, type ArbiterOptions, type MasterSignal } from './arbiter.js';
+export { Arbiter, type ArbiterOptions } from './arbiter.js';
 export { parseArgv, printConfig, resolveConfig, settingsMarkdown } from './config.js';
 export { ERRORS, type ErrorCode, EXIT, GatewayError } from './errors.js';
+export { MASTER_SIGNALS, type MasterSignal } from './master-signals.js';
 export { type Config, SETTINGS } from './settings.js';

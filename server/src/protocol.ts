@@ -36,10 +36,18 @@ export interface Heartbeat {
 export interface Ready {
   t: 'ready';
 }
-/** The worker wants to be replaced (max requests, memory ceiling, or an uncaught error). */
+/** Why a worker asks to be replaced, and how the master's log says it. */
+export const RECYCLE_REASONS = {
+  max_requests: 'reached max requests',
+  memory: 'passed the memory ceiling',
+  error: 'had an uncaught error',
+} as const;
+export type RecycleReason = keyof typeof RECYCLE_REASONS;
+
+/** The worker wants to be replaced. */
 export interface RecycleRequest {
   t: 'recycle';
-  reason: 'max_requests' | 'memory' | 'error';
+  reason: RecycleReason;
 }
 export interface MetricsReply {
   t: 'metrics';

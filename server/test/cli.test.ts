@@ -20,6 +20,12 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The master's JSON log line that says why it stopped. */
+function haltLine(stderr: string): { code?: string } | undefined {
+  const line = stderr.split('\n').find((l) => /"msg":"Shutting down: (App|Worker) failed/.test(l));
+  return line === undefined ? undefined : (JSON.parse(line) as { code?: string });
+}
+
 test("--help lists Gunicorn's flags and --version prints the version", () => {
   const help = run(['--help']);
   assert.equal(help.code, 0);
@@ -68,6 +74,22 @@ test('--print-config shows the effective value from each source: CLI > env > fil
   assert.equal(value('graceful_timeout'), '30'); // default (config/limits.json)
   assert.equal(value('bind'), '["127.0.0.1:9001","unix:/tmp/x.sock"]');
   assert.equal(value('app'), '"from-file.js"');
+});
+
+test('--print-config and --check-config act on their validated value: =false is off, a bad value is refused', () => {
+  // Not "the flag was given": --print-config=false must not print (and exit before) anything.
+  const checked = run(['--print-config=false', '--check-config', fixture('echo.mjs')]);
+  assert.equal(checked.code, 0, checked.stderr);
+  assert.doesNotMatch(checked.stdout, /^workers += /m);
+  assert.match(checked.stdout, /^configuration OK; .*echo\.mjs is a listener app\n$/);
+  // --check-config=no does not check: the app (which does not exist) is not imported.
+  const printed = run(['--check-config=no', '--print-config=yes', fixture('nope.mjs')]);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.match(printed.stdout, /^workers += /m);
+  assert.doesNotMatch(printed.stdout, /configuration OK/);
+  const bad = run(['--print-config=maybe', 'x.js']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /GW_ERR_CONFIG_INVALID: invalid value for print_config \(--print-config\): "maybe"/);
 });
 
 test('WEB_CONCURRENCY sets the default worker count; GATEWAY_WORKERS and -w beat it', () => {
@@ -166,6 +188,8 @@ test('an app that cannot load stops the master with code 4 (APP_LOAD_ERROR) and 
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, /Worker failed to load app/);
   assert.match(r.stderr, /Shutting down: App failed to load/);
+  assert.equal(haltLine(r.stderr)?.code, 'GW_ERR_APP_LOAD');
+  assert.match(r.stderr, /^gateway: GW_ERR_APP_LOAD: App failed to load: .*broken-app\.mjs\n$/m);
   // Nothing half-started: the port can be bound again at once.
   const again = net.createServer().listen(port, '127.0.0.1');
   await new Promise((resolve, reject) => {
@@ -180,6 +204,9 @@ test('an app that never becomes ready is a boot failure after --timeout (exit 3)
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /WORKER TIMEOUT \(pid:\d+\): not ready after 2s/);
   assert.match(r.stderr, /Shutting down: Worker failed to boot/);
+  // The code the exit status comes from is in the master's log line (GW_ERR_WORKER_BOOT: exit 3).
+  assert.equal(haltLine(r.stderr)?.code, 'GW_ERR_WORKER_BOOT');
+  assert.match(r.stderr, /^gateway: GW_ERR_WORKER_BOOT: Worker failed to boot \(pid:\d+ was sent SIGKILL\)\n$/m);
 });
 
 test('a port already in use is a clear error (exit 1), and no worker is started', async () => {

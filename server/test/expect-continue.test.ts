@@ -4,7 +4,14 @@
  * first), a good one gets 100 and then the app's answer.
  */
 import assert from 'node:assert/strict';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import pino from 'pino';
+import { parseArgv, resolveConfig } from '../src/config.js';
+import { compileTrust } from '../src/forwarded.js';
+import { attachRequestPath, createPipeline } from '../src/http-handler.js';
+import { WorkerStats } from '../src/worker-stats.js';
 import { fixture, rawExchange, startGateway } from './helpers.js';
 
 test('Expect: 100-continue is answered 413 (no 100) over the body limit, 100 then 200 within it', async () => {
@@ -19,7 +26,6 @@ test('Expect: 100-continue is answered 413 (no 100) over the body limit, 100 the
     assert.doesNotMatch(big, /100 Continue/);
     assert.match(big, /connection: close/i);
 
-    const net = await import('node:net');
     const sock = net.connect(gw.port, '127.0.0.1');
     let out = '';
     sock.setEncoding('utf8');
@@ -37,4 +43,57 @@ test('Expect: 100-continue is answered 413 (no 100) over the body limit, 100 the
   } finally {
     await gw.stop();
   }
+});
+
+test('the head of an Expect: 100-continue request is scanned once, before the 100, and reused by the pipeline', async (t) => {
+  const { config: defaults } = await resolveConfig(parseArgv([]), {});
+  // Every scan compares the request line with limit_request_line once: counting the reads counts the scans.
+  let scans = 0;
+  const config = Object.defineProperty({ ...defaults }, 'limit_request_line', {
+    get: () => {
+      scans++;
+      return defaults.limit_request_line;
+    },
+  });
+  const trust = compileTrust(config.forwarded_allow_ips);
+  const stats = new WorkerStats();
+  const errorLog = pino({ level: 'silent' });
+  const app = (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  };
+  const pipeline = createPipeline({
+    config,
+    trust,
+    app,
+    stats,
+    errorLog,
+    accessLog: undefined,
+    maxRequests: 0,
+    onMaxRequests() {},
+  });
+  const server = http.createServer();
+  attachRequestPath(server, pipeline, { config, trust, stats, errorLog, upgrade: undefined, draining: () => false });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const { port } = server.address() as AddressInfo;
+
+  const sock = net.connect(port, '127.0.0.1');
+  let out = '';
+  sock.setEncoding('utf8');
+  const closed = new Promise((r) => sock.once('close', r));
+  sock.on('data', (c: string) => {
+    out += c;
+    if (/^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(out)) sock.write('x'.repeat(10));
+  });
+  sock.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+  await closed;
+  assert.match(out, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+  assert.equal(scans, 1);
+
+  // A plain request is scanned once too, in the pipeline.
+  scans = 0;
+  const plain = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3000);
+  assert.match(plain, /^HTTP\/1\.1 200 OK/);
+  assert.equal(scans, 1);
 });

@@ -3,9 +3,9 @@
 // written or buffers the whole response first.
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Limits } from '@gw/limits';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import type { Limits } from '../limits.js';
 import { boundedInteger } from '../schema.js';
 
 interface StreamQuery {

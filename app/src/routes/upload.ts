@@ -4,9 +4,9 @@
 // the standalone server hand it straight to the app).
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { Limits } from '@gw/limits';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
-import type { Limits } from '../limits.js';
 
 /** What /upload answers. */
 export interface Digest {

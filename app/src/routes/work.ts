@@ -2,8 +2,8 @@
 // many); GET /cpu?ms=N spins on the event loop (CPU-bound: the process serves
 // nothing else meanwhile). Their contrast is what workers and proxies change.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Limits } from '@gw/limits';
 import type { FastifyInstance } from 'fastify';
-import type { Limits } from '../limits.js';
 import { boundedInteger } from '../schema.js';
 
 interface MsQuery {
