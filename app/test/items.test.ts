@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { loadLimits } from '../src/limits.js';
+import { loadLimits } from '@gw/limits';
 import { ITEM_BODY_LIMIT_BYTES, ItemStore } from '../src/routes/items.js';
 import { assertErrorShape, makeApp } from './helpers.js';
 
