@@ -20,7 +20,9 @@ COPY config/package.json config/
 COPY app/package.json app/
 COPY server/package.json server/
 COPY loadtest/package.json loadtest/
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: the root `prepare` script builds the tree, and only the manifests are here
+# yet; the build runs below, once the sources are copied. (No dependency needs its own script.)
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY config config
 COPY app app
 COPY server server
@@ -75,7 +77,7 @@ COPY config/package.json config/
 COPY app/package.json app/
 COPY server/package.json server/
 COPY loadtest/package.json loadtest/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 # Both the gateway and the app read config/limits.json at run time, through its loader
 # (the @gw/limits workspace package, linked by npm ci).
 COPY config config

@@ -1,7 +1,13 @@
-/** Writes docs/settings.md and docs/errors.md from their tables (`npm run docs -w @gw/server`). */
+/**
+ * Writes what is generated from the gateway's tables (`npm run docs -w nodicorn`): docs/settings.md,
+ * docs/errors.md, and src/shared-limits.ts from config/limits.json.
+ */
 import { writeFileSync } from 'node:fs';
+import { limits } from '@gw/limits';
 import { settingsMarkdown } from '../src/config.js';
 import { errorsMarkdown } from '../src/errors.js';
+import { sharedLimitsModule } from './shared-limits.js';
 
 writeFileSync(new URL('../docs/settings.md', import.meta.url), settingsMarkdown());
 writeFileSync(new URL('../docs/errors.md', import.meta.url), errorsMarkdown());
+writeFileSync(new URL('../src/shared-limits.ts', import.meta.url), sharedLimitsModule(limits));

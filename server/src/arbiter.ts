@@ -48,6 +48,9 @@ export class Arbiter {
   private ticker: NodeJS.Timeout | undefined;
   private exit!: (code: number) => void;
   readonly done: Promise<number>;
+  private booted!: () => void;
+  /** Resolves once every worker of the first generation is ready (never, if it halts first). */
+  readonly ready: Promise<void>;
   private readonly metrics: MasterMetrics;
 
   constructor(opts: ArbiterOptions) {
@@ -58,6 +61,9 @@ export class Arbiter {
     this.target = opts.config.workers;
     this.done = new Promise((resolve) => {
       this.exit = resolve;
+    });
+    this.ready = new Promise((resolve) => {
+      this.booted = resolve;
     });
     this.metrics = new MasterMetrics(opts.log, () => this.workers.values());
     this.crashes = new CrashBackoff(opts.log);
@@ -252,6 +258,7 @@ export class Arbiter {
     if (this.phase === 'booting') {
       this.phase = 'running';
       this.log.info(`${ready} worker${ready === 1 ? '' : 's'} ready`);
+      this.booted();
     }
     for (const w of all) {
       if (w.state === 'stopping') continue;

@@ -7,11 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadApp } from './app-loader.js';
-import { Arbiter } from './arbiter.js';
 import { helpText, type ParsedArgs, parseArgv, printConfig, resolveConfig } from './config.js';
 import { EXIT, exitCodeFor, formatError, GatewayError } from './errors.js';
-import { createErrorLog } from './logger.js';
-import { MASTER_SIGNALS } from './master-signals.js';
+import { startMaster } from './serve.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -62,26 +60,16 @@ async function main(argv: string[]): Promise<void> {
     }
   }
 
-  const errorLog = createErrorLog(config.errorlog, config.loglevel, 'master');
-  const arbiter = new Arbiter({
+  const gateway = await startMaster({
     config,
     app,
-    log: errorLog.logger,
+    signals: true,
     reloadConfig: async () => (await resolveConfig(parseArgv(argv))).config,
-    reopenLogs: () => errorLog.reopen(),
-  });
-  for (const sig of MASTER_SIGNALS) process.on(`SIG${sig}`, () => arbiter.signal(sig));
-  try {
-    await arbiter.start();
-  } catch (err) {
-    errorLog.flush();
-    die(err);
-  }
-  const code = await arbiter.done;
-  errorLog.flush();
+  }).catch((err: unknown) => die(err));
+  const code = await gateway.done;
   // Stopped on an error (no worker could boot or load the app): one plain line, as for a failed
   // start, whatever the error log's destination, and the exit status the table gives the error.
-  if (arbiter.haltedBy) die(arbiter.haltedBy);
+  if (gateway.error) die(gateway.error);
   process.exit(code);
 }
 

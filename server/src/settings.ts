@@ -3,7 +3,7 @@
  * default and description. The CLI parser, the environment mapping, `--print-config`, `--help`
  * and docs/settings.md are all derived from this list (Gunicorn's config.py pattern).
  */
-import { limits } from '@gw/limits';
+
 import {
   defaultBind,
   defaultWorkers,
@@ -19,6 +19,7 @@ import {
   toSeconds,
   toTlsVersion,
 } from './setting-spec.js';
+import { limits } from './shared-limits.js';
 
 export const SETTINGS = [
   spec({
