@@ -135,7 +135,7 @@ const md = `# Reliability: faults, bad input and slow clients, measured
 
 - Date: ${date}
 - Machine: ${host}
-- Topologies run natively on loopback (loadtest/compare/topologies.ts): \`gateway\` (2 workers), \`proxy\` (nginx → 2 × the app's own server),
+- Topologies run natively on loopback (harness/src/topologies.ts): \`gateway\` (2 workers), \`proxy\` (nginx → 2 × the app's own server),
   \`full\` (nginx → gateway, 2 workers), \`gunicorn\` (the seed's stack: 2 sync workers, Flask). Compose rows: the real images.
 - Verdict: PASS = the claim or target held; FAIL = it did not (see Findings); — = a figure without a target.
 

@@ -31,8 +31,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { composeCli, dockerAnswers, freePort } from '@gw/harness';
 import { WebSocket } from 'ws';
-import { freePort } from '../loadtest/compare/native-nginx.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };
@@ -88,15 +88,7 @@ function run(
 
 const docker = (args: string[], opts?: Parameters<typeof run>[2]): Ran => run('docker', args, opts);
 
-function composeCli(): string[] | undefined {
-  const wanted = process.env.COMPOSE_CLI?.split(' ');
-  const candidates = wanted ? [wanted] : [['docker', 'compose'], ['docker-compose']];
-  return candidates.find(
-    (c) => run(c[0] as string, [...c.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 }).status === 0,
-  );
-}
-
-const engineAnswers = spawnSync('docker', ['info'], { timeout: 30_000, stdio: 'ignore' }).status === 0;
+const engineAnswers = dockerAnswers();
 const requireDocker = process.env.REQUIRE_DOCKER === '1';
 const cli = engineAnswers ? composeCli() : undefined;
 const skip =
@@ -371,7 +363,7 @@ function nginxLog(service: string): Array<Record<string, unknown>> {
 
 // ---- the profiles -----------------------------------------------------------------
 
-interface Topology {
+interface Profile {
   profile: 'gateway' | 'proxy' | 'full';
   /** The service behind the published ports, and the backend service(s). */
   edge: string;
@@ -380,7 +372,7 @@ interface Topology {
   upArgs: string[];
 }
 
-const TOPOLOGIES: Topology[] = [
+const PROFILES: Profile[] = [
   { profile: 'gateway', edge: 'gateway', backend: 'gateway', nginx: false, upArgs: [] },
   // deploy.replicas (APP_REPLICAS, default 2) gives the proxy profile its replicas.
   { profile: 'proxy', edge: 'nginx-proxy', backend: 'app', nginx: true, upArgs: [] },
@@ -500,7 +492,7 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
     }
   });
 
-  for (const topo of TOPOLOGIES) {
+  for (const topo of PROFILES) {
     describe(`profile ${topo.profile}`, () => {
       // The site (HTTPS) and, for nginx, the plain-HTTP port that redirects to it.
       const port = (): number => hostPorts[topo.nginx ? `${topo.profile}Tls` : topo.profile] as number;

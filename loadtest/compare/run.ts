@@ -23,16 +23,15 @@ import { availableParallelism, cpus as osCpus, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { composeCli, endpoint, ROOT } from '@gw/harness';
 import {
   buildImages,
   COMPOSE_PROJECT,
   COMPOSE_TOPOLOGIES,
+  type ComposeTopology,
   type ComposeTopologyName,
-  type ContainerTopology,
-  composeCli,
   composeUnavailable,
   downAll,
-  k6HostsConfig,
   STACK_IMAGE,
   STACK_TAG,
   startComposeTopology,
@@ -50,7 +49,6 @@ import {
 import {
   ALL_TOPOLOGIES,
   DESCRIPTIONS,
-  ROOT,
   startTopology,
   TOPOLOGIES,
   type Topology,
@@ -288,12 +286,22 @@ function nativeServing(t: Topology): Serving {
   };
 }
 
-function composeServing(t: ContainerTopology): Serving {
+/** A k6 config file mapping the topology's host names to their addresses (k6's `hosts` option). */
+function k6HostsConfig(t: ComposeTopology, dir: string): string | undefined {
+  const [name] = Object.keys(t.hosts ?? {});
+  if (name === undefined) return undefined;
+  const f = join(dir, `k6-hosts-${name}.json`);
+  writeFileSync(f, `${JSON.stringify({ hosts: t.hosts })}\n`);
+  return f;
+}
+
+function composeServing(t: ComposeTopology): Serving {
+  const to = endpoint(t);
   return {
     name: t.name,
     baseUrl: t.baseUrl,
-    connectUrl: t.baseUrl.replace(`//${t.hostName}:`, `//${t.address}:`),
-    hostHeader: t.hostName,
+    connectUrl: t.baseUrl.replace(`//${to.hostHeader}:`, `//${to.host}:`),
+    hostHeader: to.hostHeader,
     k6Config: k6HostsConfig(t, join(OUT, 'logs')),
     how: 'compose',
     cpuSeconds: () => t.cpuSeconds(),
@@ -532,7 +540,7 @@ for (const name of runnable) {
         nginxAccessLog: opts['nginx-access-log'],
       });
       note(
-        `up: ${c.containers.map((x) => x.name).join(', ')}; clients → ${c.address} (Host ${c.hostName}); CPU from ${[...new Set(c.containers.map((x) => x.cpuSource.replace(/[0-9a-f]{64}/, '<id>')))].join(', ')}`,
+        `up: ${c.containers.map((x) => x.name).join(', ')}; clients → ${endpoint(c).host} (Host ${endpoint(c).hostHeader}); CPU from ${[...new Set(c.containers.map((x) => x.cpuSource.replace(/[0-9a-f]{64}/, '<id>')))].join(', ')}`,
       );
       topo = composeServing(c);
     } else {

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGateway } from '../../server/test/helpers.js';
+import { startGateway } from '@gw/harness';
 import { Load, report, round, sleep, summarize } from '../lib/measure.js';
 import { APP } from '../lib/targets.js';
 

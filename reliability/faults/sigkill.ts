@@ -22,7 +22,7 @@ const WORKERS = Number(process.env.WORKERS ?? 2);
 const RST_WINDOW_MS = 20;
 
 const t = await startGatewayTarget({ workers: WORKERS });
-const gw = t.gateway!;
+const gw = t.gateway;
 try {
   const load = new Load({
     baseUrl: t.baseUrl,

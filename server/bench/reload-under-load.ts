@@ -9,8 +9,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startGateway } from '../test/helpers.ts';
-import { ROOT } from './common.ts';
+import { ROOT, startGateway } from '@gw/harness';
 
 const { values: opts } = parseArgs({
   options: {
@@ -21,7 +20,7 @@ const { values: opts } = parseArgs({
   },
 });
 
-// The process-test harness follows the gateway's JSON log (port, reload lines) for us.
+// The harness follows the gateway's JSON log (port, reload lines) for us.
 const gateway = await startGateway(['-w', opts.workers!, '-b', '127.0.0.1:0', join(ROOT, 'app/dist/app.js')], {
   LOG_LEVEL: 'warn',
 });

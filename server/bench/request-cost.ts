@@ -28,8 +28,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../../loadtest/compare/native-nginx.ts';
-import { tree } from '../../loadtest/compare/procstat.ts';
+import { freePort, tree } from '@gw/harness';
 import { median, need, needBuilt, ROOT, waitListening } from './common.ts';
 
 const { values: opts } = parseArgs({
