@@ -434,11 +434,32 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
     }
   });
 
-  it('builds the Node image and the nginx image with the compose file', () => {
+  it('builds the Node image and the nginx image with the compose file, from this working tree', () => {
     const t0 = Date.now();
     compose(['gateway', 'proxy', 'full'], ['build'], { timeoutMs: 20 * 60_000 });
     timings.push(`build (all profiles): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    for (const image of [NODE_IMAGE, NGINX_IMAGE]) docker(['image', 'inspect', image]);
+    // Images of these tags may be left from an earlier build: what they hold must be this tree's.
+    const inImage = (image: string, entrypoint: string, ...args: string[]): string =>
+      docker(['run', '--rm', '--network', 'none', '--entrypoint', entrypoint, image, ...args]).stdout;
+    const here = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
+    const copied: Array<[string, string, string]> = [
+      [NGINX_IMAGE, '/etc/nginx/nginx.conf', 'nginx/nginx.conf'],
+      [NGINX_IMAGE, '/etc/nginx/includes/tls.conf', 'nginx/includes/tls.conf'],
+      [NGINX_IMAGE, '/docker-entrypoint.d/30-tls-certificate.sh', 'nginx/docker-entrypoint.d/30-tls-certificate.sh'],
+      [NGINX_IMAGE, '/usr/local/bin/dev-certificate.sh', 'scripts/dev-certificate.sh'],
+      [NODE_IMAGE, '/usr/local/bin/gateway-entrypoint.sh', 'docker/gateway-entrypoint.sh'],
+      [NODE_IMAGE, '/usr/local/bin/dev-certificate.sh', 'scripts/dev-certificate.sh'],
+      [NODE_IMAGE, '/app/config/limits.json', 'config/limits.json'],
+    ];
+    for (const [image, inside, path] of copied)
+      assert.equal(inImage(image, 'cat', inside), here(path), `${inside} in ${image} is not this tree's ${path}`);
+    // The gateway built in the image is this tree's version, and loads the app it was built with.
+    const version = (JSON.parse(here('server/package.json')) as { version: string }).version;
+    assert.equal(inImage(NODE_IMAGE, 'node', 'server/dist/cli.js', '--version'), `gateway ${version}\n`);
+    assert.match(
+      inImage(NODE_IMAGE, 'node', 'server/dist/cli.js', '--check-config', 'app/dist/app.js'),
+      /configuration OK; .*app\.js is a fastify app/,
+    );
   });
 
   it('runs the Node image with a read-only root filesystem, as a non-root user, healthy', async () => {
