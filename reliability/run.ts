@@ -129,6 +129,7 @@ writeFileSync(RESULTS, `${JSON.stringify({ date, machine: host, steps }, null, 2
 
 const all = Object.values(steps).flat();
 const cell = (s: string) => s.replace(/\|/g, '\\|');
+const verdict = (r: CaseResult) => (r.pass === undefined ? '—' : r.pass ? 'PASS' : 'FAIL');
 const md = `# Reliability: faults, bad input and slow clients, measured
 
 <!-- Written by \`npm run reliability\` (reliability/run.ts) from reliability/results.json. Do not edit. -->
@@ -141,7 +142,7 @@ const md = `# Reliability: faults, bad input and slow clients, measured
 
 | case | topology | verdict | result |
 |------|----------|---------|--------|
-${all.map((r) => `| ${cell(r.case)} | ${r.topology} | ${r.pass === undefined ? '—' : r.pass ? 'PASS' : 'FAIL'} | ${cell(r.result)} |`).join('\n')}
+${all.map((r) => `| ${cell(r.case)} | ${r.topology} | ${verdict(r)} | ${cell(r.result)} |`).join('\n')}
 
 Scripts: \`reliability/faults/*.ts\` (one per fault), \`reliability/slow-clients.ts\`, \`test/bad-input.test.ts\`, \`test/fuzz.test.ts\`.
 Each script prints its figures and runs alone: \`flock /tmp/gw-measure.lock node --import tsx reliability/faults/sigkill.ts\`.

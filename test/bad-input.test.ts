@@ -233,7 +233,9 @@ const cases: Case[] = [
   },
   {
     name: 'schema violation (wrong type)',
-    send: `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n{"name":"x","price":"cheap"}`,
+    send:
+      `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n` +
+      '{"name":"x","price":"cheap"}',
     expect: { status: 400, jsonError: true },
   },
   // ---- path traversal on /static ----

@@ -80,7 +80,8 @@ function run(
   const ran = { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   if (!opts.allowFail && ran.status !== 0) {
     assert.fail(
-      `${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-2000)}`,
+      `${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n` +
+        `${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-2000)}`,
     );
   }
   return ran;
@@ -558,7 +559,8 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         assert.equal(r.headers.server === 'nginx', topo.nginx, `Server: ${r.headers.server}`);
       });
 
-      it(`serves HTTPS with the development certificate (CN=localhost)${topo.nginx ? ', HTTP/2 and HSTS at nginx' : " by the gateway's own TLS"}`, async () => {
+      const byWhom = topo.nginx ? ', HTTP/2 and HSTS at nginx' : " by the gateway's own TLS";
+      it(`serves HTTPS with the development certificate (CN=localhost)${byWhom}`, async () => {
         const hs = await handshake(port());
         assert.equal(hs.cn, 'localhost');
         assert.match(String(hs.protocol), /^TLSv1\.[23]$/);
@@ -600,7 +602,8 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
               topo.backend,
               'node',
               '-e',
-              "fetch('http://127.0.0.1:9464/metrics').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1))",
+              "fetch('http://127.0.0.1:9464/metrics').then(async (r) => { process.stdout.write(await r.text()); " +
+                'process.exit(r.ok ? 0 : 1); }, () => process.exit(1))',
             ],
           ).stdout;
           assert.match(text, /^gateway_workers\{state="ready"\} \d+$/m);
@@ -776,7 +779,8 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
           if (!present()) docker(['pull', k6Image], { allowFail: true, timeoutMs: 300_000 });
           if (!present()) {
             t.skip(
-              `no ${k6Image} image (no registry, no k6 binary for .ci/base-images.sh): the loadtest profile is only validated by \`config\``,
+              `no ${k6Image} image (no registry, no k6 binary for .ci/base-images.sh): ` +
+                'the loadtest profile is only validated by `config`',
             );
             return;
           }
@@ -804,7 +808,10 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         });
       }
 
-      it(`SIGTERM to the stack lets an in-flight request finish and closes an open WebSocket with 1001${topo.nginx ? ' through nginx' : ''}; nothing is killed`, async () => {
+      const sigtermTitle =
+        'SIGTERM to the stack lets an in-flight request finish and closes an open WebSocket with 1001' +
+        `${topo.nginx ? ' through nginx' : ''}; nothing is killed`;
+      it(sigtermTitle, async () => {
         const { closed } = await openWs(port());
         const inFlight = request(port(), '/slow?ms=3000');
         await sleep(800);

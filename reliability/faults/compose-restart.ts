@@ -113,7 +113,9 @@ if (!cli) {
           .filter((s) => s.start >= until - 3000 && s.start < until)
           .every((s) => s.error === undefined && s.status === 200);
         rows.push({
-          case: `backend container ${what === 'restart' ? 'restarted (compose restart)' : 'recreated with a new address (up --force-recreate)'} under load`,
+          case: `backend container ${
+            what === 'restart' ? 'restarted (compose restart)' : 'recreated with a new address (up --force-recreate)'
+          } under load`,
           topology: c.profile,
           pass: ran.status === 0 && lastOk && nginxUntouched,
           result:
@@ -122,7 +124,9 @@ if (!cli) {
                 .map(([k, v]) => `${v}× ${k}`)
                 .join(', ') || 'none'
             }); ` +
-            `serving again ${round(r.recoverMs / 1000, 1)} s after it; nginx ${nginxUntouched ? 'not restarted (same container start time)' : 'WAS restarted'}${lastOk ? '' : '; NOT recovered by the end of the window'}`,
+            `serving again ${round(r.recoverMs / 1000, 1)} s after it; ` +
+            `nginx ${nginxUntouched ? 'not restarted (same container start time)' : 'WAS restarted'}` +
+            (lastOk ? '' : '; NOT recovered by the end of the window'),
           figures: { ...r, lastOk, nginxUntouched },
         });
       }

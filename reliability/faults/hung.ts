@@ -63,8 +63,10 @@ try {
       topology: 'gateway',
       pass: Number.isFinite(recoveredAt) && during.ok > 0,
       result:
-        `detected ${round((detectedAt - hungAt) / 1000, 2)} s after the block (--timeout ${TIMEOUT_S}), replacement answering ${round((recoveredAt - hungAt) / 1000, 2)} s after it; ` +
-        `${all.failed} failed of ${all.requests} at ${RATE} req/s (${kinds}); the other worker's p99 ${p99During} ms during the event (${p99Before} ms before); the blocking request: ${hungOutcome}`,
+        `detected ${round((detectedAt - hungAt) / 1000, 2)} s after the block (--timeout ${TIMEOUT_S}), ` +
+        `replacement answering ${round((recoveredAt - hungAt) / 1000, 2)} s after it; ` +
+        `${all.failed} failed of ${all.requests} at ${RATE} req/s (${kinds}); ` +
+        `the other worker's p99 ${p99During} ms during the event (${p99Before} ms before); the blocking request: ${hungOutcome}`,
       figures: {
         rate: RATE,
         timeoutS: TIMEOUT_S,

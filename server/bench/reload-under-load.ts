@@ -98,7 +98,8 @@ async function main(): Promise<void> {
   console.log('| reloads | requests | failed | duration s | req/s | reload times ms |');
   console.log('|---:|---:|---:|---:|---:|---|');
   console.log(
-    `| ${reloadMs().length} | ${ok + failures.length} | ${failures.length} | ${seconds.toFixed(1)} | ${((ok + failures.length) / seconds).toFixed(0)} | ${reloadMs().join(', ')} |`,
+    `| ${reloadMs().length} | ${ok + failures.length} | ${failures.length} | ${seconds.toFixed(1)} | ` +
+      `${((ok + failures.length) / seconds).toFixed(0)} | ${reloadMs().join(', ')} |`,
   );
   for (const f of failures.slice(0, 20)) console.log(`- failed: ${f}`);
   process.exitCode = failures.length === 0 ? 0 : 1;

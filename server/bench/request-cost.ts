@@ -251,7 +251,8 @@ async function measure(t: Target, round: number): Promise<Map<string, Cost>> {
 async function main(): Promise<void> {
   console.log(`# Instructions per request on GET ${opts.path} — ${new Date().toISOString()}`);
   console.log(
-    `Node ${process.version}${opts['node-flags'] ? ` ${opts['node-flags']}` : ''}, callgrind; ${WARMUP} warm-up requests, then ${REQUESTS} measured over ${CONNECTIONS} keep-alive connections; ${ROUNDS} rounds\n`,
+    `Node ${process.version}${opts['node-flags'] ? ` ${opts['node-flags']}` : ''}, callgrind; ${WARMUP} warm-up requests, ` +
+      `then ${REQUESTS} measured over ${CONNECTIONS} keep-alive connections; ${ROUNDS} rounds\n`,
   );
   const perRequest = new Map<string, number[]>();
   for (let round = 1; round <= ROUNDS; round++) {

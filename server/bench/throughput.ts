@@ -264,7 +264,8 @@ async function runGroup(targets: Target[], samples: Map<string, Sample[]>): Prom
         };
         windows.get(t.name)!.push(s);
         console.error(
-          `round ${round}: ${`${t.name} #${instance}`.padEnd(31)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`,
+          `round ${round}: ${`${t.name} #${instance}`.padEnd(31)} ${r.rps.toFixed(0).padStart(7)} req/s  ` +
+            `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`,
         );
       }
       for (const [name, ws] of windows) {
@@ -295,7 +296,8 @@ async function main(): Promise<void> {
   console.log(`# Throughput on GET / — ${new Date().toISOString()}`);
   console.log(
     `${availableParallelism()} cores (${cpuModel}), Node ${process.version}; wrk -t1 -c${CONNECTIONS} pinned to core ${LOAD_CORE}; ` +
-      `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, then ${ROUNDS} rounds of ${DURATION}s windows ` +
+      `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, ` +
+      `then ${ROUNDS} rounds of ${DURATION}s windows ` +
       `in shuffled order (seed ${SEED}), ${GAP_MS / 1000}s apart\n`,
   );
   for (const group of ['per worker', 'pool of 2'] as const) {
@@ -309,7 +311,9 @@ async function main(): Promise<void> {
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const t of targets) {
     console.log(
-      `| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`,
+      `| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ` +
+        `${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ` +
+        `${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`,
     );
   }
   // The median of the per-round ratios: each compares two windows seconds apart. Against several
