@@ -71,25 +71,6 @@ export function launch(argv: string[], o: LaunchOptions = {}): Launched {
   };
 }
 
-/**
- * Polls `check` every `intervalMs` until it holds; throws after `limitMs`, or as soon as
- * `proc` has exited, naming `what`.
- */
-export async function waitUntil(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  o: { limitMs?: number; intervalMs?: number; proc?: Pick<Launched, 'exited'> } = {},
-): Promise<void> {
-  const limitMs = o.limitMs ?? 20_000;
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (o.proc?.exited()) throw new Error(`${what}: the process exited`);
-    if (await check()) return;
-    await sleep(o.intervalMs ?? 100);
-  }
-  throw new Error(`${what}: not within ${limitMs / 1000} s`);
-}
-
 /** True once `host:port` accepts a TCP connection. */
 export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
