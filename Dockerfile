@@ -37,14 +37,15 @@ COPY nginx/nginx.conf /etc/nginx/nginx.conf
 COPY nginx/includes /etc/nginx/includes
 # TLS: /etc/nginx/certs/tls.crt and tls.key, where nginx.conf reads them, are
 # links into the tmpfs. Mount a real certificate over /etc/nginx/certs; without
-# one, 30-tls-certificate.sh makes a self-signed development certificate there
-# at start (with openssl, which the base image has through ca-certificates, whose
-# bundle verifies stapled OCSP answers: checked here so a base without either
-# fails the build, not the start).
+# one, 30-tls-certificate.sh has dev-certificate.sh (the project's one recipe)
+# make a self-signed development certificate there at start (with openssl, which
+# the base image has through ca-certificates, whose bundle verifies stapled OCSP
+# answers: checked here so a base without either fails the build, not the start).
 RUN openssl version && test -s /etc/ssl/certs/ca-certificates.crt \
   && mkdir -p /etc/nginx/certs \
   && ln -s /tmp/nginx-dev-cert/tls.crt /etc/nginx/certs/tls.crt \
   && ln -s /tmp/nginx-dev-cert/tls.key /etc/nginx/certs/tls.key
+COPY scripts/dev-certificate.sh /usr/local/bin/
 COPY nginx/docker-entrypoint.d/30-tls-certificate.sh /docker-entrypoint.d/
 # Reloads nginx when the backend's addresses change (recreated or scaled containers).
 COPY nginx/docker-entrypoint.d/40-reload-on-upstream-change.sh /docker-entrypoint.d/
@@ -63,7 +64,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 FROM node:26.10.0-trixie-slim AS runtime
 # tini as PID 1: forwards SIGTERM/SIGHUP/... to the gateway master (a process 1
 # without handlers would ignore them) and reaps orphaned processes. openssl makes
-# the gateway's development certificate (docker/gateway-entrypoint.sh).
+# the gateway's development certificate (scripts/dev-certificate.sh).
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini openssl \
   && rm -rf /var/lib/apt/lists/*
@@ -89,8 +90,9 @@ COPY --from=build /src/server/dist server/dist
 USER node
 EXPOSE 8000
 # Makes the gateway's development certificate when asked to (GATEWAY_CERTFILE
-# under /tmp and absent), then runs the base image's docker-entrypoint.sh.
-COPY docker/gateway-entrypoint.sh /usr/local/bin/
+# under /tmp and absent; dev-certificate.sh, the recipe nginx's image runs too),
+# then runs the base image's docker-entrypoint.sh.
+COPY scripts/dev-certificate.sh docker/gateway-entrypoint.sh /usr/local/bin/
 # Node's own http(s): no curl in the image. HTTPS when the gateway terminates TLS
 # (GATEWAY_CERTFILE set); the certificate is not verified: this asks 127.0.0.1
 # whether the process answers, not who it is.

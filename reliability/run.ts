@@ -129,19 +129,20 @@ writeFileSync(RESULTS, `${JSON.stringify({ date, machine: host, steps }, null, 2
 
 const all = Object.values(steps).flat();
 const cell = (s: string) => s.replace(/\|/g, '\\|');
+const verdict = (r: CaseResult) => (r.pass === undefined ? '—' : r.pass ? 'PASS' : 'FAIL');
 const md = `# Reliability: faults, bad input and slow clients, measured
 
 <!-- Written by \`npm run reliability\` (reliability/run.ts) from reliability/results.json. Do not edit. -->
 
 - Date: ${date}
 - Machine: ${host}
-- Topologies run natively on loopback (loadtest/compare/topologies.ts): \`gateway\` (2 workers), \`proxy\` (nginx → 2 × the app's own server),
+- Topologies run natively on loopback (harness/src/topologies.ts): \`gateway\` (2 workers), \`proxy\` (nginx → 2 × the app's own server),
   \`full\` (nginx → gateway, 2 workers), \`gunicorn\` (the seed's stack: 2 sync workers, Flask). Compose rows: the real images.
 - Verdict: PASS = the claim or target held; FAIL = it did not (see Findings); — = a figure without a target.
 
 | case | topology | verdict | result |
 |------|----------|---------|--------|
-${all.map((r) => `| ${cell(r.case)} | ${r.topology} | ${r.pass === undefined ? '—' : r.pass ? 'PASS' : 'FAIL'} | ${cell(r.result)} |`).join('\n')}
+${all.map((r) => `| ${cell(r.case)} | ${r.topology} | ${verdict(r)} | ${cell(r.result)} |`).join('\n')}
 
 Scripts: \`reliability/faults/*.ts\` (one per fault), \`reliability/slow-clients.ts\`, \`test/bad-input.test.ts\`, \`test/fuzz.test.ts\`.
 Each script prints its figures and runs alone: \`flock /tmp/gw-measure.lock node --import tsx reliability/faults/sigkill.ts\`.

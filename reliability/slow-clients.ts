@@ -112,7 +112,10 @@ for (const name of TOPOS) {
           case: `${kind} ×${n}`,
           topology: name,
           pass: n > 1000 ? undefined : frac >= 0.9,
-          result: `${round(frac * 100, 0)}% of baseline throughput (${under.rps}/${base.rps} req/s), p99 ${under.p99} ms (baseline ${base.p99}), ${under.failed} failed; attacker: ${st.open} open, ${st.closedByServer} closed by the server`,
+          result:
+            `${round(frac * 100, 0)}% of baseline throughput (${under.rps}/${base.rps} req/s), ` +
+            `p99 ${under.p99} ms (baseline ${base.p99}), ${under.failed} failed; ` +
+            `attacker: ${st.open} open, ${st.closedByServer} closed by the server`,
           figures: {
             rate: RATE,
             baseRps: base.rps,

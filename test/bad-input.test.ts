@@ -7,21 +7,23 @@
 // Where nginx answers differently from the gateway (it has no 431 and says 400; it drops header
 // lines it finds invalid instead of refusing the request), the case says so next to the
 // expectation. The nginx topologies are skipped, with the reason, without /usr/sbin/nginx or
-// loadtest/compare/topologies.ts.
+// harness/src/topologies.ts.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { endpoint } from '@gw/harness';
 import { missing, ROOT, startTarget, type Target, type TopologyName } from '../reliability/lib/targets.js';
 import { type Exchange, exchange, lastBody, statuses } from '../reliability/lib/wire.js';
 
-const limits = JSON.parse(readFileSync(`${ROOT}config/limits.json`, 'utf8')) as {
+const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as {
   bodyLimitBytes: number;
   maxWaitMs: number;
   maxCpuMs: number;
 };
 const H = 'Host: localhost\r\n';
 /** Content that must never come back: files next to and above the static root. */
-const SECRETS = [readFileSync(`${ROOT}package.json`, 'latin1').slice(0, 60), 'root:x:0:0', '"compilerOptions"'];
+const SECRETS = [readFileSync(join(ROOT, 'package.json'), 'latin1').slice(0, 60), 'root:x:0:0', '"compilerOptions"'];
 
 type Topo = Extract<TopologyName, 'gateway' | 'proxy' | 'full'>;
 interface Expect {
@@ -231,7 +233,9 @@ const cases: Case[] = [
   },
   {
     name: 'schema violation (wrong type)',
-    send: `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n{"name":"x","price":"cheap"}`,
+    send:
+      `POST /api/items HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n` +
+      '{"name":"x","price":"cheap"}',
     expect: { status: 400, jsonError: true },
   },
   // ---- path traversal on /static ----
@@ -309,9 +313,11 @@ function verify(c: Case, topo: Topo, x: Exchange): void {
 for (const topo of ['gateway', 'proxy', 'full'] as const) {
   describe(`bad input: ${topo}`, { skip: missing(topo) }, () => {
     let t: Target;
+    let host: string;
     let before0: number[];
     before(async () => {
       t = await startTarget(topo, { workers: 2 });
+      host = endpoint(t).host;
       before0 = t.pids();
     });
     after(async () => {
@@ -321,7 +327,7 @@ for (const topo of ['gateway', 'proxy', 'full'] as const) {
     for (const c of cases) {
       it(c.name, async () => {
         const x = await exchange(t.port, c.send, {
-          host: t.host,
+          host,
           limitMs: c.limitMs ?? 5000,
           ...(c.from ? { localAddress: c.from } : {}),
         });
@@ -334,8 +340,9 @@ for (const topo of ['gateway', 'proxy', 'full'] as const) {
       // the headers with the peer it saw in any case.
       const x = await exchange(
         t.port,
-        `GET /whoami HTTP/1.1\r\n${H}X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nForwarded: for=7.7.7.7;proto=https\r\nConnection: close\r\n\r\n`,
-        { host: t.host, localAddress: '127.0.0.2' },
+        `GET /whoami HTTP/1.1\r\n${H}X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n` +
+          'X-Forwarded-Host: evil.example\r\nForwarded: for=7.7.7.7;proto=https\r\nConnection: close\r\n\r\n',
+        { host, localAddress: '127.0.0.2' },
       );
       assert.deepEqual(statuses(x.text), [200]);
       const who = JSON.parse(lastBody(x.text)) as { ip: string; scheme: string; host: string };
@@ -345,7 +352,7 @@ for (const topo of ['gateway', 'proxy', 'full'] as const) {
     });
 
     it('afterwards: a valid request is answered and no serving process died or was replaced', async () => {
-      const x = await exchange(t.port, `GET /healthz HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, { host: t.host });
+      const x = await exchange(t.port, `GET /healthz HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, { host });
       assert.deepEqual(statuses(x.text), [200]);
       assert.deepEqual(t.pids(), before0);
       assert.deepEqual(t.crashes(), []);

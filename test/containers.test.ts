@@ -31,8 +31,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { composeCli, dockerAnswers, freePort } from '@gw/harness';
 import { WebSocket } from 'ws';
-import { freePort } from '../loadtest/compare/native-nginx.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };
@@ -80,7 +80,8 @@ function run(
   const ran = { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   if (!opts.allowFail && ran.status !== 0) {
     assert.fail(
-      `${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-2000)}`,
+      `${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n` +
+        `${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-2000)}`,
     );
   }
   return ran;
@@ -88,15 +89,7 @@ function run(
 
 const docker = (args: string[], opts?: Parameters<typeof run>[2]): Ran => run('docker', args, opts);
 
-function composeCli(): string[] | undefined {
-  const wanted = process.env.COMPOSE_CLI?.split(' ');
-  const candidates = wanted ? [wanted] : [['docker', 'compose'], ['docker-compose']];
-  return candidates.find(
-    (c) => run(c[0] as string, [...c.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 }).status === 0,
-  );
-}
-
-const engineAnswers = spawnSync('docker', ['info'], { timeout: 30_000, stdio: 'ignore' }).status === 0;
+const engineAnswers = dockerAnswers();
 const requireDocker = process.env.REQUIRE_DOCKER === '1';
 const cli = engineAnswers ? composeCli() : undefined;
 const skip =
@@ -371,7 +364,7 @@ function nginxLog(service: string): Array<Record<string, unknown>> {
 
 // ---- the profiles -----------------------------------------------------------------
 
-interface Topology {
+interface Profile {
   profile: 'gateway' | 'proxy' | 'full';
   /** The service behind the published ports, and the backend service(s). */
   edge: string;
@@ -380,7 +373,7 @@ interface Topology {
   upArgs: string[];
 }
 
-const TOPOLOGIES: Topology[] = [
+const PROFILES: Profile[] = [
   { profile: 'gateway', edge: 'gateway', backend: 'gateway', nginx: false, upArgs: [] },
   // deploy.replicas (APP_REPLICAS, default 2) gives the proxy profile its replicas.
   { profile: 'proxy', edge: 'nginx-proxy', backend: 'app', nginx: true, upArgs: [] },
@@ -442,11 +435,32 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
     }
   });
 
-  it('builds the Node image and the nginx image with the compose file', () => {
+  it('builds the Node image and the nginx image with the compose file, from this working tree', () => {
     const t0 = Date.now();
     compose(['gateway', 'proxy', 'full'], ['build'], { timeoutMs: 20 * 60_000 });
     timings.push(`build (all profiles): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    for (const image of [NODE_IMAGE, NGINX_IMAGE]) docker(['image', 'inspect', image]);
+    // Images of these tags may be left from an earlier build: what they hold must be this tree's.
+    const inImage = (image: string, entrypoint: string, ...args: string[]): string =>
+      docker(['run', '--rm', '--network', 'none', '--entrypoint', entrypoint, image, ...args]).stdout;
+    const here = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
+    const copied: Array<[string, string, string]> = [
+      [NGINX_IMAGE, '/etc/nginx/nginx.conf', 'nginx/nginx.conf'],
+      [NGINX_IMAGE, '/etc/nginx/includes/tls.conf', 'nginx/includes/tls.conf'],
+      [NGINX_IMAGE, '/docker-entrypoint.d/30-tls-certificate.sh', 'nginx/docker-entrypoint.d/30-tls-certificate.sh'],
+      [NGINX_IMAGE, '/usr/local/bin/dev-certificate.sh', 'scripts/dev-certificate.sh'],
+      [NODE_IMAGE, '/usr/local/bin/gateway-entrypoint.sh', 'docker/gateway-entrypoint.sh'],
+      [NODE_IMAGE, '/usr/local/bin/dev-certificate.sh', 'scripts/dev-certificate.sh'],
+      [NODE_IMAGE, '/app/config/limits.json', 'config/limits.json'],
+    ];
+    for (const [image, inside, path] of copied)
+      assert.equal(inImage(image, 'cat', inside), here(path), `${inside} in ${image} is not this tree's ${path}`);
+    // The gateway built in the image is this tree's version, and loads the app it was built with.
+    const version = (JSON.parse(here('server/package.json')) as { version: string }).version;
+    assert.equal(inImage(NODE_IMAGE, 'node', 'server/dist/cli.js', '--version'), `gateway ${version}\n`);
+    assert.match(
+      inImage(NODE_IMAGE, 'node', 'server/dist/cli.js', '--check-config', 'app/dist/app.js'),
+      /configuration OK; .*app\.js is a fastify app/,
+    );
   });
 
   it('runs the Node image with a read-only root filesystem, as a non-root user, healthy', async () => {
@@ -500,7 +514,7 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
     }
   });
 
-  for (const topo of TOPOLOGIES) {
+  for (const topo of PROFILES) {
     describe(`profile ${topo.profile}`, () => {
       // The site (HTTPS) and, for nginx, the plain-HTTP port that redirects to it.
       const port = (): number => hostPorts[topo.nginx ? `${topo.profile}Tls` : topo.profile] as number;
@@ -545,7 +559,8 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         assert.equal(r.headers.server === 'nginx', topo.nginx, `Server: ${r.headers.server}`);
       });
 
-      it(`serves HTTPS with the development certificate (CN=localhost)${topo.nginx ? ', HTTP/2 and HSTS at nginx' : " by the gateway's own TLS"}`, async () => {
+      const byWhom = topo.nginx ? ', HTTP/2 and HSTS at nginx' : " by the gateway's own TLS";
+      it(`serves HTTPS with the development certificate (CN=localhost)${byWhom}`, async () => {
         const hs = await handshake(port());
         assert.equal(hs.cn, 'localhost');
         assert.match(String(hs.protocol), /^TLSv1\.[23]$/);
@@ -587,7 +602,8 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
               topo.backend,
               'node',
               '-e',
-              "fetch('http://127.0.0.1:9464/metrics').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1))",
+              "fetch('http://127.0.0.1:9464/metrics').then(async (r) => { process.stdout.write(await r.text()); " +
+                'process.exit(r.ok ? 0 : 1); }, () => process.exit(1))',
             ],
           ).stdout;
           assert.match(text, /^gateway_workers\{state="ready"\} \d+$/m);
@@ -763,7 +779,8 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
           if (!present()) docker(['pull', k6Image], { allowFail: true, timeoutMs: 300_000 });
           if (!present()) {
             t.skip(
-              `no ${k6Image} image (no registry, no k6 binary for .ci/base-images.sh): the loadtest profile is only validated by \`config\``,
+              `no ${k6Image} image (no registry, no k6 binary for .ci/base-images.sh): ` +
+                'the loadtest profile is only validated by `config`',
             );
             return;
           }
@@ -791,7 +808,10 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         });
       }
 
-      it(`SIGTERM to the stack lets an in-flight request finish and closes an open WebSocket with 1001${topo.nginx ? ' through nginx' : ''}; nothing is killed`, async () => {
+      const sigtermTitle =
+        'SIGTERM to the stack lets an in-flight request finish and closes an open WebSocket with 1001' +
+        `${topo.nginx ? ' through nginx' : ''}; nothing is killed`;
+      it(sigtermTitle, async () => {
         const { closed } = await openWs(port());
         const inFlight = request(port(), '/slow?ms=3000');
         await sleep(800);

@@ -2,7 +2,7 @@
 // proxying to a local upstream that records what it receives.
 //
 // The config is copied to a temp prefix with only its deployment-specific values
-// rewritten (loadtest/compare/native-nginx.ts, shared with the comparison runner):
+// rewritten (harness/src/nginx.ts, shared with the comparison runner):
 // `listen 8080` -> a free loopback port, `backend:8000` -> the local upstream,
 // /tmp/nginx* -> the temp dir, /srv/www -> a temp static root. Every other line
 // is exercised as it ships. The same file runs in the nginx image in
@@ -23,14 +23,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { freePort, type NativeNginx, NGINX_BIN as NGINX, nginxVersion, startNativeNginx } from '@gw/harness';
 import { WebSocket, WebSocketServer } from 'ws';
-import {
-  freePort,
-  type NativeNginx,
-  NGINX_BIN as NGINX,
-  nginxVersion,
-  startNativeNginx,
-} from '../loadtest/compare/native-nginx.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };

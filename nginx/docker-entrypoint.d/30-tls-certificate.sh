@@ -9,7 +9,8 @@
 #     the links; this script only checks that nginx (uid 101) can read both and
 #     logs whose certificate it is and until when.
 #   - no mount: a self-signed certificate for localhost (and the compose service
-#     names) is made here at every start, valid DEV_CERT_DAYS (30) days, with a
+#     names) is made here at every start (the tmpfs starts empty) by
+#     dev-certificate.sh, valid DEV_CERT_DAYS (30) days, with a
 #     WARNING in the log. Browsers and clients will not trust it: it is for
 #     development only. DEV_CERT=off makes a missing certificate fatal instead,
 #     which is what production should set.
@@ -34,11 +35,13 @@ if [ "$(readlink "$dir/tls.crt" 2>/dev/null || true)" != "$dev/tls.crt" ]; then
     # Something is mounted over the links: a real certificate.
     for f in tls.crt tls.key; do
         if [ ! -r "$dir/$f" ]; then
-            echo "$0: ERROR: $dir/$f is missing or not readable by uid $(id -u): mount tls.crt and tls.key (mode 0644, or 0640 with group $(id -g)) at $dir" >&2
+            echo "$0: ERROR: $dir/$f is missing or not readable by uid $(id -u):" \
+                "mount tls.crt and tls.key (mode 0644, or 0640 with group $(id -g)) at $dir" >&2
             exit 1
         fi
     done
-    echo "$0: serving the mounted certificate $dir/tls.crt: $(openssl x509 -in "$dir/tls.crt" -noout -subject -issuer -enddate 2>/dev/null | tr '\n' ' ')"
+    whose=$(openssl x509 -in "$dir/tls.crt" -noout -subject -issuer -enddate 2>/dev/null | tr '\n' ' ')
+    echo "$0: serving the mounted certificate $dir/tls.crt: $whose"
     exit 0
 fi
 
@@ -48,10 +51,9 @@ if [ "${DEV_CERT:-auto}" = off ]; then
 fi
 
 names=${DEV_CERT_NAMES:-DNS:localhost,IP:127.0.0.1,IP:::1,DNS:nginx-proxy,DNS:nginx-full}
-mkdir -p "$dev"
-# An EC P-256 key: made in milliseconds, and what current clients prefer anyway.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -days "${DEV_CERT_DAYS:-30}" -subj /CN=localhost -addext "subjectAltName=$names" \
-    -keyout "$dev/tls.key" -out "$dev/tls.crt" 2>/dev/null
-chmod 0600 "$dev/tls.key"
-echo "$0: WARNING: no certificate mounted at $dir: serving a self-signed DEVELOPMENT certificate for $names, made now, valid ${DEV_CERT_DAYS:-30} days. Clients will not trust it. Never use it in production: mount tls.crt and tls.key at $dir, and set DEV_CERT=off." >&2
+# The project's one recipe (dev-certificate.sh, in /usr/local/bin): an EC P-256
+# key, made in milliseconds and what current clients prefer anyway.
+DEV_CERT_NAMES=$names dev-certificate.sh "$dev" >/dev/null
+echo "$0: WARNING: no certificate mounted at $dir: serving a self-signed DEVELOPMENT certificate for $names," \
+    "made now, valid ${DEV_CERT_DAYS:-30} days. Clients will not trust it. Never use it in production:" \
+    "mount tls.crt and tls.key at $dir, and set DEV_CERT=off." >&2

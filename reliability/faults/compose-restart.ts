@@ -9,24 +9,11 @@
  * Needs a Docker engine with the project's images buildable (see docs/containers.md); skipped
  * with a reason otherwise. Uses its own compose project and free host ports, and tears down.
  */
-import { spawnSync } from 'node:child_process';
-import { freePort } from '../../loadtest/compare/native-nginx.js';
+import { composeCli, compose as composeRun, dockerAnswers, freePort, sh } from '@gw/harness';
 import { type CaseResult, Load, report, round, type Sample, sleep } from '../lib/measure.js';
-import { ROOT } from '../lib/targets.js';
 
 const PROJECT = 'gwfaults';
 const RATE = Number(process.env.RATE ?? 100);
-
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 300_000) {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: timeoutMs });
-  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-function composeCli(): string[] | undefined {
-  return [['docker', 'compose'], ['docker-compose']].find(
-    (c) => sh(c[0]!, [...c.slice(1), 'version'], {}, 20_000).status === 0,
-  );
-}
 
 /** Failures after the event, and when the last one was (the recovery time). */
 function afterEvent(samples: Sample[], eventAt: number, until: number) {
@@ -55,7 +42,7 @@ const skipAll = (why: string) => {
     });
 };
 
-const cli = sh('docker', ['info'], {}, 30_000).status === 0 ? composeCli() : undefined;
+const cli = dockerAnswers() ? composeCli() : undefined;
 if (!cli) {
   skipAll('no Docker engine or compose CLI');
 } else {
@@ -66,14 +53,12 @@ if (!cli) {
     HOST_PORT_PROXY_TLS: await freePort(),
     HOST_PORT_FULL_TLS: await freePort(),
   };
-  const env = {
-    HOST_BIND: '127.0.0.1',
-    DOCKER_BUILDKIT: '0',
-    COMPOSE_DOCKER_CLI_BUILD: '0',
-    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+  // (harness sh and compose use the legacy builder.)
+  const env = { HOST_BIND: '127.0.0.1', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  const compose = (profile: string, args: string[]) => {
+    const r = composeRun({ cli, project: PROJECT, files: [], profile, env }, args, 300_000);
+    return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
   };
-  const compose = (profile: string, args: string[]) =>
-    sh(cli[0]!, [...cli.slice(1), '-p', PROJECT, '--profile', profile, ...args], env);
   const cases: Array<{ profile: 'proxy' | 'full'; service: string; port: number }> = [
     // nginx as shipped: HTTPS (development certificate), plain HTTP redirects.
     { profile: 'full', service: 'gateway-full', port: ports.HOST_PORT_FULL_TLS },
@@ -99,7 +84,7 @@ if (!cli) {
       const nginxService = c.profile === 'full' ? 'nginx-full' : 'nginx-proxy';
       const nginxStarted = () => {
         const id = compose(c.profile, ['ps', '-q', nginxService]).out.trim().split('\n')[0] ?? '';
-        return sh('docker', ['inspect', '-f', '{{.State.StartedAt}}', id]).out.trim();
+        return sh('docker', ['inspect', '-f', '{{.State.StartedAt}}', id]).stdout.trim();
       };
       const nginxBefore = nginxStarted();
       const load = new Load({
@@ -128,7 +113,9 @@ if (!cli) {
           .filter((s) => s.start >= until - 3000 && s.start < until)
           .every((s) => s.error === undefined && s.status === 200);
         rows.push({
-          case: `backend container ${what === 'restart' ? 'restarted (compose restart)' : 'recreated with a new address (up --force-recreate)'} under load`,
+          case: `backend container ${
+            what === 'restart' ? 'restarted (compose restart)' : 'recreated with a new address (up --force-recreate)'
+          } under load`,
           topology: c.profile,
           pass: ran.status === 0 && lastOk && nginxUntouched,
           result:
@@ -137,7 +124,9 @@ if (!cli) {
                 .map(([k, v]) => `${v}× ${k}`)
                 .join(', ') || 'none'
             }); ` +
-            `serving again ${round(r.recoverMs / 1000, 1)} s after it; nginx ${nginxUntouched ? 'not restarted (same container start time)' : 'WAS restarted'}${lastOk ? '' : '; NOT recovered by the end of the window'}`,
+            `serving again ${round(r.recoverMs / 1000, 1)} s after it; ` +
+            `nginx ${nginxUntouched ? 'not restarted (same container start time)' : 'WAS restarted'}` +
+            (lastOk ? '' : '; NOT recovered by the end of the window'),
           figures: { ...r, lastOk, nginxUntouched },
         });
       }

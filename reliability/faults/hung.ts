@@ -7,7 +7,7 @@
  *   flock /tmp/gw-measure.lock node --import tsx reliability/faults/hung.ts
  */
 
-import { request } from '../../server/test/helpers.js';
+import { request } from '@gw/harness';
 import { Load, ok, percentile, report, round, sleep, summarize } from '../lib/measure.js';
 import { startGatewayTarget } from '../lib/targets.js';
 
@@ -15,7 +15,7 @@ const RATE = Number(process.env.RATE ?? 200);
 const TIMEOUT_S = 2;
 
 const t = await startGatewayTarget({ workers: 2, extraArgs: ['--timeout', String(TIMEOUT_S)] });
-const gw = t.gateway!;
+const gw = t.gateway;
 try {
   const load = new Load({ baseUrl: t.baseUrl, rate: RATE, path: '/', localAddress: '127.0.0.2', maxSeconds: 30 });
   // Fresh connections: keep-alive ones stay on the surviving worker and would never show the new one.
@@ -63,8 +63,10 @@ try {
       topology: 'gateway',
       pass: Number.isFinite(recoveredAt) && during.ok > 0,
       result:
-        `detected ${round((detectedAt - hungAt) / 1000, 2)} s after the block (--timeout ${TIMEOUT_S}), replacement answering ${round((recoveredAt - hungAt) / 1000, 2)} s after it; ` +
-        `${all.failed} failed of ${all.requests} at ${RATE} req/s (${kinds}); the other worker's p99 ${p99During} ms during the event (${p99Before} ms before); the blocking request: ${hungOutcome}`,
+        `detected ${round((detectedAt - hungAt) / 1000, 2)} s after the block (--timeout ${TIMEOUT_S}), ` +
+        `replacement answering ${round((recoveredAt - hungAt) / 1000, 2)} s after it; ` +
+        `${all.failed} failed of ${all.requests} at ${RATE} req/s (${kinds}); ` +
+        `the other worker's p99 ${p99During} ms during the event (${p99Before} ms before); the blocking request: ${hungOutcome}`,
       figures: {
         rate: RATE,
         timeoutS: TIMEOUT_S,

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGateway } from '../../server/test/helpers.js';
+import { startGateway } from '@gw/harness';
 import { Load, report, round, sleep, summarize } from '../lib/measure.js';
 import { APP } from '../lib/targets.js';
 
@@ -70,7 +70,10 @@ try {
       case: 'HUP ×3 (one broken deploy) under GET+POST load',
       topology: 'gateway',
       pass: all.failed === 0 && versionsAfterBroken.length === 1 && versionsAfterBroken[0] === 'v2',
-      result: `${all.failed} failed of ${all.requests} at ${RATE} req/s, half POST (${kinds}); after the broken deploy ${afterBroken.length} answers, all from ${versionsAfterBroken.join('+')}; p99 ${all.p99} ms; reloads took ${round(marks.v2! / 1000 - 2, 1)} s / ${round((marks.v3! - marks.v3Start!) / 1000, 1)} s`,
+      result:
+        `${all.failed} failed of ${all.requests} at ${RATE} req/s, half POST (${kinds}); ` +
+        `after the broken deploy ${afterBroken.length} answers, all from ${versionsAfterBroken.join('+')}; ` +
+        `p99 ${all.p99} ms; reloads took ${round(marks.v2! / 1000 - 2, 1)} s / ${round((marks.v3! - marks.v3Start!) / 1000, 1)} s`,
       figures: {
         rate: RATE,
         requests: all.requests,

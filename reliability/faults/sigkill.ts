@@ -22,7 +22,7 @@ const WORKERS = Number(process.env.WORKERS ?? 2);
 const RST_WINDOW_MS = 20;
 
 const t = await startGatewayTarget({ workers: WORKERS });
-const gw = t.gateway!;
+const gw = t.gateway;
 try {
   const load = new Load({
     baseUrl: t.baseUrl,
@@ -72,7 +72,11 @@ try {
       case: 'SIGKILL a worker under load',
       topology: 'gateway',
       pass: lateMs <= RST_WINDOW_MS && recoverMs <= 1000,
-      result: `${failed.length} failed of ${all.requests} at ${RATE} req/s (${kinds}): ${failed.length - failedAfterKill} in flight at the kill, ${failedAfterKill} written on its keep-alive connections ≤ ${lateMs} ms after it; ${inflightAtKill} in flight at the kill (≈ ${victimInflight} on the victim); replacement served ${recoverMs} ms after the kill`,
+      result:
+        `${failed.length} failed of ${all.requests} at ${RATE} req/s (${kinds}): ` +
+        `${failed.length - failedAfterKill} in flight at the kill, ` +
+        `${failedAfterKill} written on its keep-alive connections ≤ ${lateMs} ms after it; ` +
+        `${inflightAtKill} in flight at the kill (≈ ${victimInflight} on the victim); replacement served ${recoverMs} ms after the kill`,
       figures: {
         rate: RATE,
         workers: WORKERS,

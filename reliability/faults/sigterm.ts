@@ -88,7 +88,11 @@ for (const name of ['gateway', 'proxy', 'full'] as TopologyName[]) {
       case: 'SIGTERM to the stack, long requests in flight',
       topology: name,
       pass: cut.length === 0,
-      result: `${outcomes.length - cut.length}/${outcomes.length} completed whole (10 × /slow 3 s, 5 × /stream 3 s; signal 0.8 s in to ${signalled.map((p) => p.comm).join(', ')})${cut.length ? `; cut: ${cut.map((o) => `${o.kind} ${o.status} ${o.error ?? 'incomplete'}`).join('; ')}` : ''}; longest ${round(Math.max(...outcomes.map((o) => o.ms)) / 1000, 2)} s`,
+      result:
+        `${outcomes.length - cut.length}/${outcomes.length} completed whole (10 × /slow 3 s, 5 × /stream 3 s; ` +
+        `signal 0.8 s in to ${signalled.map((p) => p.comm).join(', ')})` +
+        (cut.length ? `; cut: ${cut.map((o) => `${o.kind} ${o.status} ${o.error ?? 'incomplete'}`).join('; ')}` : '') +
+        `; longest ${round(Math.max(...outcomes.map((o) => o.ms)) / 1000, 2)} s`,
       figures: { requests: outcomes.length, cut: cut.length, signalled: signalled.map((p) => p.comm) },
     });
   } finally {

@@ -204,7 +204,8 @@ export function machine(): string {
   } catch {
     /* not Linux */
   }
-  return `${os.hostname()}: ${os.cpus().length} × ${model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+  const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+  return `${os.hostname()}: ${os.cpus().length} × ${model.trim()}, ${memory}, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
 /** One row of the reliability table, printed as the last line of a script for reliability/run.ts. */

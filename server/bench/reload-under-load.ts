@@ -9,8 +9,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startGateway } from '../test/helpers.ts';
-import { ROOT } from './common.ts';
+import { ROOT, startGateway } from '@gw/harness';
 
 const { values: opts } = parseArgs({
   options: {
@@ -21,7 +20,7 @@ const { values: opts } = parseArgs({
   },
 });
 
-// The process-test harness follows the gateway's JSON log (port, reload lines) for us.
+// The harness follows the gateway's JSON log (port, reload lines) for us.
 const gateway = await startGateway(['-w', opts.workers!, '-b', '127.0.0.1:0', join(ROOT, 'app/dist/app.js')], {
   LOG_LEVEL: 'warn',
 });
@@ -99,7 +98,8 @@ async function main(): Promise<void> {
   console.log('| reloads | requests | failed | duration s | req/s | reload times ms |');
   console.log('|---:|---:|---:|---:|---:|---|');
   console.log(
-    `| ${reloadMs().length} | ${ok + failures.length} | ${failures.length} | ${seconds.toFixed(1)} | ${((ok + failures.length) / seconds).toFixed(0)} | ${reloadMs().join(', ')} |`,
+    `| ${reloadMs().length} | ${ok + failures.length} | ${failures.length} | ${seconds.toFixed(1)} | ` +
+      `${((ok + failures.length) / seconds).toFixed(0)} | ${reloadMs().join(', ')} |`,
   );
   for (const f of failures.slice(0, 20)) console.log(`- failed: ${f}`);
   process.exitCode = failures.length === 0 ? 0 : 1;

@@ -28,8 +28,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../../loadtest/compare/native-nginx.ts';
-import { tree } from '../../loadtest/compare/procstat.ts';
+import { freePort, tree } from '@gw/harness';
 import { median, need, needBuilt, ROOT, waitListening } from './common.ts';
 
 const { values: opts } = parseArgs({
@@ -252,7 +251,8 @@ async function measure(t: Target, round: number): Promise<Map<string, Cost>> {
 async function main(): Promise<void> {
   console.log(`# Instructions per request on GET ${opts.path} — ${new Date().toISOString()}`);
   console.log(
-    `Node ${process.version}${opts['node-flags'] ? ` ${opts['node-flags']}` : ''}, callgrind; ${WARMUP} warm-up requests, then ${REQUESTS} measured over ${CONNECTIONS} keep-alive connections; ${ROUNDS} rounds\n`,
+    `Node ${process.version}${opts['node-flags'] ? ` ${opts['node-flags']}` : ''}, callgrind; ${WARMUP} warm-up requests, ` +
+      `then ${REQUESTS} measured over ${CONNECTIONS} keep-alive connections; ${ROUNDS} rounds\n`,
   );
   const perRequest = new Map<string, number[]>();
   for (let round = 1; round <= ROUNDS; round++) {

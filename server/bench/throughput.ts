@@ -24,15 +24,14 @@
  *   npm run bench:throughput [-- --instances 4 --duration 3 --warmup 10 --rounds 6 --connections 50]
  *                            [--gap 1] [--lead-in 0] [--seed N] [--only standalone,'gateway -w 1']
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-// CPU accounting shared with the comparison runner (loadtest/compare/).
-import { freePort } from '../../loadtest/compare/native-nginx.ts';
-import { cpuSeconds, tree } from '../../loadtest/compare/procstat.ts';
+// Launching and CPU accounting shared with the comparison runner and the tests.
+import { freePort, launch, type Serving, servingOf, tree } from '@gw/harness';
 import { median, need, needBuilt, ROOT, waitListening } from './common.ts';
 
 const { values: opts } = parseArgs({
@@ -66,7 +65,7 @@ needBuilt();
 interface Target {
   name: string;
   group: 'per worker' | 'pool of 2';
-  start(port: number): Promise<{ pids: () => number[]; stop: () => Promise<void> }>;
+  start(port: number): Promise<Serving>;
 }
 
 async function waitUp(port: number, proc?: ChildProcess): Promise<void> {
@@ -85,21 +84,12 @@ function processTarget(
     name,
     group,
     async start(port) {
-      const proc = spawn(argv(port)[0]!, argv(port).slice(1), {
-        cwd: ROOT,
-        env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env(port) },
-        stdio: ['ignore', 'ignore', 'inherit'],
+      const p = launch(argv(port), {
+        env: { LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env(port) },
+        stderr: 'inherit',
       });
-      await waitUp(port, proc);
-      return {
-        pids: () => tree(proc.pid!),
-        stop: async () => {
-          proc.kill('SIGTERM');
-          const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-          if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
-          clearTimeout(t);
-        },
-      };
+      await waitUp(port, p.proc);
+      return servingOf(name, `http://127.0.0.1:${port}`, p.tree, p.stop);
     },
   };
 }
@@ -166,12 +156,14 @@ const TARGETS: Target[] = [
       });
       await waitUp(port);
       const daemon = Number(readFileSync(join(home, 'pm2.pid'), 'utf8'));
-      return {
-        pids: () => tree(daemon),
-        stop: async () => {
+      return servingOf(
+        'PM2 cluster ×2',
+        `http://127.0.0.1:${port}`,
+        () => tree(daemon),
+        async () => {
           execFileSync(pm2Bin, ['kill', '--silent'], { env, stdio: 'ignore' });
         },
-      };
+      );
     },
   },
 ];
@@ -260,10 +252,9 @@ async function runGroup(targets: Target[], samples: Map<string, Sample[]>): Prom
         // first second after another process has loaded the core runs a few percent slower (more
         // for a worker whose heap V8's memory reducer shrank while it idled).
         if (LEAD_IN > 0) wrk(port, LEAD_IN);
-        const pids = run.pids();
-        const cpu0 = cpuSeconds(pids);
+        const cpu0 = run.cpuSeconds();
         const r = wrk(port, DURATION);
-        const cpu = cpuSeconds(pids) - cpu0;
+        const cpu = run.cpuSeconds() - cpu0;
         const s: Sample = {
           rps: r.rps,
           p50: r.p50,
@@ -273,7 +264,8 @@ async function runGroup(targets: Target[], samples: Map<string, Sample[]>): Prom
         };
         windows.get(t.name)!.push(s);
         console.error(
-          `round ${round}: ${`${t.name} #${instance}`.padEnd(31)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`,
+          `round ${round}: ${`${t.name} #${instance}`.padEnd(31)} ${r.rps.toFixed(0).padStart(7)} req/s  ` +
+            `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${s.cpuPerK.toFixed(1)} CPU-ms/1k  errors ${r.errors}`,
         );
       }
       for (const [name, ws] of windows) {
@@ -304,7 +296,8 @@ async function main(): Promise<void> {
   console.log(`# Throughput on GET / — ${new Date().toISOString()}`);
   console.log(
     `${availableParallelism()} cores (${cpuModel}), Node ${process.version}; wrk -t1 -c${CONNECTIONS} pinned to core ${LOAD_CORE}; ` +
-      `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, then ${ROUNDS} rounds of ${DURATION}s windows ` +
+      `per-worker targets pinned to core ${SERVER_CORE}; ${INSTANCES} instances of each target, each warmed up ${WARMUP}s, ` +
+      `then ${ROUNDS} rounds of ${DURATION}s windows ` +
       `in shuffled order (seed ${SEED}), ${GAP_MS / 1000}s apart\n`,
   );
   for (const group of ['per worker', 'pool of 2'] as const) {
@@ -318,7 +311,9 @@ async function main(): Promise<void> {
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const t of targets) {
     console.log(
-      `| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`,
+      `| ${t.name} | ${t.group} | ${med(t.name, 'rps').toFixed(0)} | ${med(t.name, 'p50').toFixed(2)} | ` +
+        `${med(t.name, 'p99').toFixed(2)} | ${med(t.name, 'cpuPerK').toFixed(1)} | ` +
+        `${samples.get(t.name)!.reduce((a, s) => a + s.errors, 0)} |`,
     );
   }
   // The median of the per-round ratios: each compares two windows seconds apart. Against several

@@ -4,43 +4,23 @@
  * a failed request, a broken one refused without taking the service down.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
+import { devCertificateFiles } from '@gw/harness';
 import { CLI, fixture, sleep, startGateway } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
 
-/** A self-signed certificate for localhost, made with Debian's openssl. */
+/** A development certificate for localhost (scripts/dev-certificate.sh), told apart by its O=name. */
 function makeCert(name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=localhost/O=${name}`,
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
+  return devCertificateFiles(join(dir, `${name}.crt`), join(dir, `${name}.key`), {
+    subject: `/CN=localhost/O=${name}`,
+  });
 }
 
 function get(

@@ -4,13 +4,13 @@
 // port, `listen 8443` (HTTPS) -> another, `server backend:8000` -> the given
 // upstream servers (one line each, same parameters), /tmp/nginx* -> the prefix,
 // /srv/www -> a static root holding a copy of `staticDir`, /etc/nginx/certs -> a
-// directory with a certificate (given, or a self-signed one for localhost made
-// with openssl). Every other line runs as it ships, with one documented switch:
-// by default the plain-HTTP port serves the site (`plainHttp: 'site'`, the swap
-// nginx.conf describes), because the comparison runner measures plain HTTP;
-// `plainHttp: 'redirect'` keeps the shipped 301 to HTTPS. Used by the comparison
-// runner's topologies and by test/nginx.test.ts.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+// directory with a certificate (given, or a development one from
+// scripts/dev-certificate.sh). Every other line runs as it ships, with one
+// documented switch: by default the plain-HTTP port serves the site
+// (`plainHttp: 'site'`, the swap nginx.conf describes), because the comparison
+// runner measures plain HTTP; `plainHttp: 'redirect'` keeps the shipped 301 to
+// HTTPS. Used by the native topologies (topologies.ts) and by test/nginx.test.ts.
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
@@ -24,15 +24,15 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { tree } from './procstat.ts';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const NGINX_BIN = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+import { devCertificate } from './cert.ts';
+import { httpStatus } from './http.ts';
+import { freePort } from './ports.ts';
+import { launch } from './process.ts';
+import { cpuCounter } from './procstat.ts';
+import type { Serving } from './serving.ts';
+import { NGINX_BIN, ROOT } from './tools.ts';
 
 export interface NativeNginxOptions {
   /** Upstream servers, `HOST:PORT` each, in place of `backend:8000`. */
@@ -53,15 +53,22 @@ export interface NativeNginxOptions {
   keepPrefix?: boolean;
   /** HTTPS port (127.0.0.1) in place of `listen 8443`; 0 or absent: a free one. */
   tlsPort?: number;
-  /** A directory with tls.crt and tls.key, in place of /etc/nginx/certs; absent: a self-signed certificate for localhost/127.0.0.1 is made. */
+  /**
+   * A directory with tls.crt and tls.key, in place of /etc/nginx/certs; absent: a development certificate for
+   * localhost/127.0.0.1 is made (scripts/dev-certificate.sh).
+   */
   certDir?: string;
-  /** What the plain-HTTP port does with the site's requests: serve them ('site', default) or redirect them to HTTPS as shipped ('redirect'). */
+  /**
+   * What the plain-HTTP port does with the site's requests: serve them ('site', default) or redirect them to HTTPS
+   * as shipped ('redirect').
+   */
   plainHttp?: 'site' | 'redirect';
   /** The HTTPS port the redirect names (what the image's entrypoint writes from NGINX_HTTPS_PORT); absent: none, i.e. 443. */
   httpsRedirectPort?: number;
 }
 
-export interface NativeNginx {
+/** nginx as a Serving: baseUrl is its plain-HTTP port. */
+export interface NativeNginx extends Serving {
   port: number;
   /** The HTTPS (and HTTP/2) port. */
   tlsPort: number;
@@ -75,46 +82,10 @@ export interface NativeNginx {
   version: string;
   /** The master and its workers. */
   pids(): number[];
-  /** Everything nginx wrote on stderr (error log) so far. */
+  /** The tail of what nginx wrote on stderr (its error log). */
   stderr(): string;
   /** SIGQUIT (graceful), SIGKILL after 5 s; removes the prefix unless keepPrefix. */
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-/** A self-signed certificate (tls.crt, tls.key) for localhost and 127.0.0.1 in `dir`, made with openssl. */
-export function makeSelfSignedCert(dir: string, days = 2): void {
-  mkdirSync(dir, { recursive: true });
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      String(days),
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
-      '-keyout',
-      join(dir, 'tls.key'),
-      '-out',
-      join(dir, 'tls.crt'),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
 }
 
 export function nginxVersion(bin = NGINX_BIN): string {
@@ -122,25 +93,6 @@ export function nginxVersion(bin = NGINX_BIN): string {
   return spawnSync(bin, ['-v'], { encoding: 'utf8' })
     .stderr.trim()
     .replace(/^nginx version: /, '');
-}
-
-function hasTaskset(): boolean {
-  return spawnSync('sh', ['-c', 'command -v taskset'], { stdio: 'ignore' }).status === 0;
-}
-
-/** GET /nginx-health (answered by nginx alone), true on 200. */
-function healthy(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: '/nginx-health', agent: false, headers: { host: 'localhost' } },
-      (res) => {
-        res.resume();
-        res.on('end', () => r(res.statusCode === 200));
-      },
-    );
-    req.setTimeout(2000, () => req.destroy());
-    req.on('error', () => r(false));
-  });
 }
 
 export async function startNativeNginx(opts: NativeNginxOptions): Promise<NativeNginx> {
@@ -159,7 +111,7 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   cpSync(join(ROOT, 'nginx'), join(prefix, 'conf'), { recursive: true });
   const certDir = join(prefix, 'certs');
   if (opts.certDir) cpSync(opts.certDir, certDir, { recursive: true });
-  else makeSelfSignedCert(certDir);
+  else devCertificate(certDir);
   if (opts.httpsRedirectPort !== undefined) {
     // What docker-entrypoint.d/30-tls-certificate.sh writes from NGINX_HTTPS_PORT.
     mkdirSync(join(prefix, 'run/nginx-runtime'));
@@ -199,7 +151,7 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   for (const [re, n] of hits) {
     if (n === 0) {
       rmSync(prefix, { recursive: true, force: true });
-      throw new Error(`the nginx config no longer contains ${re}: update loadtest/compare/native-nginx.ts`);
+      throw new Error(`the nginx config no longer contains ${re}: update harness/src/nginx.ts`);
     }
   }
 
@@ -213,47 +165,43 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
     rmSync(prefix, { recursive: true, force: true });
     throw new Error(`nginx -t failed:\n${check.stderr}`);
   }
-  const argv = opts.cpus && hasTaskset() ? ['taskset', '-c', opts.cpus, bin] : [bin];
   // taskset execs nginx: the spawned pid is nginx's master.
-  const proc: ChildProcess = spawn(argv[0]!, [...argv.slice(1), ...args, '-g', 'daemon off;'], {
-    stdio: ['ignore', stdoutFd, 'pipe'],
+  const nginx = launch([bin, ...args, '-g', 'daemon off;'], {
+    cpus: opts.cpus,
+    stdout: stdoutFd,
+    stopSignal: 'SIGQUIT',
+    killAfterMs: 5000,
   });
   closeSync(stdoutFd);
-  let stderr = '';
-  proc.stderr?.on('data', (c: Buffer) => {
-    stderr = (stderr + c.toString()).slice(-64 * 1024);
-  });
-
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGQUIT');
-      const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-      if (!done) {
-        proc.kill('SIGKILL');
-        await exited;
-      }
-    }
-    if (!opts.keepPrefix) rmSync(prefix, { recursive: true, force: true });
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= nginx.stop().then(() => {
+      if (!opts.keepPrefix) rmSync(prefix, { recursive: true, force: true });
+    }));
 
   for (let i = 0; i < 100; i++) {
-    if (proc.exitCode !== null) break;
-    if (await healthy(port)) {
+    if (nginx.exited()) break;
+    // /nginx-health is answered by nginx alone, whatever the upstreams do.
+    if ((await httpStatus(port, '/nginx-health', { hostHeader: 'localhost' })) === 200) {
+      const cpuSeconds = cpuCounter(nginx.tree);
+      cpuSeconds();
       return {
+        name: 'nginx',
+        baseUrl: `http://127.0.0.1:${port}`,
         port,
         tlsPort,
         certDir,
         prefix,
         accessLogPath,
         version: nginxVersion(bin),
-        pids: () => (proc.pid ? tree(proc.pid) : []),
-        stderr: () => stderr,
+        pids: nginx.tree,
+        cpuSeconds,
+        stderr: nginx.stderr,
         stop,
       };
     }
     await sleep(100);
   }
   await stop();
-  throw new Error(`nginx did not answer within 10 s (exit ${proc.exitCode}):\n${stderr}`);
+  throw new Error(`nginx did not answer within 10 s (exit ${nginx.proc.exitCode}):\n${nginx.stderr()}`);
 }

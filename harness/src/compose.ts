@@ -1,0 +1,98 @@
+// Running `docker` and the compose CLI for the stacks the harness starts: every
+// command from the repository root, bounded in time, with the legacy builder (Compose
+// 1.29 uses it anyway, and a docker CLI without the buildx plugin cannot build with
+// BuildKit); a project taken down with everything it left (containers, networks).
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './tools.ts';
+
+/** What makes `docker build` and compose use the legacy builder. */
+export const LEGACY_BUILDER = { DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' } as const;
+
+/** One command, its output as text; never throws (see status and error). Default limit 2 minutes. */
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...LEGACY_BUILDER, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A compose project: which CLI, which files (none: docker-compose.yml), which profile, with what environment. */
+export interface ComposeStack {
+  cli: string[];
+  project: string;
+  files: string[];
+  profile: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function compose(stack: ComposeStack, args: string[], timeoutMs = 180_000): SpawnSyncReturns<string> {
+  const [cmd, ...sub] = stack.cli;
+  return sh(
+    cmd!,
+    [...sub, ...stack.files.flatMap((f) => ['-f', f]), '-p', stack.project, '--profile', stack.profile, ...args],
+    { env: stack.env, timeoutMs },
+  );
+}
+
+/** compose(), its stdout; throws with the tail of stderr when the command fails. */
+export function composeOrThrow(stack: ComposeStack, args: string[], timeoutMs?: number): string {
+  const r = compose(stack, args, timeoutMs);
+  if (r.status !== 0) {
+    const why = r.error ? ` (${r.error.message})` : '';
+    throw new Error(`compose ${args.join(' ')} exited ${r.status}${why}:\n${(r.stderr ?? '').slice(-3000)}`);
+  }
+  return r.stdout;
+}
+
+const byProject = (project: string) => ['--filter', `label=com.docker.compose.project=${project}`];
+
+/** Every container of the project, running or not (ids). */
+export function projectContainers(project: string): string[] {
+  return sh('docker', ['ps', '-aq', ...byProject(project)])
+    .stdout.split('\n')
+    .filter(Boolean);
+}
+
+/**
+ * `down -v` of each profile (where `stack` gives a compose CLI), then whatever is left with the
+ * project's label (containers, networks).
+ */
+export function removeProject(
+  project: string,
+  profiles: readonly string[],
+  stack?: Omit<ComposeStack, 'project' | 'profile'>,
+): void {
+  if (stack)
+    for (const profile of profiles)
+      compose({ ...stack, project, profile }, ['down', '-v', '--remove-orphans', '--timeout', '10']);
+  const left = projectContainers(project);
+  if (left.length) sh('docker', ['rm', '-f', '-v', ...left]);
+  const nets = sh('docker', ['network', 'ls', '-q', ...byProject(project)])
+    .stdout.split('\n')
+    .filter(Boolean);
+  if (nets.length) sh('docker', ['network', 'rm', ...nets]);
+}
+
+/** The `FROM` images of the Dockerfile (base images a build needs), not its own stages. */
+export function baseImages(dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')): string[] {
+  const stages = new Set<string>();
+  const out: string[] = [];
+  for (const m of dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)) {
+    if (!stages.has(m[1]!) && !out.includes(m[1]!)) out.push(m[1]!);
+    if (m[2]) stages.add(m[2]);
+  }
+  return out;
+}
+
+export const imagePresent = (ref: string): boolean =>
+  sh('docker', ['image', 'inspect', ref], { timeoutMs: 20_000 }).status === 0;

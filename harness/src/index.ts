@@ -1,0 +1,15 @@
+// @gw/harness: what starts and measures the project's processes, for the comparison
+// runner, the benchmarks, the reliability faults and the tests. Run from source (tsx);
+// nothing here is built. Every launcher returns a Serving (serving.ts).
+export * from './cert.ts';
+export * from './cgroup.ts';
+export * from './compose.ts';
+export * from './gateway.ts';
+export * from './http.ts';
+export * from './nginx.ts';
+export * from './ports.ts';
+export * from './process.ts';
+export * from './procstat.ts';
+export * from './serving.ts';
+export * from './tools.ts';
+export * from './topologies.ts';
