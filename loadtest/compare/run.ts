@@ -26,15 +26,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus as osCpus, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  composeCli,
-  endpoint,
-  onPath,
-  type Serving,
-  startTopology,
-  TOPOLOGIES,
-  type TopologyName,
-} from '@gw/harness';
+import { composeCli, endpoint, onPath, type Serving, startTopology, TOPOLOGIES, type TopologyName } from '@gw/harness';
 import {
   buildImages,
   COMPOSE_PROJECT,
