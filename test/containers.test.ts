@@ -456,7 +456,7 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
       assert.equal(inImage(image, 'cat', inside), here(path), `${inside} in ${image} is not this tree's ${path}`);
     // The gateway built in the image is this tree's version, and loads the app it was built with.
     const version = (JSON.parse(here('server/package.json')) as { version: string }).version;
-    assert.equal(inImage(NODE_IMAGE, 'node', 'server/dist/cli.js', '--version'), `gateway ${version}\n`);
+    assert.equal(inImage(NODE_IMAGE, 'node', 'server/dist/cli.js', '--version'), `nodicorn ${version}\n`);
     assert.match(
       inImage(NODE_IMAGE, 'node', 'server/dist/cli.js', '--check-config', 'app/dist/app.js'),
       /configuration OK; .*app\.js is a fastify app/,

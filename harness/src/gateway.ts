@@ -32,6 +32,8 @@ export interface GatewayOptions {
   cpus?: string | undefined;
   /** Its working directory; default this process's. */
   cwd?: string;
+  /** The program: default this tree's server/dist/cli.js; an installed package's bin, say. */
+  cli?: string;
 }
 
 export class Gateway implements Serving {
@@ -50,7 +52,7 @@ export class Gateway implements Serving {
   private waiters: Array<() => void> = [];
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}, o: GatewayOptions = {}) {
-    const argv = pinned([process.execPath, CLI, ...args], o.cpus);
+    const argv = pinned([process.execPath, o.cli ?? CLI, ...args], o.cpus);
     this.proc = spawn(argv[0]!, argv.slice(1), {
       ...(o.cwd ? { cwd: o.cwd } : {}),
       env: { ...process.env, WEB_CONCURRENCY: '', PORT: '', ...env },

@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (args.version) {
-    process.stdout.write(`gateway ${VERSION}\n`);
+    process.stdout.write(`nodicorn ${VERSION}\n`);
     return;
   }
 

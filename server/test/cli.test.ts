@@ -51,7 +51,7 @@ test("--help lists Gunicorn's flags and --version prints the version", () => {
   }
   const version = run(['--version']);
   assert.equal(version.code, 0);
-  assert.match(version.stdout, /^gateway \d+\.\d+\.\d+\n$/);
+  assert.match(version.stdout, /^nodicorn \d+\.\d+\.\d+\n$/);
 });
 
 test('--print-config shows the effective value from each source: CLI > env > file > default', () => {
