@@ -471,7 +471,11 @@ describe('profile monitoring beside profile full on a real Docker engine', {
     assert.ok(ids.length >= 4, `containers: ${ids.length}`);
     for (const id of ids) {
       assert.equal(run('docker', ['inspect', '-f', '{{.HostConfig.ReadonlyRootfs}}', id]).stdout.trim(), 'true', id);
-      const uids = run('docker', ['top', id, '-eo', 'uid']).stdout.trim().split('\n').slice(1);
+      const uids = run('docker', ['top', id, '-eo', 'pid,uid'])
+        .stdout.trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/)[1] ?? '');
       assert.ok(
         uids.length > 0 && uids.every((u) => u.trim() !== '0'),
         `${id}: a process runs as root (${uids.join(',')})`,
