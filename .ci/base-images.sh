@@ -15,6 +15,15 @@
 #                                 stdout/stderr) and its ca-certificates + openssl.
 #   grafana/k6:<X.Y.Z>            only if a k6 binary of that version exists at
 #                                 $K6_BINARY (default /opt/k6/k6); it is copied, never built.
+#   prom/prometheus:v<X.Y.Z>      debootstrap'd Debian + Debian's prometheus package (its
+#                                 version must be X.Y.Z; promtool included), with the
+#                                 official image's layout (/bin/prometheus, /prometheus owned
+#                                 by nobody, USER nobody). Debian's package has no web UI
+#                                 (the API, rules and alerts are all there).
+#   nginx/nginx-prometheus-exporter:<X.Y.Z>  Debian + Debian's prometheus-nginx-exporter
+#                                 (version X.Y.Z) as /usr/bin/nginx-prometheus-exporter, uid 1001.
+#   grafana/grafana:<X.Y.Z>       no stand-in (Debian has no Grafana): skipped with a note;
+#                                 only the `grafana` compose profile needs it.
 # The stand-ins carry the label stack.local-stand-in=true.
 #
 # The node stand-in carries the host's CA bundle and NODE_EXTRA_CA_CERTS, because
@@ -262,6 +271,48 @@ build_k6() { # grafana/k6:1.4.0, from an existing binary only
     'USER k6' 'WORKDIR /home/k6' 'ENTRYPOINT ["k6"]'
 }
 
+debian_version_of() { # root package -> upstream version of the installed package (2.53.3+ds1-2 -> 2.53.3)
+  chroot "$1" dpkg-query -W -f '${Version}' "$2" | sed -E 's/^[0-9]+://; s/[+~-].*$//'
+}
+
+build_prometheus() { # prom/prometheus:v2.53.3
+  local tag=$1 version=${1#prom/prometheus:v}
+  [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] \
+    || { echo "base-images: cannot build $tag: expected prom/prometheus:vX.Y.Z" >&2; return 1; }
+  local root got
+  root=$(debian_root "$nginx_suite" prometheus)
+  in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null'
+  got=$(debian_version_of "$root" prometheus)
+  [[ $got == "$version" ]] \
+    || { echo "base-images: Debian $nginx_suite has prometheus $got, the compose file wants $version (set NGINX_SUITE)" >&2; return 1; }
+  # The official image's layout: binaries in /bin (merged /usr: /bin is /usr/bin), the
+  # database in /prometheus owned by nobody, which the image runs as.
+  in_chroot "$root" sh -c 'set -e; mkdir -p /prometheus; chown 65534:65534 /prometheus; test -x /bin/prometheus -a -x /bin/promtool'
+  import_image "$root" "$tag" \
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    'USER nobody' 'WORKDIR /prometheus' 'EXPOSE 9090' 'VOLUME ["/prometheus"]' \
+    'ENTRYPOINT ["/bin/prometheus"]' \
+    'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
+}
+
+build_nginx_exporter() { # nginx/nginx-prometheus-exporter:1.4.1
+  local tag=$1 version=${1#nginx/nginx-prometheus-exporter:}
+  [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] \
+    || { echo "base-images: cannot build $tag: expected nginx/nginx-prometheus-exporter:X.Y.Z" >&2; return 1; }
+  local root got
+  root=$(debian_root "$nginx_suite" nginx-exporter)
+  in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus-nginx-exporter >/dev/null'
+  got=$(debian_version_of "$root" prometheus-nginx-exporter)
+  [[ $got == "$version" ]] \
+    || { echo "base-images: Debian $nginx_suite has prometheus-nginx-exporter $got, the compose file wants $version" \
+      "(set NGINX_SUITE)" >&2; return 1; }
+  # Debian names the binary prometheus-nginx-exporter; the official image's entrypoint is this.
+  ln -s prometheus-nginx-exporter "$root/usr/bin/nginx-prometheus-exporter"
+  import_image "$root" "$tag" \
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    'USER 1001:1001' 'EXPOSE 9113' 'ENTRYPOINT ["/usr/bin/nginx-prometheus-exporter"]'
+}
+
 # --- main -------------------------------------------------------------------
 
 mapfile -t tags < <({ dockerfile_bases; compose_bases; } | sort -u)
@@ -270,7 +321,15 @@ log "base images named by the project: ${tags[*]}"
 status=0
 # A stand-in is stamped with a hash of the function that built it: one built by an older recipe
 # (say, before the nginx image needed openssl) is rebuilt, not reused. Pulled images have no stamp.
-recipe_of() { case $1 in node:*) declare -f build_node ;; nginx:*) declare -f build_nginx ;; grafana/k6:*) declare -f build_k6 ;; esac | sha256sum | cut -c1-16; }
+recipe_of() {
+  case $1 in
+    node:*) declare -f build_node ;;
+    nginx:*) declare -f build_nginx ;;
+    grafana/k6:*) declare -f build_k6 ;;
+    prom/prometheus:*) declare -f build_prometheus debian_version_of ;;
+    nginx/nginx-prometheus-exporter:*) declare -f build_nginx_exporter debian_version_of ;;
+  esac | sha256sum | cut -c1-16
+}
 for tag in "${tags[@]}"; do
   RECIPE=$(recipe_of "$tag")
   if docker image inspect "$tag" >/dev/null 2>&1; then
@@ -286,6 +345,9 @@ for tag in "${tags[@]}"; do
     node:*) build_node "$tag" || status=1 ;;
     nginx:*) build_nginx "$tag" || status=1 ;;
     grafana/k6:*) build_k6 "$tag" || status=1 ;;
+    prom/prometheus:*) build_prometheus "$tag" || status=1 ;;
+    nginx/nginx-prometheus-exporter:*) build_nginx_exporter "$tag" || status=1 ;;
+    grafana/grafana:*) log "SKIP $tag: no registry and no Debian package to stand in; the grafana profile needs a registry" ;;
     *) echo "base-images: no registry and no recipe for $tag" >&2; status=1; continue ;;
   esac
   if docker image inspect "$tag" >/dev/null 2>&1; then
