@@ -25,8 +25,8 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, type NativeNginx, NGINX_BIN, startNativeNginx } from '@gw/harness';
 import { parse as parseYaml } from 'yaml';
-import { freePort, type NativeNginx, NGINX_BIN, startNativeNginx } from '../loadtest/compare/native-nginx.ts';
 import {
   type Alert,
   alertsOf,
