@@ -10,7 +10,7 @@ if (cluster.isPrimary) {
     process.exit(0);
   });
 } else {
-  const { default: createApp } = await import('../../app/dist/app.js');
+  const { default: createApp } = await import('@gw/app');
   const app = await createApp();
   await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT) });
 }
