@@ -4,6 +4,7 @@
 // a k6 summary, and whether its result is the topology's knee. run.ts walks this
 // table for every topology: the warm-up, then capacity (whenever fixed-rate needs
 // its knee), then the other scenarios in the order asked for.
+import type { Options } from './options.ts';
 
 export const SCENARIO_NAMES = ['capacity', 'fixed-rate', 'static', 'slow', 'cpu', 'churn', 'tls', 'ws'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -18,19 +19,19 @@ const WS_INTERVAL_MS = 20;
 const NO_LIMIT = 60_000;
 
 /** What the scenarios read of the command line (options.ts), and whether wrk is there. */
-export interface Knobs {
-  duration: number;
-  warmup: number;
-  ramp: number;
-  maxRate: number;
-  kneeP95: number;
-  k6MaxRate: number;
-  connections: number;
-  fractions: number[];
-  tlsRate: number;
-  wsConnections: number;
-  hasWrk: boolean;
-}
+export type Knobs = Pick<
+  Options,
+  | 'duration'
+  | 'warmup'
+  | 'ramp'
+  | 'maxRate'
+  | 'kneeP95'
+  | 'k6MaxRate'
+  | 'connections'
+  | 'fractions'
+  | 'tlsRate'
+  | 'wsConnections'
+> & { hasWrk: boolean };
 
 /** One load step: a k6 script run (its summary in `dir`, under the run folder), or wrk's closed-model capacity run. */
 export type Step =

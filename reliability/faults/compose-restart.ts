@@ -10,7 +10,7 @@
  * with a reason otherwise. Uses its own compose project and free host ports, and tears down.
  */
 import { composeCli, compose as composeRun, dockerAnswers, freePort, sh } from '@gw/harness';
-import { type CaseResult, Load, report, round, type Sample, sleep } from '../lib/measure.js';
+import { type CaseResult, failureKinds, Load, report, round, type Sample, sleep } from '../lib/measure.js';
 
 const PROJECT = 'gwfaults';
 const RATE = Number(process.env.RATE ?? 100);
@@ -119,11 +119,7 @@ if (!cli) {
           topology: c.profile,
           pass: ran.status === 0 && lastOk && nginxUntouched,
           result:
-            `${r.failed} failed of ${r.requests} at ${RATE} req/s after the command (${
-              Object.entries(r.byKind)
-                .map(([k, v]) => `${v}× ${k}`)
-                .join(', ') || 'none'
-            }); ` +
+            `${r.failed} failed of ${r.requests} at ${RATE} req/s after the command (${failureKinds(r.byKind)}); ` +
             `serving again ${round(r.recoverMs / 1000, 1)} s after it; ` +
             `nginx ${nginxUntouched ? 'not restarted (same container start time)' : 'WAS restarted'}` +
             (lastOk ? '' : '; NOT recovered by the end of the window'),

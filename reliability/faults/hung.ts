@@ -8,7 +8,7 @@
  */
 
 import { request } from '@gw/harness';
-import { Load, ok, percentile, report, round, sleep, summarize } from '../lib/measure.js';
+import { failureKinds, Load, ok, percentile, report, round, sleep, summarize } from '../lib/measure.js';
 import { startGatewayTarget } from '../lib/targets.js';
 
 const RATE = Number(process.env.RATE ?? 200);
@@ -53,10 +53,7 @@ try {
   const p99During = round(percentile(others(hungAt, recoveredAt), 99));
   const all = summarize(samples);
   const during = summarize(samples, hungAt, recoveredAt);
-  const kinds =
-    Object.entries(all.failures)
-      .map(([k, n]) => `${n}× ${k}`)
-      .join(', ') || 'none';
+  const kinds = failureKinds(all.failures);
   report([
     {
       case: 'event loop blocked past --timeout',

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway } from '@gw/harness';
-import { Load, report, round, sleep, summarize } from '../lib/measure.js';
+import { failureKinds, Load, report, round, sleep, summarize } from '../lib/measure.js';
 import { APP } from '../lib/targets.js';
 
 const RATE = Number(process.env.RATE ?? 200);
@@ -61,10 +61,7 @@ try {
   const all = summarize(samples);
   const afterBroken = samples.filter((s) => s.end > marks.broken! && s.end < marks.v3Start!);
   const versionsAfterBroken = [...new Set(afterBroken.map((s) => s.header))];
-  const kinds =
-    Object.entries(all.failures)
-      .map(([k, n]) => `${n}× ${k}`)
-      .join(', ') || 'none';
+  const kinds = failureKinds(all.failures);
   report([
     {
       case: 'HUP ×3 (one broken deploy) under GET+POST load',

@@ -14,7 +14,7 @@
  *   flock /tmp/gw-measure.lock node --import tsx reliability/faults/sigkill.ts
  */
 
-import { Load, report, round, sleep, summarize } from '../lib/measure.js';
+import { failureKinds, Load, report, round, sleep, summarize } from '../lib/measure.js';
 import { startGatewayTarget } from '../lib/targets.js';
 
 const RATE = Number(process.env.RATE ?? 200);
@@ -63,10 +63,7 @@ try {
   const firstByFresh = Math.min(...samples.filter((s) => s.pid === fresh).map((s) => s.end));
   const recoverMs = round(firstByFresh - killedAt, 0);
   const all = summarize(loadSamples);
-  const kinds =
-    Object.entries(all.failures)
-      .map(([k, n]) => `${n}× ${k}`)
-      .join(', ') || 'none';
+  const kinds = failureKinds(all.failures);
   report([
     {
       case: 'SIGKILL a worker under load',

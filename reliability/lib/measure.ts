@@ -163,6 +163,15 @@ export interface Summary {
 }
 
 /** Samples that started within [from, to) ms. */
+/** A summary's failures as one phrase: "3× ECONNRESET, 1× 502", or "none". */
+export function failureKinds(failures: Record<string, number>): string {
+  return (
+    Object.entries(failures)
+      .map(([k, n]) => `${n}× ${k}`)
+      .join(', ') || 'none'
+  );
+}
+
 export function summarize(samples: Sample[], from = 0, to = Infinity): Summary {
   const win = samples.filter((s) => s.start >= from && s.start < to);
   const good = win.filter(ok);
