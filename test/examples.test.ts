@@ -2,7 +2,8 @@
 // gateway CLI with one worker and 127.0.0.1 as a trusted proxy. Each gets the same checks: JSON,
 // an echoed JSON body, a response streamed in parts, an error that leaves the worker serving, the
 // client as the framework reports it (direct, behind the trusted proxy, and a spoofing untrusted
-// peer), and a HUP reload onto a new worker. Needs `npm run build` (server/dist/cli.js).
+// peer) beside the TCP peer from its Node-level API (Hono: getConnInfo), and a HUP reload onto a
+// new worker. Koa is exported as `new Koa()` itself. Needs `npm run build` (server/dist/cli.js).
 import { strict as assert } from 'node:assert';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -59,6 +60,8 @@ function getChunks(url: string): Promise<Streamed> {
 interface WhoAmI {
   ip: string;
   protocol: string;
+  /** The TCP peer, as the framework's own Node-level API reports it (Hono: getConnInfo). */
+  peer: string;
   pid: number;
 }
 
@@ -141,19 +144,28 @@ for (const example of examples) {
 
     it('GET /whoami from a direct client: the socket peer, http', LIMIT, async () => {
       const me = (await request(`${gw.url}/whoami`)).json<WhoAmI>();
-      assert.deepEqual({ ip: me.ip, protocol: me.protocol }, { ip: '127.0.0.1', protocol: 'http' });
+      assert.deepEqual(
+        { ip: me.ip, protocol: me.protocol, peer: me.peer },
+        { ip: '127.0.0.1', protocol: 'http', peer: '127.0.0.1' },
+      );
     });
 
     it('GET /whoami behind the trusted proxy: the forwarded client and scheme', LIMIT, async () => {
       const me = (await request(`${gw.url}/whoami`, { headers: forwarded })).json<WhoAmI>();
-      assert.deepEqual({ ip: me.ip, protocol: me.protocol }, { ip: '203.0.113.7', protocol: 'https' });
+      assert.deepEqual(
+        { ip: me.ip, protocol: me.protocol, peer: me.peer },
+        { ip: '203.0.113.7', protocol: 'https', peer: '127.0.0.1' },
+      );
     });
 
     it('GET /whoami from an untrusted peer: its forwarded headers are not believed', LIMIT, async () => {
       // 127.0.0.2 is loopback too, but not in --forwarded-allow-ips.
       const res = await request(`${gw.url}/whoami`, { headers: forwarded, localAddress: '127.0.0.2' });
       const me = res.json<WhoAmI>();
-      assert.deepEqual({ ip: me.ip, protocol: me.protocol }, { ip: '127.0.0.2', protocol: 'http' });
+      assert.deepEqual(
+        { ip: me.ip, protocol: me.protocol, peer: me.peer },
+        { ip: '127.0.0.2', protocol: 'http', peer: '127.0.0.2' },
+      );
     });
 
     it('SIGHUP reloads: after "Reload complete" a new worker serves', LIMIT, async () => {

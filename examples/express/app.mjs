@@ -12,9 +12,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const app = express();
 
-// The gateway has already vetted X-Forwarded-For/-Proto: dropped from peers outside
-// --forwarded-allow-ips, one computed value from trusted ones. So Express may believe them, and
-// req.ip / req.protocol report the client. Without this they report the gateway's TCP peer.
+// The gateway sets X-Forwarded-For/-Proto/-Host on every request to its own verdict: the client a
+// peer in --forwarded-allow-ips names, else the TCP peer itself (a client's own claims are dropped).
+// So Express may believe them, and req.ip / req.protocol report the client. Without this they
+// report the TCP peer (behind nginx: nginx), and the gateway logs a note at start.
 app.set('trust proxy', true);
 app.use(express.json());
 
@@ -42,7 +43,7 @@ app.get('/boom', async () => {
 });
 
 app.get('/whoami', (req, res) => {
-  res.json({ ip: req.ip, protocol: req.protocol, pid: process.pid });
+  res.json({ ip: req.ip, protocol: req.protocol, peer: req.socket.remoteAddress, pid: process.pid });
 });
 
 // Without an error handler of its own, Express answers with an HTML page that shows the stack

@@ -10,9 +10,9 @@ const PARTS = 3;
 const PART_DELAY_MS = 100;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// trustProxy: the gateway has already vetted X-Forwarded-For/-Proto (see
-// examples/express/app.mjs). Fastify's default is false, and then request.ip and
-// request.protocol report the gateway's TCP peer, not the client. A factory export,
+// trustProxy: the gateway sets X-Forwarded-For/-Proto/-Host to its own verdict on every request
+// (see examples/express/app.mjs). Fastify's default is false, and then request.ip and
+// request.protocol report the TCP peer, not the client. A factory export,
 // `export default (ctx) => Fastify({ trustProxy: ctx.trustProxy })`, gets the same from the gateway.
 const app = Fastify({ trustProxy: true });
 
@@ -34,6 +34,11 @@ app.get('/boom', async () => {
   throw new Error('boom');
 });
 
-app.get('/whoami', async (request) => ({ ip: request.ip, protocol: request.protocol, pid: process.pid }));
+app.get('/whoami', async (request) => ({
+  ip: request.ip,
+  protocol: request.protocol,
+  peer: request.socket.remoteAddress,
+  pid: process.pid,
+}));
 
 export default app;

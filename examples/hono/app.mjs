@@ -2,7 +2,10 @@
 //   npx gateway examples/hono/app.mjs
 //   (in this repository, after `npm run build`: node server/dist/cli.js examples/hono/app.mjs)
 // A Hono app is a fetch handler (an object with fetch(request)), so `export default app` is the
-// whole contract: the gateway calls app.fetch itself, @hono/node-server is not needed.
+// whole contract: the gateway calls app.fetch itself, @hono/node-server's serve() is not needed.
+// The gateway passes Hono's Node bindings, { incoming, outgoing }, as c.env, so the Node helpers
+// of @hono/node-server (getConnInfo here) work as they do under serve().
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 
@@ -30,14 +33,15 @@ app.get('/boom', () => {
   throw new Error('boom');
 });
 
-// Hono has no request.ip. Its Node way, getConnInfo from '@hono/node-server/conninfo', reads
-// c.env.incoming (the Node request), which the gateway does not pass: it throws here. The gateway
-// does put its verdict in the Request instead: for a fetch app it always sets X-Forwarded-For
-// (the client, or the socket peer) and X-Forwarded-Proto, and builds request.url with that scheme.
+// The client: Hono has no request.ip, and getConnInfo reads the socket (c.env.incoming), which is
+// the TCP peer (behind nginx: nginx). The gateway's verdict on the client is in the headers: it
+// sets X-Forwarded-For (the trusted proxy's client, else the peer) and X-Forwarded-Proto on every
+// request, and builds request.url with that scheme.
 app.get('/whoami', (c) =>
   c.json({
     ip: c.req.header('x-forwarded-for'),
     protocol: new URL(c.req.url).protocol.slice(0, -1),
+    peer: getConnInfo(c).remote.address,
     pid: process.pid,
   }),
 );

@@ -1,9 +1,8 @@
 // The example app on Koa 3 with @koa/router. Run it under the gateway:
 //   npx gateway examples/koa/app.mjs
 //   (in this repository, after `npm run build`: node server/dist/cli.js examples/koa/app.mjs)
-// A Koa app is not itself a request listener: app.callback() is, and that is what the gateway
-// needs. Exporting `app` (new Koa()) fails at boot: the gateway sees an object with neither
-// fetch() nor Fastify's routing() and refuses it (GW_ERR_APP_SHAPE).
+// A Koa app is not itself a request listener (app.callback() is), but the gateway knows the shape
+// and calls callback() itself: `export default app` is the whole contract; never app.listen().
 import { Readable } from 'node:stream';
 import { json } from 'node:stream/consumers';
 import Router from '@koa/router';
@@ -51,9 +50,9 @@ router.get('/boom', () => {
 });
 
 router.get('/whoami', (ctx) => {
-  ctx.body = { ip: ctx.ip, protocol: ctx.protocol, pid: process.pid };
+  ctx.body = { ip: ctx.ip, protocol: ctx.protocol, peer: ctx.req.socket.remoteAddress, pid: process.pid };
 });
 
 app.use(router.routes()).use(router.allowedMethods());
 
-export default app.callback();
+export default app;

@@ -46,14 +46,14 @@ const routes = {
     throw new Error('boom');
   },
 
-  // Under the gateway these headers can be believed: it drops them from peers outside
-  // --forwarded-allow-ips and leaves one computed value from trusted ones. A listener only gets
-  // them when the request carried forwarded headers; otherwise the socket is the truth. (Run
-  // without the gateway, anyone could send them.)
+  // Under the gateway these headers can be believed: on every request it sets them to its own
+  // verdict, the client a peer in --forwarded-allow-ips names, else the TCP peer and its scheme
+  // (a client's own claims are dropped). Run without the gateway, anyone could send them.
   'GET /whoami': (req, res) =>
     sendJson(res, 200, {
-      ip: req.headers['x-forwarded-for'] ?? req.socket.remoteAddress,
-      protocol: req.headers['x-forwarded-proto'] ?? (req.socket.encrypted ? 'https' : 'http'),
+      ip: req.headers['x-forwarded-for'],
+      protocol: req.headers['x-forwarded-proto'],
+      peer: req.socket.remoteAddress,
       pid: process.pid,
     }),
 };

@@ -1,8 +1,10 @@
 /**
  * The app contract, this project's WSGI. MODULE[:EXPORT] (default export `default`) may be:
- *   1. a Node request listener `(req, res) => void`;
- *   2. a fetch handler: an object with `fetch(request: Request): Response | Promise<Response>`;
- *   3. a Fastify instance, or a factory (sync or async) returning any of the above.
+ *   1. a Node request listener `(req, res) => void` (an Express app is one);
+ *   2. a fetch handler: an object with `fetch(request, env): Response | Promise<Response>`, where
+ *      env is `{ incoming, outgoing }`, the Node request and response (Hono's Node bindings);
+ *   3. a Fastify instance, or a Koa app (anything with `callback()` and `use()`: its callback() is
+ *      the listener), or a factory (sync or async) returning any of the above.
  * A factory is called once per worker with an {@link AppContext}.
  */
 
@@ -14,18 +16,26 @@ import { pathToFileURL } from 'node:url';
 import { GatewayError } from './errors.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** The 2nd argument of a fetch app's `fetch`: the Node request and response, as @hono/node-server passes them. */
+export interface NodeBindings {
+  incoming: IncomingMessage;
+  outgoing: ServerResponse;
+}
 export interface FetchApp {
-  fetch(request: Request): Response | Promise<Response>;
+  fetch(request: Request, env: NodeBindings): Response | Promise<Response>;
 }
 
 /** What a factory receives. */
 export interface AppContext {
   /**
-   * Always true under the gateway: it has already vetted X-Forwarded-For/Proto/Host (dropped from
-   * untrusted peers, reduced to one computed value from trusted ones), so the app can trust them.
+   * Always true under the gateway: it sets X-Forwarded-For/Proto/Host on every request to its own
+   * verdict (the trusted proxy's client, else the socket's peer), so the app can trust them: pass
+   * it on, as `Fastify({ trustProxy: ctx.trustProxy })`.
    */
   trustProxy: true;
+  /** 1, 2, 3, … in the order the master forks workers (a replacement gets a new one); 0 under --check-config. */
   workerId: number;
+  /** 1 at start, one more on each HUP reload; 0 under --check-config. */
   generation: number;
 }
 
@@ -48,15 +58,40 @@ export interface WebSocketServerLike {
   clients: Set<{ close(code?: number, reason?: string): void }>;
 }
 
+/** A Koa app: not itself a listener, but `callback()` returns one. */
+interface KoaLike {
+  callback(): RequestListener;
+  use(...args: unknown[]): unknown;
+  proxy?: boolean;
+}
+
 interface Extras {
   upgrade?: UpgradeHandler | undefined;
   webSockets?: (() => WebSocketServerLike | undefined) | undefined;
+  /** Advice on how the app is set up (a framework that does not believe X-Forwarded-*), for --check-config and the log. */
+  notes?: string[] | undefined;
 }
 
 export type HostedApp =
-  | ({ kind: 'listener'; handle: RequestListener; close?: undefined } & Extras)
+  | ({ kind: 'listener' | 'koa'; handle: RequestListener; close?: undefined } & Extras)
   | ({ kind: 'fetch'; handle: FetchApp; close?: undefined } & Extras)
   | ({ kind: 'fastify'; handle: RequestListener; close: () => Promise<void> } & Extras);
+
+const IGNORES_PROXY =
+  'reports the socket peer as the client (behind nginx: nginx), although the gateway vets X-Forwarded-*';
+
+/** Fastify keeps its options under a private symbol; without it there is nothing to advise. */
+function fastifyTrustsProxy(app: object): boolean {
+  const key = Object.getOwnPropertySymbols(app).find((s) => s.description === 'fastify.options');
+  const options = key === undefined ? undefined : (app as Record<symbol, { trustProxy?: unknown } | undefined>)[key];
+  return options === undefined || Boolean(options.trustProxy);
+}
+
+/** An Express app: a listener with Express's settings API. */
+function expressTrustsProxy(fn: unknown): boolean {
+  const app = fn as { set?: unknown; enabled?: (name: string) => boolean };
+  return typeof app.set !== 'function' || typeof app.enabled !== 'function' || app.enabled('trust proxy');
+}
 
 export function splitAppSpec(spec: string): { module: string; exportName: string } {
   // A Windows drive letter is not an export separator; only the last colon counts.
@@ -86,6 +121,15 @@ function isFastify(x: unknown): x is FastifyLike {
   );
 }
 
+function isKoa(x: unknown): x is KoaLike {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as KoaLike).callback === 'function' &&
+    typeof (x as KoaLike).use === 'function'
+  );
+}
+
 function isFetchApp(x: unknown): x is FetchApp {
   return (
     (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as FetchApp).fetch === 'function'
@@ -110,10 +154,23 @@ async function classify(value: unknown, ctx: AppContext, depth: number, label: s
             }
           : undefined,
       webSockets: () => app.websocketServer,
+      notes: fastifyTrustsProxy(app)
+        ? undefined
+        : [`this Fastify instance has trustProxy off: request.ip ${IGNORES_PROXY}; pass { trustProxy: true }`],
     };
   }
   // Checked before "function": a Hono app is an object with fetch, and so may a callable be.
   if (isFetchApp(value) && typeof value !== 'function') return { kind: 'fetch', handle: value };
+  if (isKoa(value)) {
+    // Accepted as it is, the way an Express app is: `export default new Koa()` is the natural export.
+    return {
+      kind: 'koa',
+      handle: value.callback(),
+      notes: value.proxy
+        ? undefined
+        : [`this Koa app has app.proxy off: ctx.ip ${IGNORES_PROXY}; set app.proxy = true`],
+    };
+  }
   if (typeof value === 'function') {
     // (req, res) or (req, res, next) is a listener (Express apps are too); fewer parameters is a factory.
     if (value.length >= 2) {
@@ -125,6 +182,9 @@ async function classify(value: unknown, ctx: AppContext, depth: number, label: s
         handle: value as RequestListener,
         upgrade: typeof extra.upgrade === 'function' ? (extra.upgrade as UpgradeHandler) : undefined,
         webSockets: () => extra.websocketServer,
+        notes: expressTrustsProxy(value)
+          ? undefined
+          : [`this Express app has 'trust proxy' off: req.ip ${IGNORES_PROXY}; app.set('trust proxy', true)`],
       };
     }
     if (depth > 0) throw new GatewayError('GW_ERR_APP_SHAPE', `${label}: the factory returned another factory`);
@@ -134,7 +194,8 @@ async function classify(value: unknown, ctx: AppContext, depth: number, label: s
   if (isFetchApp(value)) return { kind: 'fetch', handle: value };
   throw new GatewayError(
     'GW_ERR_APP_SHAPE',
-    `${label} is ${value === null ? 'null' : typeof value}: expected a request listener (req, res), an object with fetch(request), a Fastify instance, or a factory returning one`,
+    `${label} is ${value === null ? 'null' : typeof value}: expected a request listener (req, res), an object ` +
+      'with fetch(request), a Fastify instance, a Koa app, or a factory returning one',
   );
 }
 

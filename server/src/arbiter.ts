@@ -10,8 +10,10 @@ import { keepBoundAddresses } from './config.js';
 import { EXIT, exitCodeOf, GatewayError } from './errors.js';
 import { MasterMetrics, type RestartReason } from './master-metrics.js';
 import { type MasterSignal, SignalQueue } from './master-signals.js';
+import { OutputCapture } from './output-capture.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { RECYCLE_REASONS, type RecycleReason, type WorkerMessage } from './protocol.js';
+import { type ReloadWatcher, watchForReload, watchRoot } from './reload-watcher.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
 import { CrashBackoff, type WorkerEvents, WorkerProcess } from './worker-process.js';
@@ -52,6 +54,9 @@ export class Arbiter {
   /** Resolves once every worker of the first generation is ready (never, if it halts first). */
   readonly ready: Promise<void>;
   private readonly metrics: MasterMetrics;
+  /** --capture-output and --reload, set up at start (a HUP does not turn them on or off). */
+  private capture: OutputCapture | undefined;
+  private watcher: ReloadWatcher | undefined;
 
   constructor(opts: ArbiterOptions) {
     this.opts = opts;
@@ -90,6 +95,8 @@ export class Arbiter {
       log.info(`Listening at: ${l.bind.kind === 'unix' ? l.address : `${scheme}://${l.address}`} (${process.pid})`);
     log.info(`Using ${this.target} worker${this.target === 1 ? '' : 's'} for ${this.app}`);
     this.ticker = setInterval(() => this.tick(), TICK_MS);
+    if (config.capture_output) this.capture = new OutputCapture(config);
+    if (config.reload) this.watcher = watchForReload(watchRoot(this.app), log, () => this.signal('HUP'));
     this.manageWorkers();
   }
 
@@ -116,6 +123,7 @@ export class Arbiter {
     TTOU: () => this.scale(Math.max(1, this.target - 1)),
     USR1: () => {
       this.opts.reopenLogs?.();
+      this.capture?.reopen();
       for (const w of this.workers.values()) w.child.kill('SIGUSR1');
     },
   };
@@ -141,9 +149,9 @@ export class Arbiter {
   };
 
   private spawnWorker(): void {
-    const { config, app, listeners, generation } = this;
+    const { config, app, listeners, generation, capture } = this;
     const w = new WorkerProcess(
-      { config, app, listeners, generation, workerId: this.nextWorkerId++ },
+      { config, app, listeners, generation, workerId: this.nextWorkerId++, capture },
       this.log,
       this.events,
     );
@@ -346,6 +354,7 @@ export class Arbiter {
     this.gracefulStop = graceful;
     this.log.info(graceful ? 'Shutting down gracefully' : wasStopping ? 'Forcing shutdown' : 'Shutting down');
     clearInterval(this.ticker);
+    this.watcher?.close();
     // The master holds a copy of every listening socket: while it is open the kernel keeps
     // completing handshakes into the backlog that no draining worker will accept, and those
     // clients would hang until the master exits. Closed now, a new connection is refused at once
@@ -378,6 +387,7 @@ export class Arbiter {
     this.closeListeners();
     await this.metrics.stop();
     if (this.config.pidfile) removePidfile(this.config.pidfile);
+    this.capture?.flush();
     this.log.info('Shutting down: Master');
     this.exit(code);
   }

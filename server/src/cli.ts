@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<void> {
       const hosted = await loadApp(app, { trustProxy: true, workerId: 0, generation: 0 });
       await hosted.close?.();
       process.stdout.write(`configuration OK; ${app} is a ${hosted.kind} app\n`);
+      for (const note of hosted.notes ?? []) process.stdout.write(`note: ${note}\n`);
       process.exit(EXIT.OK);
     } catch (err) {
       // The app's own error (a throw at import time, a failing factory): its stack is what helps.

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GatewayError } from './errors.js';
-import { showValue } from './setting-spec.js';
-import { type AnySetting, type Config, defaultOf, envName, SETTINGS } from './settings.js';
+import { defaultOf, envName, showValue } from './setting-spec.js';
+import { type AnySetting, type Config, SETTINGS } from './settings.js';
 
 export interface ParsedArgs {
   values: Map<string, unknown>;

@@ -75,7 +75,8 @@ export const ERRORS = {
   GW_ERR_APP_SHAPE: createError(
     'The export is not an app the gateway can host',
     'APP_LOAD_ERROR',
-    'The export is neither a request listener, a fetch handler, a Fastify instance nor a factory of one.',
+    'The export is neither a request listener, a fetch handler, a Fastify instance, a Koa app nor a factory of ' +
+      'one.',
   ),
   GW_ERR_WORKER_BOOT: createError(
     'A worker failed to boot',

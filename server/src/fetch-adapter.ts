@@ -1,7 +1,9 @@
 /**
- * Runs a fetch handler (`fetch(Request) => Response`) on a Node request: builds the Web Request
+ * Runs a fetch handler (`fetch(Request, env) => Response`) on a Node request: builds the Web Request
  * from the already-vetted headers, streams the Response back with backpressure, and aborts the
- * Request's signal when the client goes away.
+ * Request's signal when the client goes away. `env` is what @hono/node-server passes,
+ * `{ incoming, outgoing }` (the Node request and response), so Node-only helpers such as Hono's
+ * getConnInfo work unchanged.
  */
 
 import { once } from 'node:events';
@@ -10,7 +12,8 @@ import { Readable } from 'node:stream';
 import type { FetchApp, RequestListener } from './app-loader.js';
 
 function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
-  // Set by the gateway when forwarded headers were present; otherwise the socket is the truth.
+  // X-Forwarded-Proto/Host are the gateway's verdict, set on every request (forwarded.ts); the
+  // fallbacks only matter to a request that never went through the pipeline.
   const proto =
     (req.headers['x-forwarded-proto'] as string | undefined) ??
     ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
@@ -21,10 +24,6 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else headers.set(name, value);
   }
-  // A Web Request has no socket: without forwarded headers, say what the socket says.
-  if (!headers.has('x-forwarded-for') && req.socket.remoteAddress)
-    headers.set('x-forwarded-for', req.socket.remoteAddress);
-  if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', proto);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   const init: RequestInit & { duplex?: 'half' } = { method: req.method ?? 'GET', headers, signal };
   if (hasBody) {
@@ -77,8 +76,13 @@ export function fetchListener(app: FetchApp): RequestListener {
       res.end('{"statusCode":400,"error":"Bad Request","message":"invalid request target or Host"}');
       return;
     }
-    const response = await app.fetch(request);
+    const response = await app.fetch(request, { incoming: req, outgoing: res });
     if (!(response instanceof Response)) throw new TypeError('fetch handler did not return a Response');
+    // The app answered through env.outgoing itself: its Response is not written a second time.
+    if (res.headersSent || res.writableEnded) {
+      await response.body?.cancel();
+      return;
+    }
     await writeResponse(response, res);
   };
 }

@@ -1,9 +1,10 @@
 /**
  * Proxy awareness. Only peers in --forwarded-allow-ips may tell us the client's address, scheme
- * and host (X-Forwarded-For/Proto/Host, RFC 7239 Forwarded). When a request carries any of them,
- * the gateway resolves them once and hands the app exactly one computed value in each
- * X-Forwarded-* header, dropping `Forwarded`: whatever the app reads there is the gateway's
- * verdict, never a client's claim. A request without them is left alone: the socket is the truth.
+ * and host (X-Forwarded-For/Proto/Host, RFC 7239 Forwarded). One rule for every app shape: each
+ * request reaches the app with exactly one X-Forwarded-For, -Proto and -Host value, the gateway's
+ * verdict (what a trusted proxy said, else the socket's peer, scheme and Host), and no `Forwarded`.
+ * Whatever the app reads there is never a client's claim, so a framework told to trust its proxy
+ * (Express `trust proxy`, Koa `app.proxy`, Fastify `trustProxy`) reports the right client.
  */
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
@@ -124,6 +125,19 @@ export function resolveForwarded(req: IncomingMessage, trust: TrustFn, encrypted
   const fHost =
     lastIndexToken(req.headers['x-forwarded-host'], consumed) ?? firstToken(req.headers['x-forwarded-host']);
   return { ip, proto, host: fHost ?? host };
+}
+
+/**
+ * The common case, a request without any forwarded header: the socket is the truth. Three
+ * assignments and no allocation (the strings are the socket's and the Host header's own).
+ * A unix-socket peer has no address: no X-Forwarded-For then.
+ */
+export function applyDirect(req: IncomingMessage, encrypted: boolean): void {
+  const h = req.headers;
+  const ip = req.socket.remoteAddress;
+  if (ip !== undefined) h['x-forwarded-for'] = ip;
+  h['x-forwarded-proto'] = encrypted ? 'https' : 'http';
+  if (h.host !== undefined) h['x-forwarded-host'] = h.host;
 }
 
 /** Rewrites the request's headers to the resolved view (see the file comment). */

@@ -5,7 +5,7 @@
  * is vetted before its "100 Continue", the scan is kept on the request and the pipeline reuses it.
  */
 import type { IncomingMessage } from 'node:http';
-import { applyForwarded, resolveForwarded, type TrustFn } from './forwarded.js';
+import { applyDirect, applyForwarded, resolveForwarded, type TrustFn } from './forwarded.js';
 import { rawRefusal } from './refusals.js';
 import type { Config } from './settings.js';
 
@@ -86,12 +86,14 @@ export function mayContinue(req: IncomingMessage, config: Config): boolean {
 }
 
 /**
- * Without forwarded headers the socket already tells the truth and there is nothing to vet: the
- * common case (a direct client, or a proxy that sets none) costs nothing here.
+ * Sets X-Forwarded-For/Proto/Host to the gateway's verdict on every request (forwarded.ts). Without
+ * forwarded headers in the head (a direct client, or a proxy that sets none) there is nothing to
+ * resolve: the socket's values are copied in, which costs a few assignments.
  */
 export function vetForwarded(req: IncomingMessage, head: HeadScan, trust: TrustFn): void {
-  if (head.forwarded)
-    applyForwarded(req, resolveForwarded(req, trust, (req.socket as { encrypted?: boolean }).encrypted === true));
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+  if (head.forwarded) applyForwarded(req, resolveForwarded(req, trust, encrypted));
+  else applyDirect(req, encrypted);
 }
 
 /**

@@ -28,12 +28,21 @@ function destination(
   return pino.destination({ dest: target, sync, mkdir: true });
 }
 
-export function createErrorLog(target: string, level: string, role: 'master' | 'worker'): ReopenableLogger {
+/**
+ * `ownPid: false` leaves the pid out of the base, for records that carry another process's pid
+ * (the master recording a worker's captured output): pino would write a second `pid` key.
+ */
+export function createErrorLog(
+  target: string,
+  level: string,
+  role: 'master' | 'worker',
+  ownPid = true,
+): ReopenableLogger {
   const dest = destination(target === '-' ? 'stderr' : target, true);
   const logger = pino(
     {
       level: LEVELS[level] ?? 'info',
-      base: { pid: process.pid, role },
+      base: ownPid ? { pid: process.pid, role } : { role },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -17,7 +17,8 @@ export type Section =
   | 'Metrics'
   | 'Server mechanics'
   | 'SSL'
-  | 'Config';
+  | 'Config'
+  | 'Debugging';
 
 export interface SettingSpec<N extends string, T> {
   /** snake_case, as in Gunicorn; also the key in a config file. */
@@ -43,6 +44,17 @@ export interface SettingSpec<N extends string, T> {
 /** Declares a setting; `N` keeps the name's literal type, from which `Config`'s keys come. */
 export function spec<N extends string, T>(s: SettingSpec<N, T>): SettingSpec<N, T> {
   return s;
+}
+
+/** A setting's environment variable: `max_requests` is GATEWAY_MAX_REQUESTS. */
+export function envName(name: string): string {
+  return `GATEWAY_${name.toUpperCase()}`;
+}
+
+/** A setting's default, computed when it is a function (from the environment: PORT, WEB_CONCURRENCY). */
+export function defaultOf(s: SettingSpec<string, unknown>): unknown {
+  const d = s.default as unknown;
+  return typeof d === 'function' ? (d as () => unknown)() : d;
 }
 
 /** The one way to show a value of any setting (any spec is a SettingSpec<string, unknown>: `show` is bivariant). */

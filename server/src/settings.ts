@@ -1,7 +1,8 @@
 /**
  * Every setting of the gateway, declared once: name, CLI flags, environment variable, validator,
  * default and description. The CLI parser, the environment mapping, `--print-config`, `--help`
- * and docs/settings.md are all derived from this list (Gunicorn's config.py pattern).
+ * and docs/settings.md are all derived from this list (Gunicorn's config.py pattern); the names of
+ * environment variables and computed defaults come from setting-spec.ts.
  */
 
 import {
@@ -258,7 +259,7 @@ export const SETTINGS = [
     validate: toCidrs,
     desc:
       'Peers (addresses or CIDRs, `*` for any) whose X-Forwarded-For/Proto/Host and Forwarded headers are ' +
-      'trusted. From anyone else they are dropped.',
+      'trusted. From anyone else they are replaced by the socket peer and scheme (the app always gets one value).',
   }),
   spec({
     name: 'pidfile',
@@ -299,6 +300,18 @@ export const SETTINGS = [
     default: 'info',
     validate: toLevel,
     desc: 'Error log level: debug, info, warning, error, critical.',
+  }),
+  spec({
+    name: 'capture_output',
+    section: 'Logging',
+    flags: ['--capture-output'],
+    kind: 'bool',
+    default: false,
+    validate: toBool,
+    desc:
+      "Pipe the workers' stdout and stderr through the master: each line that is not already a JSON object " +
+      "becomes an error-log record (info for stdout, error for stderr) with the worker's pid, so an app's " +
+      'console output and stack traces do not break a JSON log. Off by default, as in Gunicorn.',
   }),
   spec({
     name: 'metrics_bind',
@@ -365,6 +378,17 @@ export const SETTINGS = [
     validate: toOptionalString,
     desc: "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed by Node). Unset: Node's default list.",
   }),
+  spec({
+    name: 'reload',
+    section: 'Debugging',
+    flags: ['--reload'],
+    kind: 'bool',
+    default: false,
+    validate: toBool,
+    desc:
+      "For development: watch the app module's directory (not node_modules, not dotfiles) and reload on a " +
+      'change, 200 ms after the last one, as a HUP does; a broken save leaves the old workers serving.',
+  }),
 ] as const;
 
 export type AnySetting = (typeof SETTINGS)[number];
@@ -375,12 +399,3 @@ export type SettingName = AnySetting['name'];
  * its validator returns.
  */
 export type Config = { [S in AnySetting as S['name']]: ReturnType<S['validate']> };
-
-export function envName(name: string): string {
-  return `GATEWAY_${name.toUpperCase()}`;
-}
-
-export function defaultOf(s: AnySetting): unknown {
-  const d = s.default as unknown;
-  return typeof d === 'function' ? (d as () => unknown)() : d;
-}

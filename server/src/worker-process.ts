@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Listener } from './binds.js';
 import type { MetricsWorker, WorkerState } from './master-metrics.js';
+import { OutputCapture } from './output-capture.js';
 import type { BootMessage, WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
 import type { RequestCounts } from './worker-stats.js';
@@ -27,6 +28,8 @@ export interface WorkerBoot {
   listeners: readonly Listener[];
   generation: number;
   workerId: number;
+  /** --capture-output: the worker's stdout and stderr are read by the master; else inherited. */
+  capture: OutputCapture | undefined;
 }
 
 export interface WorkerEvents {
@@ -56,8 +59,10 @@ export class WorkerProcess implements MetricsWorker {
   ) {
     this.id = boot.workerId;
     this.generation = boot.generation;
-    this.child = fork(WORKER_SCRIPT, [], { stdio: 'inherit', env: process.env });
+    const stdio = boot.capture ? [...OutputCapture.stdio] : 'inherit';
+    this.child = fork(WORKER_SCRIPT, [], { stdio, env: process.env });
     this.pid = this.child.pid ?? -1;
+    boot.capture?.attach(this.child);
     this.startedAt = this.lastBeat = Date.now();
     log.info(`Booting worker with pid: ${this.pid}`);
     this.child.on('message', (msg: WorkerMessage) => events.message(this, msg));

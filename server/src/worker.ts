@@ -15,6 +15,7 @@ import { EXIT, exitCodeOf, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust } from './forwarded.js';
 import { attachRequestPath, createPipeline } from './http-handler.js';
+import { guardListen, ownServer } from './listen-guard.js';
 import { type AccessLog, createAccessLog, createErrorLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, Heartbeat, MasterMessage, RecycleReason, WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
@@ -70,17 +71,21 @@ class Worker {
   async start(): Promise<void> {
     const { config, boot, log, stats } = this;
     let hosted: HostedApp;
+    // Before the app's code runs: a listen() of its own, at import time or later, is reported.
+    guardListen(log);
     try {
       hosted = await loadApp(boot.app, { trustProxy: true, workerId: boot.workerId, generation: boot.generation });
     } catch (err) {
       const detail =
-        err instanceof GatewayError ? { code: err.code, msg: err.message } : { code: 'GW_ERR_APP_LOAD', err };
+        err instanceof GatewayError ? { code: err.code, reason: err.message } : { code: 'GW_ERR_APP_LOAD', err };
       log.error(detail, `Worker failed to load app ${boot.app}`);
       this.errorLog.flush();
       // The master tells an app that cannot load from a worker that cannot boot by this status.
       process.exit(exitCodeOf('GW_ERR_APP_LOAD'));
     }
     this.hosted = hosted;
+    // Told once, by the first worker the master forks (not once per worker).
+    if (boot.workerId === 1) for (const note of hosted.notes ?? []) log.info(`Note: ${note}`);
     const trust = compileTrust(config.forwarded_allow_ips);
     const pipeline = createPipeline({
       config,
@@ -126,6 +131,7 @@ class Worker {
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       this.log.debug({ code: err.code, peer: socket.remoteAddress }, `TLS handshake failed: ${err.message}`);
     });
+    ownServer(server);
     this.connections.track(server);
     // No truncation: Node would silently drop headers past the count (Host among them); the pipeline
     // counts them and answers 431, and maxHeaderSize bounds the memory.

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import {
+  applyDirect,
   applyForwarded,
   compileTrust,
   parseCidrList,
@@ -76,6 +77,19 @@ test('the app receives exactly the resolved values and no Forwarded header', () 
   assert.equal(r.headers['x-forwarded-for'], '192.0.2.1');
   assert.equal(r.headers['x-forwarded-proto'], 'http');
   assert.equal(r.headers['x-forwarded-host'], undefined);
+});
+
+test('without forwarded headers the app still gets the verdict: the socket peer, its scheme and the Host', () => {
+  const r = req('192.0.2.9', {});
+  applyDirect(r, true);
+  assert.equal(r.headers['x-forwarded-for'], '192.0.2.9');
+  assert.equal(r.headers['x-forwarded-proto'], 'https');
+  assert.equal(r.headers['x-forwarded-host'], 'svc.test');
+  // A unix-socket peer has no address to give.
+  const unix = req(undefined, {});
+  applyDirect(unix, false);
+  assert.equal(unix.headers['x-forwarded-for'], undefined);
+  assert.equal(unix.headers['x-forwarded-proto'], 'http');
 });
 
 test('CIDR lists are validated', () => {
