@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    app.log.info({ signal, pid: process.pid }, 'draining: finishing in-flight requests');
+    app.log.info({ signal }, 'draining: finishing in-flight requests');
     // /readyz turns 503 and responses carry Connection: close; close() then stops
     // the listener, closes idle keep-alive sockets and waits for busy ones.
     app.markDraining();
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     deadline.unref();
     app.close().then(
       () => {
-        app.log.info({ pid: process.pid }, 'stopped');
+        app.log.info('stopped');
         process.exit(forced ? 1 : 0);
       },
       (error: unknown) => {
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     listenTextResolver: (address) => `listening on ${address}`,
   });
   const { port } = app.server.address() as AddressInfo;
-  app.log.debug({ host: env.host, port, pid: process.pid, trustProxy: env.trustProxy }, 'standalone server ready');
+  app.log.debug({ host: env.host, port, trustProxy: env.trustProxy }, 'standalone server ready');
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,5 @@
 // The example app on Express 5. Run it under the gateway:
-//   npx gateway examples/express/app.mjs
+//   npx nodicorn examples/express/app.mjs
 //   (in this repository, after `npm run build`: node server/dist/cli.js examples/express/app.mjs)
 // An Express app is a (req, res, next) request listener, so `export default app` is the whole
 // contract. It never calls app.listen(): the gateway owns the socket, and a listen() here would

@@ -1,5 +1,5 @@
 // The example app on Fastify 5. Run it under the gateway:
-//   npx gateway examples/fastify/app.mjs
+//   npx nodicorn examples/fastify/app.mjs
 //   (in this repository, after `npm run build`: node server/dist/cli.js examples/fastify/app.mjs)
 // The gateway accepts a Fastify instance as it is (it calls ready() and routes requests into it),
 // so `export default app` is the whole contract; never app.listen().

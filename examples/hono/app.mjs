@@ -1,5 +1,5 @@
 // The example app on Hono. Run it under the gateway:
-//   npx gateway examples/hono/app.mjs
+//   npx nodicorn examples/hono/app.mjs
 //   (in this repository, after `npm run build`: node server/dist/cli.js examples/hono/app.mjs)
 // A Hono app is a fetch handler (an object with fetch(request)), so `export default app` is the
 // whole contract: the gateway calls app.fetch itself, @hono/node-server's serve() is not needed.

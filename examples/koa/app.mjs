@@ -1,5 +1,5 @@
 // The example app on Koa 3 with @koa/router. Run it under the gateway:
-//   npx gateway examples/koa/app.mjs
+//   npx nodicorn examples/koa/app.mjs
 //   (in this repository, after `npm run build`: node server/dist/cli.js examples/koa/app.mjs)
 // A Koa app is not itself a request listener (app.callback() is), but the gateway knows the shape
 // and calls callback() itself: `export default app` is the whole contract; never app.listen().

@@ -1,5 +1,5 @@
 // The example app as a plain Node request listener, no framework. Run it under the gateway:
-//   npx gateway examples/listener/app.mjs
+//   npx nodicorn examples/listener/app.mjs
 //   (in this repository, after `npm run build`: node server/dist/cli.js examples/listener/app.mjs)
 // Any (req, res) function is a request listener: `export default` it; the gateway creates the
 // server and owns the socket.

@@ -3,7 +3,7 @@
  * contract's types are for apps that want to type themselves against it; the rest are the pieces
  * the CLI is made of.
  */
-export type { AppContext, FetchApp, HostedApp, RequestListener } from './app-loader.js';
+export type { AppContext, FetchApp, HostedApp, NodeBindings, RequestListener } from './app-loader.js';
 export { loadApp, splitAppSpec } from './app-loader.js';
 export { Arbiter, type ArbiterOptions } from './arbiter.js';
 export { parseArgv, printConfig, resolveConfig, settingsMarkdown } from './config.js';
