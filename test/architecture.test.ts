@@ -3,6 +3,7 @@
 // by its name (never by a relative path into it), and that the published gateway and the sample app
 // import only what their own package.json declares.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -106,4 +107,34 @@ describe('imports follow docs/architecture.md', () => {
       assert.deepEqual(bad, []);
     });
   }
+});
+
+// The house's shape (docs/architecture.md): small modules, and lines a reader can take in.
+describe('file and line sizes', () => {
+  const tracked = spawnSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' });
+  const files = tracked.status === 0 ? tracked.stdout.split('\0').filter(Boolean) : [];
+  const code = files.filter((f) => /\.(ts|js|mjs|sh)$/.test(f) && !f.startsWith('loadtest/results/'));
+
+  it('no source file (tests, fixtures and generated files aside) is over 400 lines', (t) => {
+    if (files.length === 0) return t.skip('not a git checkout');
+    const sourcesOnly = code.filter((f) => !isTestPath(f) && !/\.test\.|\.d\.ts$|fixtures\//.test(f));
+    const long = sourcesOnly
+      .map((f) => [f, readFileSync(join(ROOT, f), 'utf8').split('\n').length - 1] as const)
+      .filter(([, n]) => n > 400)
+      .map(([f, n]) => `${f}: ${n} lines`);
+    assert.deepEqual(long, []);
+  });
+
+  it('no line of code, tests included, is over 140 characters', (t) => {
+    if (files.length === 0) return t.skip('not a git checkout');
+    const long: string[] = [];
+    for (const f of code) {
+      readFileSync(join(ROOT, f), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (line.length > 140) long.push(`${f}:${i + 1}: ${line.length} characters`);
+        });
+    }
+    assert.deepEqual(long, []);
+  });
 });

@@ -130,7 +130,8 @@ export const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'p(9
  * @typedef {object} ThresholdSpec
  * @property {number} p95Ms     default p95 limit of http_req_duration, ms (env P95_MS overrides)
  * @property {number} p99Ms     default p99 limit, ms (env P99_MS overrides)
- * @property {string[]} [scenarios] scenario names that get their own latency, failure and dropped-iteration thresholds (so they appear in the summary)
+ * @property {string[]} [scenarios] scenario names that get their own latency, failure and
+ *   dropped-iteration thresholds (so they appear in the summary)
  * @property {boolean} [arrivalRate] the executors are arrival-rate based: add dropped_iterations count==0
  * @property {boolean} [abortOnFail] stop the run as soon as one fails (capacity search)
  * @property {string} [delayAbortEval] with abortOnFail: how long to wait before the first evaluation

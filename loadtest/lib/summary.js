@@ -8,10 +8,20 @@ import { BASE_URL, RESULTS_DIR, TOPOLOGY, TREND_STATS } from './config.js';
 
 /**
  * The parts of k6's summary data this module reads.
- * @typedef {{ type: 'counter' | 'gauge' | 'rate' | 'trend', contains?: string, values: Record<string, number>, thresholds?: Record<string, { ok: boolean }> }} SummaryMetric
+ * @typedef {{
+ *   type: 'counter' | 'gauge' | 'rate' | 'trend',
+ *   contains?: string,
+ *   values: Record<string, number>,
+ *   thresholds?: Record<string, { ok: boolean }>,
+ * }} SummaryMetric
  * @typedef {{ name: string, path: string, passes: number, fails: number }} SummaryCheck
  * @typedef {{ name: string, path: string, groups: SummaryGroup[], checks: SummaryCheck[] }} SummaryGroup
- * @typedef {{ metrics: Record<string, SummaryMetric>, root_group: SummaryGroup, options?: Record<string, unknown>, state?: { testRunDurationMs?: number } }} SummaryData
+ * @typedef {{
+ *   metrics: Record<string, SummaryMetric>,
+ *   root_group: SummaryGroup,
+ *   options?: Record<string, unknown>,
+ *   state?: { testRunDurationMs?: number },
+ * }} SummaryData
  */
 
 /**
@@ -71,7 +81,8 @@ export function junit(data, script) {
         failures++;
         const got = xmlEscape(JSON.stringify(m.values));
         cases.push(
-          `    <testcase classname="${suite}.thresholds" name="${name}">\n      <failure message="threshold crossed">${got}</failure>\n    </testcase>`,
+          `    <testcase classname="${suite}.thresholds" name="${name}">\n` +
+            `      <failure message="threshold crossed">${got}</failure>\n    </testcase>`,
         );
       }
     }
@@ -84,7 +95,8 @@ export function junit(data, script) {
     } else {
       failures++;
       cases.push(
-        `    <testcase classname="${suite}.checks" name="${name}">\n      <failure message="${c.fails} of ${c.passes + c.fails} failed"/>\n    </testcase>`,
+        `    <testcase classname="${suite}.checks" name="${name}">\n` +
+          `      <failure message="${c.fails} of ${c.passes + c.fails} failed"/>\n    </testcase>`,
       );
     }
   }
@@ -142,9 +154,13 @@ export function textSummary(data, script, files) {
     } else if (m.type === 'rate') {
       values = `${((m.values.rate ?? 0) * 100).toFixed(2)}% (${m.values.passes ?? 0} of ${(m.values.passes ?? 0) + (m.values.fails ?? 0)})`;
     } else if (m.type === 'counter') {
-      values = `${formatValue(m.values.count ?? 0, m.contains)} (${formatValue(m.values.rate ?? 0, m.contains === 'data' ? 'data' : 'rate')}/s)`;
+      const perSecond = formatValue(m.values.rate ?? 0, m.contains === 'data' ? 'data' : 'rate');
+      values = `${formatValue(m.values.count ?? 0, m.contains)} (${perSecond}/s)`;
     } else {
-      values = `${formatValue(m.values.value ?? 0, m.contains)} (min ${formatValue(m.values.min ?? 0, m.contains)}, max ${formatValue(m.values.max ?? 0, m.contains)})`;
+      const [value, min, max] = [m.values.value, m.values.min, m.values.max].map((v) =>
+        formatValue(v ?? 0, m.contains),
+      );
+      values = `${value} (min ${min}, max ${max})`;
     }
     const marks = Object.entries(m.thresholds ?? {})
       .map(([expr, r]) => `${r.ok ? '✓' : '✗'} ${expr}`)

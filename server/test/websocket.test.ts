@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { fixture, rawExchange, startGateway } from './helpers.js';
 
+/** A WebSocket handshake's headers after the request line, as raw bytes. */
+const UPGRADE_HEADERS =
+  'Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
 const SAMPLE_APP = fileURLToPath(new URL('../../app/dist/app.js', import.meta.url));
 
 async function open(
@@ -52,20 +57,14 @@ test("a listener's upgrade gets vetted forwarded headers; a fetch app refuses up
     assert.equal(await next(), 'echo:x');
     ws.terminate();
     // The same head limits as any request.
-    const tooLong = await rawExchange(
-      gw.port,
-      `GET /${'a'.repeat(5000)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
-    );
+    const tooLong = await rawExchange(gw.port, `GET /${'a'.repeat(5000)} HTTP/1.1\r\n${UPGRADE_HEADERS}`);
     assert.match(tooLong, /^HTTP\/1\.1 414 /);
   } finally {
     await gw.stop();
   }
   const fetchApp = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('fetch-app.mjs')]);
   try {
-    const out = await rawExchange(
-      fetchApp.port,
-      'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
+    const out = await rawExchange(fetchApp.port, `GET / HTTP/1.1\r\n${UPGRADE_HEADERS}`);
     assert.match(out, /^HTTP\/1\.1 501 /);
   } finally {
     await fetchApp.stop();
