@@ -14,8 +14,9 @@
 #                                            gateway's build; empty: nothing to build
 #   APP_MODULE  (app/dist/app.js)            MODULE[:EXPORT] the gateway hosts (ENV
 #                                            APP_MODULE in the image, for the default command)
+#   APP_HEALTH_PATH  (/healthz)              what the healthcheck asks for a 200 (ENV)
 #   e.g. --build-arg APP_DIR=examples --build-arg APP_BUILD= \
-#        --build-arg APP_MODULE=examples/express/app.mjs
+#        --build-arg APP_MODULE=examples/express/app.mjs --build-arg APP_HEALTH_PATH=/
 # Static files: $APP_DIR/static after the build, if there is one, are what nginx
 # serves under /static/ (the sample app makes app/static); else nginx has none.
 #
@@ -27,6 +28,7 @@
 ARG APP_DIR=app
 ARG APP_BUILD="npm run build -w @gw/app"
 ARG APP_MODULE=app/dist/app.js
+ARG APP_HEALTH_PATH=/healthz
 
 # ---- build: compile TypeScript and make the static files (dev dependencies) ----
 FROM node:26.10.0-trixie-slim AS build
@@ -108,6 +110,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 FROM node:26.10.0-trixie-slim AS runtime
 ARG APP_DIR
 ARG APP_MODULE
+ARG APP_HEALTH_PATH
 # tini as PID 1: forwards SIGTERM/SIGHUP/... to the gateway master (a process 1
 # without handlers would ignore them) and reaps orphaned processes. openssl makes
 # the gateway's development certificate (scripts/dev-certificate.sh).
@@ -118,8 +121,9 @@ ENV NODE_ENV=production
 # Listen on all interfaces of the container, port 8000: the gateway binds
 # 0.0.0.0:$PORT when PORT is set, the app's own server reads HOST and PORT.
 ENV HOST=0.0.0.0 PORT=8000
-# The app the default command hosts (the build argument, kept for run time).
-ENV APP_MODULE=$APP_MODULE
+# The app the default command hosts and the path its healthcheck asks (the build
+# arguments, kept for run time).
+ENV APP_MODULE=$APP_MODULE APP_HEALTH_PATH=$APP_HEALTH_PATH
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY config/package.json config/
@@ -143,9 +147,10 @@ EXPOSE 8000
 COPY scripts/dev-certificate.sh docker/gateway-entrypoint.sh /usr/local/bin/
 # Node's own http(s): no curl in the image. HTTPS when the gateway terminates TLS
 # (GATEWAY_CERTFILE set); the certificate is not verified: this asks 127.0.0.1
-# whether the process answers, not who it is.
+# whether the process answers, not who it is. APP_HEALTH_PATH: the sample app's
+# /healthz, or any path of another app that answers 200.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "require(process.env.GATEWAY_CERTFILE ? 'https' : 'http').get({ host: '127.0.0.1', port: process.env.PORT || 8000, path: '/healthz', rejectUnauthorized: false }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
+  CMD ["node", "-e", "require(process.env.GATEWAY_CERTFILE ? 'https' : 'http').get({ host: '127.0.0.1', port: process.env.PORT || 8000, path: process.env.APP_HEALTH_PATH || '/healthz', rejectUnauthorized: false }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--", "gateway-entrypoint.sh"]
 # The gateway hosting $APP_MODULE. An exec-form CMD cannot expand a variable, so
 # `sh -c` does, and `exec` replaces that shell with node: tini's child is the
