@@ -11,8 +11,10 @@
 #                                 package, laid out like the official image.
 #   nginx:<X.Y.Z>                 debootstrap'd Debian + Debian's nginx, whose version
 #                                 must be X.Y.Z, with the official image's layout
-#                                 (uid 101, /docker-entrypoint.sh, SIGQUIT, logs to
-#                                 stdout/stderr) and its ca-certificates + openssl.
+#                                 (uid 101, /docker-entrypoint.sh sourcing *.envsh and
+#                                 running *.sh of /docker-entrypoint.d, its template
+#                                 rendering with envsubst from gettext-base, SIGQUIT,
+#                                 logs to stdout/stderr) and its ca-certificates + openssl.
 #   grafana/k6:<X.Y.Z>            only if a k6 binary of that version exists at
 #                                 $K6_BINARY (default /opt/k6/k6); it is copied, never built.
 #   prom/prometheus:v<X.Y.Z>      debootstrap'd Debian + Debian's prometheus package (its
@@ -212,7 +214,9 @@ build_nginx() { # nginx:1.26.3
   root=$(debian_root "$nginx_suite" nginx)
   # ca-certificates (and openssl, which it depends on) as in the official image:
   # the project's nginx stage uses both (development certificate, OCSP stapling).
-  in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx ca-certificates >/dev/null'
+  # gettext-base: envsubst, which renders /etc/nginx/templates (as in the official image).
+  in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+    nginx ca-certificates gettext-base >/dev/null'
   local got
   got=$(chroot "$root" /usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||')
   [[ $got == "$version" ]] \
@@ -226,21 +230,55 @@ build_nginx() { # nginx:1.26.3
     ln -sf /dev/stdout /var/log/nginx/access.log
     ln -sf /dev/stderr /var/log/nginx/error.log
     rm -f /etc/nginx/sites-enabled/default'
-  # The official entrypoint contract: run executable /docker-entrypoint.d/*.sh in
-  # order when the command is nginx, then exec the command.
+  # The official entrypoint contract, when the command is nginx: every executable
+  # file of /docker-entrypoint.d in `sort -V` order, *.envsh sourced (what they
+  # export reaches the scripts after them), *.sh run; one that fails ends the
+  # container. Then exec the command.
   cat >"$root/docker-entrypoint.sh" <<'ENTRY'
 #!/bin/sh
 set -e
-if [ -z "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then exec 3>&1; else exec 3>/dev/null; fi
+say() { if [ -z "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then echo "$@"; fi; }
 if [ "$1" = "nginx" ] || [ "$1" = "nginx-debug" ]; then
-  for f in $(find /docker-entrypoint.d/ -follow -type f -name '*.sh' -print | sort -n); do
-    if [ -x "$f" ]; then echo >&3 "$0: Launching $f"; "$f"; else echo >&3 "$0: Ignoring $f, not executable"; fi
+  find /docker-entrypoint.d/ -follow -type f -print | sort -V | while read -r f; do
+    case $f in
+      *.envsh) if [ -x "$f" ]; then say "$0: Sourcing $f"; . "$f"; else say "$0: Ignoring $f, not executable"; fi ;;
+      *.sh) if [ -x "$f" ]; then say "$0: Launching $f"; "$f"; else say "$0: Ignoring $f, not executable"; fi ;;
+      *) say "$0: Ignoring $f" ;;
+    esac
   done
-  echo >&3 "$0: Configuration complete; ready for start up"
+  say "$0: Configuration complete; ready for start up"
 fi
 exec "$@"
 ENTRY
   chmod 0755 "$root/docker-entrypoint.sh"
+  # The official image's template rendering (its 20-envsubst-on-templates.sh), with
+  # the same variables: every *$NGINX_ENVSUBST_TEMPLATE_SUFFIX (.template) under
+  # $NGINX_ENVSUBST_TEMPLATE_DIR (/etc/nginx/templates) to the same relative path,
+  # suffix dropped, under $NGINX_ENVSUBST_OUTPUT_DIR (/etc/nginx/conf.d); only
+  # variables defined in the environment whose names match the awk regex
+  # $NGINX_ENVSUBST_FILTER are substituted. An output directory it cannot write
+  # is logged and skipped, as there. Stream templates are not rendered here.
+  cat >"$root/docker-entrypoint.d/20-envsubst-on-templates.sh" <<'ENVSUBST'
+#!/bin/sh
+set -e
+me=$(basename "$0")
+say() { if [ -z "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then echo "$@"; fi; }
+templates=${NGINX_ENVSUBST_TEMPLATE_DIR:-/etc/nginx/templates}
+suffix=${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}
+out=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
+filter=${NGINX_ENVSUBST_FILTER:-}
+[ -d "$templates" ] || exit 0
+if [ ! -w "$out" ]; then say "$me: ERROR: $templates exists, but $out is not writable"; exit 0; fi
+names=$(awk -v re="$filter" 'END { for (n in ENVIRON) if (n ~ re) printf "${%s} ", n }' </dev/null)
+find "$templates" -follow -type f -name "*$suffix" -print | while read -r template; do
+  rel=${template#"$templates/"}
+  target="$out/${rel%"$suffix"}"
+  mkdir -p "$(dirname "$target")"
+  say "$me: Running envsubst on $template to $target"
+  envsubst "$names" <"$template" >"$target"
+done
+ENVSUBST
+  chmod 0755 "$root/docker-entrypoint.d/20-envsubst-on-templates.sh"
   import_image "$root" "$tag" \
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     "ENV NGINX_VERSION=$version" \

@@ -7,6 +7,10 @@
 // where the body limit bites (413), that a SIGTERM to the stack lets an in-flight
 // request finish, and that nginx follows a backend that was scaled or recreated
 // with a new address. Then the Node image alone under `docker run --read-only`.
+// Last, the project as a template: the images built around examples/express and
+// nginx configured for another server name and backend by variables alone, under
+// a compose project, image tag and ports of their own; and a bad nginx variable,
+// which must stop the nginx container at start, naming it.
 // Every profile is used over HTTPS with its development certificate: nginx's own
 // (HTTP/2, HSTS, plain HTTP redirected) in proxy and full, the gateway's own TLS
 // in the gateway profile; /ws echoes through each, and stopping the backend
@@ -31,7 +35,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { composeCli, dockerAnswers, freePort } from '@gw/harness';
+import { composeCli, dockerAnswers, freePort, renderNginxTemplates } from '@gw/harness';
 import { WebSocket } from 'ws';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -190,11 +194,18 @@ interface Reply {
 function request(
   port: number,
   path: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {},
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: Buffer;
+    timeoutMs?: number;
+    servername?: string;
+  } = {},
 ): Promise<Reply> {
   return new Promise((resolvePromise, reject) => {
     const secure = TLS_PORTS.has(port);
-    // Over TLS: SNI localhost (what the development certificates are made for), not verified.
+    // Over TLS: SNI localhost (what the development certificates are made for) unless
+    // told otherwise, not verified.
     const req = (secure ? https : http).request(
       {
         host: '127.0.0.1',
@@ -203,7 +214,7 @@ function request(
         method: opts.method ?? 'GET',
         agent: false,
         headers: opts.headers,
-        ...(secure ? { servername: 'localhost', rejectUnauthorized: false } : {}),
+        ...(secure ? { servername: opts.servername ?? 'localhost', rejectUnauthorized: false } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -444,8 +455,15 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
       docker(['run', '--rm', '--network', 'none', '--entrypoint', entrypoint, image, ...args]).stdout;
     const here = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
     const copied: Array<[string, string, string]> = [
-      [NGINX_IMAGE, '/etc/nginx/nginx.conf', 'nginx/nginx.conf'],
+      [NGINX_IMAGE, '/etc/nginx/templates/nginx.conf.template', 'nginx/templates/nginx.conf.template'],
+      [NGINX_IMAGE, '/etc/nginx/templates/includes/site.conf.template', 'nginx/templates/includes/site.conf.template'],
       [NGINX_IMAGE, '/etc/nginx/includes/tls.conf', 'nginx/includes/tls.conf'],
+      [NGINX_IMAGE, '/etc/nginx/limits.json', 'config/limits.json'],
+      [
+        NGINX_IMAGE,
+        '/docker-entrypoint.d/15-check-template-env.envsh',
+        'nginx/docker-entrypoint.d/15-check-template-env.envsh',
+      ],
       [NGINX_IMAGE, '/docker-entrypoint.d/30-tls-certificate.sh', 'nginx/docker-entrypoint.d/30-tls-certificate.sh'],
       [NGINX_IMAGE, '/usr/local/bin/dev-certificate.sh', 'scripts/dev-certificate.sh'],
       [NODE_IMAGE, '/usr/local/bin/gateway-entrypoint.sh', 'docker/gateway-entrypoint.sh'],
@@ -454,6 +472,11 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
     ];
     for (const [image, inside, path] of copied)
       assert.equal(inImage(image, 'cat', inside), here(path), `${inside} in ${image} is not this tree's ${path}`);
+    // nginx reads its config where it always does: links to what the templates render to on the tmpfs.
+    assert.equal(
+      inImage(NGINX_IMAGE, 'readlink', '/etc/nginx/nginx.conf', '/etc/nginx/includes/site.conf'),
+      '/tmp/nginx-conf/nginx.conf\n/tmp/nginx-conf/includes/site.conf\n',
+    );
     // The gateway built in the image is this tree's version, and loads the app it was built with.
     const version = (JSON.parse(here('server/package.json')) as { version: string }).version;
     assert.equal(inImage(NODE_IMAGE, 'node', 'server/dist/cli.js', '--version'), `nodicorn ${version}\n`);
@@ -840,4 +863,140 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
       });
     });
   }
+  // ---- the project as a template: another app and nginx configured by variables alone ----
+  describe('the template applied to examples/express, by variables alone', () => {
+    // Its own compose project, image tag and host ports: nothing is shared with the profiles above.
+    const project = `${PROJECT}tpl`;
+    const tag = `${TAG}-template`;
+    const nginxImage = `${IMAGE}-nginx:${tag}`;
+    const badContainer = `${project}-bad-variable`;
+    const serverName = 'express.example.test';
+    const vars = { NGINX_SERVER_NAMES: serverName, NGINX_BACKEND: 'gateway-full:8000' };
+    let tlsPort = 0;
+    const templateCompose = (args: string[], timeoutMs = 180_000, allowFail = false): Ran => {
+      assert.ok(cli);
+      const env: Record<string, string> = {
+        STACK_IMAGE: IMAGE,
+        STACK_TAG: tag,
+        HOST_BIND: '127.0.0.1',
+        HOST_PORT_FULL: String(hostPorts.templateHttp),
+        HOST_PORT_FULL_TLS: String(tlsPort),
+        // The build arguments: the examples workspace, no build step, the Express app.
+        APP_DIR: 'examples',
+        APP_BUILD: '',
+        APP_MODULE: 'examples/express/app.mjs',
+        // It has no /healthz; GET / answers 200.
+        APP_HEALTH_PATH: '/',
+        ...vars,
+      };
+      return run(cli[0] as string, [...cli.slice(1), '-p', project, '--profile', 'full', ...args], {
+        env,
+        timeoutMs,
+        allowFail,
+      });
+    };
+    const cleanUp = (): void => {
+      docker(['rm', '-f', badContainer], { allowFail: true });
+      templateCompose(['down', '--volumes', '--remove-orphans', '--timeout', '10'], 180_000, true);
+      docker(['image', 'rm', '-f', `${IMAGE}:${tag}`, nginxImage], { allowFail: true });
+    };
+
+    before(async () => {
+      hostPorts.templateHttp = await freePort();
+      tlsPort = await freePort();
+      TLS_PORTS.add(tlsPort);
+      cleanUp(); // leftovers of an interrupted run
+      const t0 = Date.now();
+      templateCompose(['build'], 20 * 60_000);
+      templateCompose(['up', '-d'], 5 * 60_000);
+      await waitFor(
+        `the template's full profile on 127.0.0.1:${tlsPort}`,
+        async () => {
+          const r = await request(tlsPort, '/', { headers: { host: serverName }, servername: serverName });
+          return r.status === 200 ? r : undefined;
+        },
+        120_000,
+      );
+      timings.push(`template (examples/express): built and answering in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    });
+
+    // Everything it made, also when a test failed: containers, networks, the bad-variable container, images.
+    after(() => {
+      if (process.env.KEEP_STACK !== '1') cleanUp();
+    });
+
+    it(`serves the Express example through nginx for Host ${serverName}, HTTPS and the scheme passed on`, async () => {
+      const r = await request(tlsPort, '/', { headers: { host: serverName }, servername: serverName });
+      assert.equal(r.status, 200, r.body);
+      assert.equal(r.headers.server, 'nginx');
+      assert.equal((JSON.parse(r.body) as { framework: string }).framework, 'express');
+      const who = await request(tlsPort, '/whoami', { headers: { host: serverName }, servername: serverName });
+      assert.equal((JSON.parse(who.body) as { protocol: string }).protocol, 'https');
+      // No static files in that app: nginx's own 404, never the backend.
+      const missing = await request(tlsPort, '/static/1k.txt', {
+        headers: { host: serverName },
+        servername: serverName,
+      });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.headers['x-served-by'], 'nginx-static');
+    });
+
+    it('refuses a Host that is not the configured server name (localhost, the default, included)', async () => {
+      for (const host of ['localhost', 'evil.example']) {
+        await assert.rejects(
+          request(tlsPort, '/', { headers: { host }, servername: host }),
+          `Host ${host} got an answer`,
+        );
+      }
+    });
+
+    it('runs the config the native renderer makes of the same variables, and says what it rendered', () => {
+      const nginxContainer = templateCompose(['ps', '-q', 'nginx-full']).stdout.trim();
+      assert.ok(nginxContainer, 'no nginx-full container');
+      const dir = mkdtempSync('/tmp/stacktest-template-');
+      try {
+        const { files } = renderNginxTemplates(dir, vars);
+        for (const f of files) {
+          const inside = docker(['exec', nginxContainer, 'cat', `/tmp/nginx-conf/${f}`]).stdout;
+          assert.equal(
+            inside,
+            readFileSync(join(dir, f), 'utf8'),
+            `/tmp/nginx-conf/${f} differs from the native rendering`,
+          );
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const logs = templateCompose(['logs', '--no-color', 'nginx-full']).stdout;
+      assert.match(logs, new RegExp(`server_name ${serverName.replace(/\./g, '\\.')}; backend gateway-full:8000;`));
+      assert.match(logs, /watching 'gateway-full' every/, 'the reload watcher follows NGINX_BACKEND');
+    });
+
+    it('a bad variable (NGINX_RATE=fast) stops nginx at start with a line naming it, before anything is rendered', () => {
+      const r = docker(
+        [
+          'run',
+          '--name',
+          badContainer,
+          '--read-only',
+          '--tmpfs',
+          '/tmp',
+          '--cap-drop',
+          'ALL',
+          '-e',
+          'NGINX_RATE=fast',
+          nginxImage,
+        ],
+        { allowFail: true, timeoutMs: 60_000 },
+      );
+      const code = docker(['inspect', '-f', '{{.State.ExitCode}}', badContainer]).stdout.trim();
+      assert.notEqual(code, '0', `the container exited ${code}`);
+      assert.equal(r.status, Number(code), 'docker run reports the container exit code');
+      const logs = docker(['logs', badContainer]);
+      const all = `${logs.stdout}${logs.stderr}`;
+      assert.match(all, /15-check-template-env\.envsh: ERROR: NGINX_RATE="fast" is not a rate like 50r\/s/);
+      // Nothing after the check ran: no template rendered, no certificate made, no nginx started.
+      assert.doesNotMatch(all, /Running envsubst|30-tls-certificate|start worker process|ready for start up/);
+    });
+  });
 });

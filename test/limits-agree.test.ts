@@ -1,13 +1,18 @@
 // The numbers that nginx, the compose file, the images and the gateway must agree
 // on are declared once, in config/limits.json. The app and the gateway read that
 // file at run time; nginx and compose cannot, so their literals are checked here.
+// nginx's config is a set of templates: what is checked is what they render to,
+// with the defaults and with the environment each compose nginx service gets
+// (harness/src/nginx-templates.ts renders them as the image does).
 // A failure names the file, the directive and both values.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { type NginxTemplateVars, nginxConfigTree } from '@gw/harness';
 import { parse as parseYaml } from 'yaml';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,11 +93,22 @@ export function nginxBytes(value: string): number {
   return Number(m[1]) * factor;
 }
 
-const nginx = parseNginx(join(ROOT, 'nginx/nginx.conf'));
+// Rendered trees (removed at the end): the defaults, then one per compose nginx service.
+const renderRoot = mkdtempSync(join(tmpdir(), 'limits-agree-'));
+after(() => rmSync(renderRoot, { recursive: true, force: true }));
+let renders = 0;
+/** The config the image would run with these template variables, parsed. */
+function renderedNginx(vars: NginxTemplateVars = {}): Directive[] {
+  const dir = join(renderRoot, String(renders++));
+  nginxConfigTree(dir, vars);
+  return parseNginx(join(dir, 'nginx.conf'));
+}
+
+const nginx = renderedNginx();
 
 /** The one value of a directive that must appear exactly once with one value (possibly repeated identically). */
-function single(name: string, where: (path: string[]) => boolean = () => true): string {
-  const hits = findAll(nginx, name).filter((h) => where(h.path));
+function single(name: string, where: (path: string[]) => boolean = () => true, tree = nginx): string {
+  const hits = findAll(tree, name).filter((h) => where(h.path));
   assert.ok(hits.length > 0, `nginx: no ${name}`);
   const values = new Set(hits.map((h) => h.d.args.join(' ')));
   assert.equal(values.size, 1, `nginx: ${name} has different values: ${[...values].join(' | ')}`);
@@ -169,11 +185,14 @@ describe('nginx agrees with config/limits.json', () => {
 
   it('every "limits.json: KEY" comment names a key that exists', () => {
     const files = [
-      'nginx/nginx.conf',
+      ...readdirSync(join(ROOT, 'nginx/templates'), { recursive: true })
+        .map((f) => `nginx/templates/${String(f)}`)
+        .filter((f) => f.endsWith('.template')),
       ...readdirSync(join(ROOT, 'nginx/includes')).map((f) => `nginx/includes/${f}`),
       'docker-compose.yml',
       'Dockerfile',
     ];
+    assert.ok(files.includes('nginx/templates/nginx.conf.template'), files.join(', '));
     for (const file of files) {
       for (const m of readFileSync(join(ROOT, file), 'utf8').matchAll(/limits\.json: (\w+)/g)) {
         assert.ok((m[1] as string) in limits, `${file}: comment names limits.json key ${m[1]}, which does not exist`);
@@ -183,6 +202,11 @@ describe('nginx agrees with config/limits.json', () => {
 });
 
 // ---- compose ------------------------------------------------------------------
+
+/** The raw file's `${X:-default}` as compose resolves it with X unset (resolved output has none left). */
+function rawDefault(value: string): string {
+  return value.replace(/^\$\{[A-Z_]+:?-(.*)\}$/, '$1');
+}
 
 /**
  * Service name -> its `key: value` scalar lines, from a compose file whose anchors
@@ -292,6 +316,42 @@ describe(`docker-compose.yml agrees with config/limits.json (${cli ? `resolved b
   });
 });
 
+// ---- nginx as each compose service renders it ------------------------------------------
+
+/** A compose service's environment (mapping or list form) as pairs, raw-file defaults resolved. */
+function environmentOf(declared: unknown): Array<[string, string]> {
+  const pairs = Array.isArray(declared)
+    ? declared.map((e: string) => e.split(/=(.*)/s).slice(0, 2) as [string, string])
+    : Object.entries((declared ?? {}) as Record<string, unknown>).map(
+        ([k, v]) => [k, String(v ?? '')] as [string, string],
+      );
+  return pairs.map(([k, v]) => [k, rawDefault(v)]);
+}
+
+describe('nginx as the compose services render it agrees with config/limits.json', () => {
+  const doc = parseYaml(resolvedCompose) as { services: Record<string, { environment?: unknown }> };
+  for (const name of ['nginx-proxy', 'nginx-full']) {
+    it(`${name}: client_max_body_size, timeouts and keep-alive with the service's NGINX_* environment`, () => {
+      const vars: Record<string, string> = {};
+      for (const [k, v] of environmentOf(doc.services[name]?.environment)) if (k.startsWith('NGINX_')) vars[k] = v;
+      // What a deployment sets is passed through (so a .env file reaches nginx).
+      for (const key of ['NGINX_SERVER_NAMES', 'NGINX_BACKEND', 'NGINX_RATE', 'NGINX_BODY_LIMIT'])
+        assert.ok(key in vars, `compose: ${name} does not pass ${key}`);
+      const tree = renderedNginx(vars);
+      assert.equal(nginxBytes(single('client_max_body_size', undefined, tree)), limits.bodyLimitBytes);
+      assert.equal(nginxSeconds(single('proxy_read_timeout', notInWebSocket, tree)), limits.proxyReadTimeoutS);
+      assert.equal(nginxSeconds(single('keepalive_timeout', inUpstream, tree)), limits.nginxUpstreamKeepAliveTimeoutS);
+      assert.equal(nginxSeconds(single('keepalive_timeout', notInUpstream, tree)), limits.clientKeepAliveTimeoutS);
+    });
+  }
+
+  it("the body limit's default is bodyLimitBytes; NGINX_BODY_LIMIT overrides it, and the check sees that", () => {
+    assert.equal(single('client_max_body_size'), '10m', 'bodyLimitBytes 10485760 renders in the unit nginx.conf used');
+    const overridden = renderedNginx({ NGINX_BODY_LIMIT: '1k' });
+    assert.equal(nginxBytes(single('client_max_body_size', undefined, overridden)), 1024);
+  });
+});
+
 // ---- the gateway as each compose service runs it ------------------------------------
 
 /** `--print-config` lines (`name = JSON`) as a map. */
@@ -338,12 +398,8 @@ describe('the gateway as the compose services run it agrees with config/limits.j
       const [node, cli, ...args] = service.command;
       assert.deepEqual([node, cli], ['node', 'server/dist/cli.js'], `compose: ${name} does not run the gateway CLI`);
       const env: Record<string, string> = { ...dockerfileEnv() };
-      const declared = service.environment ?? {};
-      const pairs = Array.isArray(declared)
-        ? declared.map((e: string) => e.split(/=(.*)/s).slice(0, 2) as [string, string])
-        : Object.entries(declared as Record<string, unknown>).map(([k, v]) => [k, String(v ?? '')] as [string, string]);
-      for (const [k, v] of pairs) env[k] = v.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1'); // the raw file's ${X:-default}
-      const config = printedConfig(['--print-config', ...args], env);
+      for (const [k, v] of environmentOf(service.environment)) env[k] = v;
+      const config = printedConfig(['--print-config', ...args.map(rawDefault)], env);
       const expected: Record<string, number> = {
         timeout: limits.workerTimeoutS as number,
         graceful_timeout: limits.gracefulTimeoutS as number,

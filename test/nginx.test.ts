@@ -1,17 +1,22 @@
-// nginx/nginx.conf, run for real by the distribution's nginx (Debian 12: 1.22),
-// proxying to a local upstream that records what it receives.
+// nginx/templates/ (+ nginx/includes), run for real by the distribution's nginx
+// (Debian 12: 1.22), proxying to a local upstream that records what it receives.
 //
-// The config is copied to a temp prefix with only its deployment-specific values
-// rewritten (harness/src/nginx.ts, shared with the comparison runner):
-// `listen 8080` -> a free loopback port, `backend:8000` -> the local upstream,
-// /tmp/nginx* -> the temp dir, /srv/www -> a temp static root. Every other line
-// is exercised as it ships. The same file runs in the nginx image in
+// The templates are rendered into a temp prefix as the image renders them
+// (harness/src/nginx-templates.ts: the image's own check script, then envsubst),
+// the backend being the local upstream, and then only the container's own values
+// are rewritten (harness/src/nginx.ts, shared with the comparison runner):
+// `listen 8080` -> a free loopback port, /tmp/nginx* -> the temp dir, /srv/www ->
+// a temp static root. Every other line is exercised as it ships, with the
+// defaults and with a set of other values (a balancer in front, other names and
+// limits). The rendering itself is checked against GNU envsubst, and the refusal
+// of bad values, without nginx. The same templates run in the nginx image in
 // test/containers.test.ts.
 //
 // Skipped (with the reason) when there is no nginx binary: NGINX_BIN, default
 // /usr/sbin/nginx (`apt-get install -y nginx`).
 import { strict as assert } from 'node:assert';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -23,7 +28,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { freePort, type NativeNginx, NGINX_BIN as NGINX, nginxVersion, startNativeNginx } from '@gw/harness';
+import {
+  envsubst,
+  freePort,
+  type NativeNginx,
+  NGINX_BIN as NGINX,
+  NGINX_ENVSUBST_FILTER,
+  NGINX_TEMPLATE_DIR,
+  NginxTemplateError,
+  type NginxTemplateVars,
+  nginxConfigTree,
+  nginxTemplateEnv,
+  nginxVersion,
+  renderNginxTemplates,
+  startNativeNginx,
+} from '@gw/harness';
 import { WebSocket, WebSocketServer } from 'ws';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -184,7 +203,7 @@ const SECURITY_HEADERS = ['x-content-type-options', 'x-frame-options', 'content-
 
 // ---- the nginx under test -------------------------------------------------------
 
-describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
+describe('nginx config (defaults) on the distribution nginx', { skip }, () => {
   let tmp = '';
   let upstream: http.Server;
   let upstreamPort = 0;
@@ -411,7 +430,10 @@ describe('nginx/nginx.conf on the distribution nginx', { skip }, () => {
   });
 
   it('never retries non-idempotent requests, nor after a timeout', () => {
-    const proxyConf = readFileSync(join(ROOT, 'nginx/includes/proxy.conf'), 'utf8').replace(/#.*$/gm, '');
+    const proxyConf = readFileSync(join(ROOT, 'nginx/templates/includes/proxy.conf.template'), 'utf8').replace(
+      /#.*$/gm,
+      '',
+    );
     const nextUpstream = /proxy_next_upstream\s+([^;]+);/.exec(proxyConf)?.[1] ?? '';
     assert.ok(nextUpstream, 'proxy_next_upstream is not set');
     assert.doesNotMatch(nextUpstream, /non_idempotent|timeout/);
@@ -493,7 +515,7 @@ function httpsGet(port: number, path: string, headers: Record<string, string> = 
   });
 }
 
-describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distribution nginx)', { skip }, () => {
+describe('nginx config (defaults): TLS, HTTP/2, redirect, WebSockets, streaming (distribution nginx)', { skip }, () => {
   let upstream: http.Server;
   let wss: WebSocketServer;
   const upgrades: IncomingHttpHeaders[] = [];
@@ -733,5 +755,253 @@ describe('nginx/nginx.conf: TLS, HTTP/2, redirect, WebSockets, streaming (distri
     assert.equal(r.headers['content-type'], 'text/event-stream');
     assert.equal(r.headers['content-encoding'], undefined, 'gzip must leave event streams alone');
     assert.ok(releasedByClient, 'the first event reached the client only with the rest of the stream');
+  });
+});
+
+// ---- the templates: rendering, checks, and non-default values --------------------------
+
+/** One plain-HTTP request to 127.0.0.1:port, with exactly these headers (Host included). */
+function plainRequest(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', agent: false, headers },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${path}`)));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      // A 413 may come before the whole body is written (see request() above).
+      if (error.code === 'EPIPE' || error.code === 'ECONNRESET') setTimeout(() => reject(error), 2000);
+      else reject(error);
+    });
+    req.end(body);
+  });
+}
+
+/** Variables the entrypoint derives itself (never set by a deployment). */
+const DERIVED = ['NGINX_REAL_IP_INCLUDE', 'NGINX_SET_REAL_IP_FROM', 'NGINX_TRUSTED_PROXY_GEO', 'NGINX_FORWARDED_PROTO'];
+
+/** Every `${NGINX_X}` the templates use. */
+function templateVariables(): Set<string> {
+  const names = new Set<string>();
+  for (const f of readdirSync(NGINX_TEMPLATE_DIR, { recursive: true }).map(String)) {
+    if (!f.endsWith('.template')) continue;
+    for (const m of readFileSync(join(NGINX_TEMPLATE_DIR, f), 'utf8').matchAll(/\$\{(NGINX_\w+)\}/g))
+      names.add(m[1] as string);
+  }
+  return names;
+}
+
+const NON_DEFAULT: NginxTemplateVars = {
+  NGINX_SERVER_NAMES: 'app.example.test *.example.org',
+  NGINX_BACKEND: 'gateway-full:8000',
+  NGINX_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.0.0/16 2001:db8::/32',
+  NGINX_PLAIN_HTTP: 'site',
+  NGINX_RATE: '600r/m',
+  NGINX_BURST: '5',
+  NGINX_CONN_LIMIT: '4',
+  NGINX_BODY_LIMIT: '512k',
+};
+
+describe('nginx/templates: the variables, their checks, and envsubst', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync('/tmp/nginx-templates-test-');
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the defaults render no variable left, no real_ip, and the shipped values', () => {
+    const out = join(dir, 'defaults');
+    const { files, env } = nginxConfigTree(out);
+    assert.ok(files.includes('nginx.conf') && files.includes('includes/site.conf'), files.join(', '));
+    for (const f of files) assert.doesNotMatch(readFileSync(join(out, f), 'utf8'), /\$\{?NGINX_/, f);
+    const conf = readFileSync(join(out, 'nginx.conf'), 'utf8').replace(/#.*$/gm, '');
+    assert.match(conf, /^\s*server backend:8000 max_fails=1 fail_timeout=10s;$/m);
+    assert.match(conf, /rate=50r\/s;/);
+    assert.match(conf, /^\s*client_max_body_size 10m;/m);
+    assert.equal(conf.match(/server_name localhost 127\.0\.0\.1 nginx-proxy nginx-full;/g)?.length, 2);
+    assert.match(conf, /include includes\/redirect-to-https\.conf;/);
+    assert.doesNotMatch(conf, /real_ip|real-ip/);
+    assert.match(readFileSync(join(out, 'includes/site.conf'), 'utf8'), /burst=100 nodelay;[\s\S]*api_conn 32;/);
+    assert.match(readFileSync(join(out, 'includes/proxy.conf'), 'utf8'), /X-Forwarded-Proto \$scheme;/);
+    assert.equal(env.NGINX_UPSTREAM_HOSTS, 'backend', 'the upstream watcher follows the backend host');
+  });
+
+  it('every variable a deployment sets is passed by compose and documented in docs/containers.md', () => {
+    // NGINX_TRUSTED_PROXIES reaches the templates only through the values derived from it.
+    const used = [...templateVariables(), 'NGINX_TRUSTED_PROXIES'].filter((v) => !DERIVED.includes(v)).sort();
+    assert.deepEqual(used, Object.keys(NON_DEFAULT).sort(), 'the templates use exactly these variables');
+    const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const docs = readFileSync(join(ROOT, 'docs/containers.md'), 'utf8');
+    for (const v of used) {
+      assert.match(compose, new RegExp(`^  ${v}: \\$\\{${v}:-\\}$`, 'm'), `docker-compose.yml does not pass ${v}`);
+      assert.match(docs, new RegExp(`^\\| \`${v}\` \\|`, 'm'), `docs/containers.md has no table row for ${v}`);
+    }
+    for (const v of DERIVED) assert.ok(templateVariables().has(v), `${v} is derived but unused`);
+  });
+
+  it('refuses a bad value with one line naming the variable and the value', () => {
+    const bad: Array<[keyof NginxTemplateVars, string]> = [
+      ['NGINX_RATE', 'fast'],
+      ['NGINX_RATE', '50r/h'],
+      ['NGINX_SERVER_NAMES', 'example.com bad_name'],
+      ['NGINX_SERVER_NAMES', 'a;b'],
+      ['NGINX_BACKEND', 'backend'],
+      ['NGINX_BACKEND', 'backend:70000'],
+      ['NGINX_BACKEND', 'unix:relative.sock'],
+      ['NGINX_TRUSTED_PROXIES', '10.0.0.0/33'],
+      ['NGINX_TRUSTED_PROXIES', '300.1.1.1'],
+      ['NGINX_TRUSTED_PROXIES', 'balancer.example.com'],
+      ['NGINX_PLAIN_HTTP', 'yes'],
+      ['NGINX_BURST', '-1'],
+      ['NGINX_CONN_LIMIT', '0'],
+      ['NGINX_BODY_LIMIT', '10MB'],
+    ];
+    for (const [name, value] of bad) {
+      assert.throws(
+        () => nginxTemplateEnv({ [name]: value }),
+        (error: Error) =>
+          error instanceof NginxTemplateError &&
+          error.message.includes(`ERROR: ${name}="${value}"`) &&
+          error.message.includes('nginx is not started'),
+        `${name}=${value} was accepted`,
+      );
+    }
+    // ... and takes good ones in their other forms.
+    const env = nginxTemplateEnv({
+      NGINX_SERVER_NAMES: '_ .example.com [::1]',
+      NGINX_BACKEND: 'unix:/run/app.sock',
+      NGINX_TRUSTED_PROXIES: '::1 127.0.0.1',
+    });
+    assert.equal(env.NGINX_UPSTREAM_HOSTS, '', 'a unix: backend has no host to watch');
+    assert.equal(env.NGINX_SET_REAL_IP_FROM, 'set_real_ip_from ::1;\nset_real_ip_from 127.0.0.1;');
+  });
+
+  const gnuEnvsubst = spawnSync('sh', ['-c', 'command -v envsubst'], { encoding: 'utf8' }).stdout.trim();
+  it('renders what the official script renders with GNU envsubst (defaults and non-defaults)', {
+    skip: gnuEnvsubst ? false : 'no envsubst on PATH (apt-get install gettext-base)',
+  }, () => {
+    for (const [name, vars] of [
+      ['defaults', {}],
+      ['non-defaults', NON_DEFAULT],
+    ] as const) {
+      const out = join(dir, `gnu-${name}`);
+      const { files, env } = renderNginxTemplates(out, vars);
+      // As 20-envsubst-on-templates.sh: `${NAME} ` for every defined name the filter matches.
+      const names = Object.keys(env)
+        .filter((n) => new RegExp(NGINX_ENVSUBST_FILTER).test(n))
+        .map((n) => `\${${n}}`)
+        .join(' ');
+      for (const f of files) {
+        const template = readFileSync(join(NGINX_TEMPLATE_DIR, `${f}.template`), 'utf8');
+        const gnu = spawnSync(gnuEnvsubst, [names], { input: template, env, encoding: 'utf8' });
+        assert.equal(gnu.status, 0, gnu.stderr);
+        assert.equal(readFileSync(join(out, f), 'utf8'), gnu.stdout, `${name}: ${f} differs from envsubst's`);
+      }
+    }
+    // nginx's own variables are never touched, even ones that look like a filtered name.
+    assert.equal(
+      envsubst(`$host \${NGINX_X} $NGINX_Y $HOME`, { NGINX_X: 'x', HOME: '/h' }, 'NGINX_'),
+      '$host x $NGINX_Y $HOME',
+    );
+  });
+});
+
+describe('nginx/templates with non-default values, on the distribution nginx', { skip }, () => {
+  let upstream: http.Server;
+  let upstreams: string[] = [];
+  let behind: NativeNginx | undefined;
+  let untrusted: NativeNginx | undefined;
+
+  before(async () => {
+    upstream = http.createServer(upstreamHandler);
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    upstreams = [`127.0.0.1:${(upstream.address() as AddressInfo).port}`];
+    // Behind a balancer at 127.0.0.1 (the test client), TLS ending there: plain HTTP serves the site.
+    behind = await startNativeNginx({
+      upstreams,
+      plainHttp: 'site',
+      template: {
+        NGINX_SERVER_NAMES: 'app.example.test',
+        NGINX_TRUSTED_PROXIES: '127.0.0.1, ::1',
+        NGINX_RATE: '1r/s',
+        NGINX_BURST: '2',
+        NGINX_CONN_LIMIT: '8',
+        NGINX_BODY_LIMIT: '1k',
+      },
+    });
+    // Trusting a balancer elsewhere: the test client is just a client.
+    untrusted = await startNativeNginx({
+      upstreams,
+      plainHttp: 'site',
+      template: { NGINX_TRUSTED_PROXIES: '10.0.0.0/8' },
+    });
+  });
+
+  after(async () => {
+    await behind?.stop();
+    await untrusted?.stop();
+    await new Promise<void>((r) => upstream?.close(() => r()));
+    upstream?.closeAllConnections();
+  });
+
+  it('passes nginx -t and serves the configured name only', async () => {
+    assert.ok(behind);
+    assert.doesNotMatch(behind.stderr(), /\[emerg\]|\[error\]/);
+    assert.equal((await plainRequest(behind.port, '/', { host: 'app.example.test' })).status, 200);
+    // localhost is no longer one of the site's names: the default server closes the connection.
+    await assert.rejects(plainRequest(behind.port, '/', { host: 'localhost' }));
+  });
+
+  it("believes the trusted balancer's X-Forwarded-For (the last untrusted address) and X-Forwarded-Proto", async () => {
+    assert.ok(behind);
+    const before = seen.length;
+    const headers = {
+      host: 'app.example.test',
+      'x-forwarded-for': '6.6.6.6, 203.0.113.7',
+      'x-forwarded-proto': 'https',
+    };
+    assert.equal((await plainRequest(behind.port, '/whoami', headers)).status, 200);
+    const got = seen[before];
+    assert.ok(got);
+    // What the client wrote itself (6.6.6.6) is left of what the balancer appended: never believed.
+    assert.equal(got.headers['x-forwarded-for'], '203.0.113.7');
+    assert.equal(got.headers['x-real-ip'], '203.0.113.7');
+    assert.equal(got.headers['x-forwarded-proto'], 'https');
+    await plainRequest(behind.port, '/whoami', { host: 'app.example.test', 'x-forwarded-proto': 'gopher' });
+    assert.equal(seen.at(-1)?.headers['x-forwarded-proto'], 'http', 'only http or https is passed on');
+  });
+
+  it('from a peer that is not the trusted balancer, X-Forwarded-* are overwritten as at the edge', async () => {
+    assert.ok(untrusted);
+    const before = seen.length;
+    const headers = { host: 'localhost', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' };
+    assert.equal((await plainRequest(untrusted.port, '/whoami', headers)).status, 200);
+    assert.equal(seen[before]?.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen[before]?.headers['x-forwarded-proto'], 'http');
+  });
+
+  it('applies NGINX_BODY_LIMIT (1k) and the /api/ rate (1r/s, burst 2)', async () => {
+    assert.ok(behind);
+    const host = { host: 'app.example.test', 'content-type': 'application/octet-stream' };
+    assert.equal((await plainRequest(behind.port, '/upload', host, Buffer.alloc(1024, 1))).status, 200);
+    assert.equal((await plainRequest(behind.port, '/upload', host, Buffer.alloc(1025, 1))).status, 413);
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await plainRequest(behind.port, '/api/items', host)).status);
+    // 1 + a burst of 2 pass at once; ten in quick succession cannot all pass at 1r/s.
+    assert.ok(statuses.includes(200) && statuses.includes(429), statuses.join(' '));
+    assert.ok(statuses.filter((s) => s === 200).length < 10, statuses.join(' '));
   });
 });

@@ -7,6 +7,7 @@ export * from './compose.ts';
 export * from './gateway.ts';
 export * from './http.ts';
 export * from './nginx.ts';
+export * from './nginx-templates.ts';
 export * from './ports.ts';
 export * from './process.ts';
 export * from './procstat.ts';

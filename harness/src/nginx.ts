@@ -1,15 +1,18 @@
-// The project's nginx config (nginx/nginx.conf + includes) run by the
-// distribution's nginx, outside Docker. The config is copied to a temp prefix
-// with only its deployment-specific values rewritten: `listen 8080` -> a loopback
-// port, `listen 8443` (HTTPS) -> another, `server backend:8000` -> the given
-// upstream servers (one line each, same parameters), /tmp/nginx* -> the prefix,
-// /srv/www -> a static root holding a copy of `staticDir`, /etc/nginx/certs -> a
-// directory with a certificate (given, or a development one from
-// scripts/dev-certificate.sh). Every other line runs as it ships, with one
-// documented switch: by default the plain-HTTP port serves the site
-// (`plainHttp: 'site'`, the swap nginx.conf describes), because the comparison
-// runner measures plain HTTP; `plainHttp: 'redirect'` keeps the shipped 301 to
-// HTTPS. Used by the native topologies (topologies.ts) and by test/nginx.test.ts.
+// The project's nginx config (nginx/templates/ rendered, plus nginx/includes) run
+// by the distribution's nginx, outside Docker. The templates are rendered into a
+// temp prefix as the image renders them at start (nginx-templates.ts: the image's
+// own check script, then envsubst), with `template` for the variables a
+// deployment sets, NGINX_BACKEND from `upstreams` and NGINX_PLAIN_HTTP from
+// `plainHttp`. Then only what is the container's own is rewritten: `listen 8080`
+// -> a loopback port, `listen 8443` (HTTPS) -> another, /tmp/nginx* -> the
+// prefix, /srv/www -> a static root holding a copy of `staticDir`,
+// /etc/nginx/certs -> a directory with a certificate (given, or a development one
+// from scripts/dev-certificate.sh), and the upstream's one `server` line -> one
+// line per upstream (same parameters). Every other line runs as rendered. By
+// default the plain-HTTP port serves the site (`plainHttp: 'site'`, i.e.
+// NGINX_PLAIN_HTTP=site), because the comparison runner measures plain HTTP;
+// `plainHttp: 'redirect'` keeps the shipped 301 to HTTPS. Used by the native
+// topologies (topologies.ts) and by test/nginx.test.ts.
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -19,7 +22,6 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -28,11 +30,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { devCertificate } from './cert.ts';
 import { httpStatus } from './http.ts';
+import { type NginxTemplateVars, nginxConfigTree } from './nginx-templates.ts';
 import { freePort } from './ports.ts';
 import { launch } from './process.ts';
 import { cpuCounter } from './procstat.ts';
 import type { Serving } from './serving.ts';
-import { NGINX_BIN, ROOT } from './tools.ts';
+import { NGINX_BIN } from './tools.ts';
 
 export interface NativeNginxOptions {
   /** Upstream servers, `HOST:PORT` each, in place of `backend:8000`. */
@@ -65,6 +68,8 @@ export interface NativeNginxOptions {
   plainHttp?: 'site' | 'redirect';
   /** The HTTPS port the redirect names (what the image's entrypoint writes from NGINX_HTTPS_PORT); absent: none, i.e. 443. */
   httpsRedirectPort?: number;
+  /** Template variables (docs/containers.md); unset: the defaults. The backend and plain HTTP come from the options above. */
+  template?: Omit<NginxTemplateVars, 'NGINX_BACKEND' | 'NGINX_PLAIN_HTTP'>;
 }
 
 /** nginx as a Serving: baseUrl is its plain-HTTP port. */
@@ -108,7 +113,6 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   mkdirSync(join(prefix, 'run'));
   mkdirSync(join(prefix, 'www/static'), { recursive: true });
   if (opts.staticDir) cpSync(opts.staticDir, join(prefix, 'www/static'), { recursive: true });
-  cpSync(join(ROOT, 'nginx'), join(prefix, 'conf'), { recursive: true });
   const certDir = join(prefix, 'certs');
   if (opts.certDir) cpSync(opts.certDir, certDir, { recursive: true });
   else devCertificate(certDir);
@@ -117,15 +121,27 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
     mkdirSync(join(prefix, 'run/nginx-runtime'));
     writeFileSync(join(prefix, 'run/nginx-runtime/https-port.conf'), `set $https_port ":${opts.httpsRedirectPort}";\n`);
   }
+  let files: string[];
+  try {
+    files = nginxConfigTree(join(prefix, 'conf'), {
+      ...opts.template,
+      NGINX_BACKEND: opts.upstreams[0] as string,
+      NGINX_PLAIN_HTTP: (opts.plainHttp ?? 'site') === 'site' ? 'site' : 'redirect-to-https',
+    }).files;
+  } catch (error) {
+    rmSync(prefix, { recursive: true, force: true });
+    throw error;
+  }
 
   const accessLogPath = opts.accessLog === 'off' ? '' : join(prefix, 'stdout.log');
+  const first = (opts.upstreams[0] as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // Each rewrite must match at least once: a config that no longer contains the
-  // pattern would otherwise run with its deployment values (port 8080, `backend`).
+  // pattern would otherwise run with its container values (port 8080, /tmp).
   const rewrites: Array<[RegExp, string | ((...m: string[]) => string)]> = [
     [/listen 8080/g, `listen 127.0.0.1:${port}`],
     [/listen 8443/g, `listen 127.0.0.1:${tlsPort}`],
     [
-      /server backend:8000([^;]*);/g,
+      new RegExp(`server ${first}([^;]*);`, 'g'),
       (_m, params = '') => opts.upstreams.map((u) => `server ${u}${params};`).join('\n        '),
     ],
     [/\/tmp\/nginx/g, `${prefix}/run/nginx`],
@@ -133,13 +149,10 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
     // After /tmp/nginx: the replacement is itself under /tmp/nginx-native-*.
     [/\/etc\/nginx\/certs/g, certDir],
   ];
-  if ((opts.plainHttp ?? 'site') === 'site')
-    rewrites.push([/include includes\/redirect-to-https\.conf;/g, 'include includes/site.conf;']);
   if (opts.accessLog === 'off') rewrites.push([/access_log \/dev\/stdout json;/g, 'access_log off;']);
   if (opts.workerProcesses !== undefined)
     rewrites.push([/worker_processes auto;/g, `worker_processes ${opts.workerProcesses};`]);
   const hits = new Map<RegExp, number>(rewrites.map(([re]) => [re, 0]));
-  const files = ['nginx.conf', ...readdirSync(join(prefix, 'conf/includes')).map((f) => `includes/${f}`)];
   for (const file of files) {
     let text = readFileSync(join(prefix, 'conf', file), 'utf8');
     for (const [re, to] of rewrites) {

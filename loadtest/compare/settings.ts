@@ -103,9 +103,10 @@ function composeSettings(f: RunFacts, c: NonNullable<RunFacts['compose']>): Reco
       `${o.workers}: WEB_CONCURRENCY (gateway workers, gateway and full), APP_REPLICAS (app containers of one ` +
       'process each behind nginx, proxy); nginx worker_processes 1 (one per core of the budget)',
     'nginx config':
-      "nginx/nginx.conf as shipped, mounted read-only over the image's copy by the override file with three " +
-      'rewrites, the same as native mode: plain HTTP on 8080 serves the site (`include includes/site.conf;` in ' +
-      'place of the redirect to HTTPS, the swap nginx.conf documents: this compares plain HTTP), worker_processes 1' +
+      'nginx/templates/ as shipped, rendered by the image with the defaults and three changes, the same as native ' +
+      'mode: plain HTTP on 8080 serves the site (NGINX_PLAIN_HTTP=site in the override file, in place of the ' +
+      'redirect to HTTPS: this compares plain HTTP), and a copy of the nginx.conf template mounted read-only over ' +
+      "the image's with worker_processes 1" +
       (o.nginxAccessLog ? '' : ', access_log off (the gateway logs no requests by default either)') +
       '; /api/ is rate-limited there (50 r/s per client), so no scenario here loads /api/',
   };
@@ -120,7 +121,8 @@ function nativeSettings(f: RunFacts): Record<string, string> {
       `${o.workers} (gateway workers, gunicorn sync workers, app processes behind nginx in proxy); nginx ` +
       'worker_processes 1 (one per core of the budget)',
     'nginx config':
-      'nginx/nginx.conf as shipped, rewritten only for listen/upstream/paths' +
+      'nginx/templates/ as shipped, rendered with the defaults (NGINX_PLAIN_HTTP=site: plain HTTP serves the site), ' +
+      'then rewritten only for listen/upstream/paths' +
       (o.nginxAccessLog ? '' : ', and access_log off (the gateway and gunicorn log no requests by default either)') +
       '; /api/ is rate-limited there (50 r/s per client), so no scenario here loads /api/',
     'CPU seconds': NATIVE_CPU,

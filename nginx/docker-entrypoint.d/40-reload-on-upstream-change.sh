@@ -11,6 +11,11 @@
 # `nginx -s reload` when the sorted set of addresses differs from the one nginx
 # last loaded. A reload is graceful: old workers finish their requests.
 #
+# NGINX_UPSTREAM_HOSTS: by default the host of NGINX_BACKEND (backend), which
+# 15-check-template-env.envsh exports; empty (a unix: socket or an IP address
+# as the backend) turns the watcher off, as NGINX_UPSTREAM_RESOLVE_INTERVAL_S=0
+# does.
+#
 # Run by the image's /docker-entrypoint.sh before nginx starts; it stays in the
 # background (a child of nginx once the entrypoint execs it) and ends with the
 # container. An empty answer (backend down, DNS hiccup) never triggers a reload:
@@ -18,7 +23,7 @@
 # addresses are as good a guess as any.
 set -eu
 
-hosts=${NGINX_UPSTREAM_HOSTS:-backend}
+hosts=${NGINX_UPSTREAM_HOSTS-backend}
 interval=${NGINX_UPSTREAM_RESOLVE_INTERVAL_S:-5}
 
 if [ "$hosts" = "" ] || [ "$interval" = "0" ]; then
