@@ -124,7 +124,10 @@ in_chroot() { # root, command... (with /proc, /dev and DNS for apt)
   if ! mountpoint -q "$root/proc"; then mount -t proc proc "$root/proc"; mounted+=("$root/proc"); fi
   if ! mountpoint -q "$root/dev"; then mount --bind /dev "$root/dev"; mounted+=("$root/dev"); fi
   # apt wants a pty for its log; a private devpts instance, not the host's.
-  if ! mountpoint -q "$root/dev/pts"; then mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"; mounted+=("$root/dev/pts"); fi
+  if ! mountpoint -q "$root/dev/pts"; then
+    mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
+    mounted+=("$root/dev/pts")
+  fi
   cp /etc/resolv.conf "$root/etc/resolv.conf"
   # No service may start inside the chroot (nginx's postinst would try).
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
@@ -155,7 +158,11 @@ import_image() { # root tag dockerfile-instructions...
   tar -C "$root" --numeric-owner -c . | docker import - "$raw" >/dev/null
   # A tiny build on top sets what `docker import --change` cannot (STOPSIGNAL, LABEL).
   local dockerfile
-  dockerfile=$(printf 'FROM %s\n' "$raw"; printf '%s\n' "$@"; printf 'LABEL stack.local-stand-in=true stack.local-stand-in.recipe=%s\n' "${RECIPE:-none}")
+  dockerfile=$(
+    printf 'FROM %s\n' "$raw"
+    printf '%s\n' "$@"
+    printf 'LABEL stack.local-stand-in=true stack.local-stand-in.recipe=%s\n' "${RECIPE:-none}"
+  )
   DOCKER_BUILDKIT=0 docker build -q -t "$tag" - <<<"$dockerfile" >"$work/build.log" 2>&1 \
     || { cat "$work/build.log" >&2; return 1; }
   docker rmi "$raw" >/dev/null
@@ -220,7 +227,10 @@ build_nginx() { # nginx:1.26.3
   local got
   got=$(chroot "$root" /usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||')
   [[ $got == "$version" ]] \
-    || { echo "base-images: Debian $nginx_suite has nginx $got, the compose/Dockerfile tag wants $version (set NGINX_SUITE)" >&2; return 1; }
+    || {
+      echo "base-images: Debian $nginx_suite has nginx $got, the compose/Dockerfile tag wants $version (set NGINX_SUITE)" >&2
+      return 1
+    }
   # The official image's conventions that a user's config or compose file may rely on.
   in_chroot "$root" sh -c '
     set -e
@@ -234,23 +244,7 @@ build_nginx() { # nginx:1.26.3
   # file of /docker-entrypoint.d in `sort -V` order, *.envsh sourced (what they
   # export reaches the scripts after them), *.sh run; one that fails ends the
   # container. Then exec the command.
-  cat >"$root/docker-entrypoint.sh" <<'ENTRY'
-#!/bin/sh
-set -e
-say() { if [ -z "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then echo "$@"; fi; }
-if [ "$1" = "nginx" ] || [ "$1" = "nginx-debug" ]; then
-  find /docker-entrypoint.d/ -follow -type f -print | sort -V | while read -r f; do
-    case $f in
-      *.envsh) if [ -x "$f" ]; then say "$0: Sourcing $f"; . "$f"; else say "$0: Ignoring $f, not executable"; fi ;;
-      *.sh) if [ -x "$f" ]; then say "$0: Launching $f"; "$f"; else say "$0: Ignoring $f, not executable"; fi ;;
-      *) say "$0: Ignoring $f" ;;
-    esac
-  done
-  say "$0: Configuration complete; ready for start up"
-fi
-exec "$@"
-ENTRY
-  chmod 0755 "$root/docker-entrypoint.sh"
+  install -m 0755 "$repo/.ci/stand-in/nginx/docker-entrypoint.sh" "$root/docker-entrypoint.sh"
   # The official image's template rendering (its 20-envsubst-on-templates.sh), with
   # the same variables: every *$NGINX_ENVSUBST_TEMPLATE_SUFFIX (.template) under
   # $NGINX_ENVSUBST_TEMPLATE_DIR (/etc/nginx/templates) to the same relative path,
@@ -258,27 +252,7 @@ ENTRY
   # variables defined in the environment whose names match the awk regex
   # $NGINX_ENVSUBST_FILTER are substituted. An output directory it cannot write
   # is logged and skipped, as there. Stream templates are not rendered here.
-  cat >"$root/docker-entrypoint.d/20-envsubst-on-templates.sh" <<'ENVSUBST'
-#!/bin/sh
-set -e
-me=$(basename "$0")
-say() { if [ -z "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then echo "$@"; fi; }
-templates=${NGINX_ENVSUBST_TEMPLATE_DIR:-/etc/nginx/templates}
-suffix=${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}
-out=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
-filter=${NGINX_ENVSUBST_FILTER:-}
-[ -d "$templates" ] || exit 0
-if [ ! -w "$out" ]; then say "$me: ERROR: $templates exists, but $out is not writable"; exit 0; fi
-names=$(awk -v re="$filter" 'END { for (n in ENVIRON) if (n ~ re) printf "${%s} ", n }' </dev/null)
-find "$templates" -follow -type f -name "*$suffix" -print | while read -r template; do
-  rel=${template#"$templates/"}
-  target="$out/${rel%"$suffix"}"
-  mkdir -p "$(dirname "$target")"
-  say "$me: Running envsubst on $template to $target"
-  envsubst "$names" <"$template" >"$target"
-done
-ENVSUBST
-  chmod 0755 "$root/docker-entrypoint.d/20-envsubst-on-templates.sh"
+  install -m 0755 "$repo/.ci/stand-in/nginx/20-envsubst-on-templates.sh" "$root/docker-entrypoint.d/"
   import_image "$root" "$tag" \
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     "ENV NGINX_VERSION=$version" \
@@ -357,12 +331,12 @@ mapfile -t tags < <({ dockerfile_bases; compose_bases; } | sort -u)
 ((${#tags[@]})) || { echo "base-images: found no base image tags in Dockerfile/docker-compose.yml" >&2; exit 1; }
 log "base images named by the project: ${tags[*]}"
 status=0
-# A stand-in is stamped with a hash of the function that built it: one built by an older recipe
+# A stand-in is stamped with a hash of the function that built it (and the files it copies in): one built by an older recipe
 # (say, before the nginx image needed openssl) is rebuilt, not reused. Pulled images have no stamp.
 recipe_of() {
   case $1 in
     node:*) declare -f build_node ;;
-    nginx:*) declare -f build_nginx ;;
+    nginx:*) declare -f build_nginx && cat "$repo"/.ci/stand-in/nginx/* ;;
     grafana/k6:*) declare -f build_k6 ;;
     prom/prometheus:*) declare -f build_prometheus debian_version_of ;;
     nginx/nginx-prometheus-exporter:*) declare -f build_nginx_exporter debian_version_of ;;

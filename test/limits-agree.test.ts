@@ -286,7 +286,8 @@ function composeSeconds(value: string): number {
   return total;
 }
 
-describe(`docker-compose.yml agrees with config/limits.json (${cli ? `resolved by ${cli.join(' ')} config` : 'raw file, no compose CLI'})`, () => {
+const composeSource = cli ? `resolved by ${cli.join(' ')} config` : 'raw file, no compose CLI';
+describe(`docker-compose.yml agrees with config/limits.json (${composeSource})`, () => {
   const services = composeServices(resolvedCompose);
 
   it('every long-running service has stop_grace_period = stopGracePeriodS > gracefulTimeoutS', () => {
