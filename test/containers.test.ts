@@ -35,7 +35,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { composeCli, dockerAnswers, freePort, renderNginxTemplates } from '@gw/harness';
+import { composeCli, dockerAnswers, freePort, renderNginxTemplates, pollFor as waitFor } from '@gw/harness';
 import { WebSocket } from 'ws';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -112,9 +112,9 @@ const TLS_PORTS = new Set<number>();
 // image's entrypoint makes a development certificate there.
 const GATEWAY_TLS_ENV = { GATEWAY_CERTFILE: '/tmp/tls/tls.crt', GATEWAY_KEYFILE: '/tmp/tls/tls.key' };
 
-function compose(profiles: string[], args: string[], opts: Parameters<typeof run>[2] = {}): Ran {
-  assert.ok(cli);
-  const env: Record<string, string> = {
+/** What compose reads for this test's project: its images, and its own free host ports. */
+function composeEnv(): Record<string, string> {
+  return {
     STACK_IMAGE: IMAGE,
     STACK_TAG: TAG,
     HOST_BIND: '127.0.0.1',
@@ -124,8 +124,12 @@ function compose(profiles: string[], args: string[], opts: Parameters<typeof run
     HOST_PORT_PROXY_TLS: String(hostPorts.proxyTls),
     HOST_PORT_FULL_TLS: String(hostPorts.fullTls),
     ...GATEWAY_TLS_ENV,
-    ...opts.env,
   };
+}
+
+function compose(profiles: string[], args: string[], opts: Parameters<typeof run>[2] = {}): Ran {
+  assert.ok(cli);
+  const env: Record<string, string> = { ...composeEnv(), ...opts.env };
   const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
   return run(cli[0] as string, full, { ...opts, env });
 }
@@ -138,18 +142,7 @@ function compose(profiles: string[], args: string[], opts: Parameters<typeof run
  */
 function composeAsync(profiles: string[], args: string[], timeoutMs = 180_000): Promise<Ran> {
   assert.ok(cli);
-  const env = {
-    ...ENV,
-    STACK_IMAGE: IMAGE,
-    STACK_TAG: TAG,
-    HOST_BIND: '127.0.0.1',
-    HOST_PORT_GATEWAY: String(hostPorts.gateway),
-    HOST_PORT_PROXY: String(hostPorts.proxy),
-    HOST_PORT_FULL: String(hostPorts.full),
-    HOST_PORT_PROXY_TLS: String(hostPorts.proxyTls),
-    HOST_PORT_FULL_TLS: String(hostPorts.fullTls),
-    ...GATEWAY_TLS_ENV,
-  };
+  const env = { ...ENV, ...composeEnv() };
   const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cli[0] as string, full, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -319,27 +312,6 @@ function openWs(port: number): Promise<{
       resolvePromise({ ws, hello: JSON.parse(first) as { hello: string; pid: number }, next, closed });
     });
   });
-}
-
-/** Polls until `check` returns a value (not undefined), at most `timeoutMs`. */
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 500,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() < deadline; i++) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
 
 function containerOf(service: string, index = 1): string {

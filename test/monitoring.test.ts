@@ -25,7 +25,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, type NativeNginx, NGINX_BIN, startNativeNginx } from '@gw/harness';
+import { freePort, type NativeNginx, NGINX_BIN, startNativeNginx, pollFor as waitFor } from '@gw/harness';
 import { parse as parseYaml } from 'yaml';
 import {
   type Alert,
@@ -47,7 +47,6 @@ import {
   ruleFiles,
   run,
   scrapedNames,
-  waitFor,
 } from './monitoring-helpers.ts';
 
 const log = (line: string): void => {
@@ -125,7 +124,9 @@ describe('monitoring/: rules, runbook, dashboard and compose agree', () => {
   });
 
   it("the nginx rules and the dashboard use nginx.conf's worker_connections", () => {
-    const wc = /^\s*worker_connections\s+(\d+);/m.exec(readFileSync(join(ROOT, 'nginx/nginx.conf'), 'utf8'))?.[1];
+    const wc = /^\s*worker_connections\s+(\d+);/m.exec(
+      readFileSync(join(ROOT, 'nginx/templates/nginx.conf.template'), 'utf8'),
+    )?.[1];
     assert.ok(wc, 'nginx.conf: no worker_connections');
     const rules = readFileSync(join(MON, 'rules/nginx.yml'), 'utf8');
     assert.match(rules, new RegExp(`\\(nginx_connections_active\\) / ${wc}\\b`));

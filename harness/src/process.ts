@@ -93,3 +93,24 @@ export async function waitListening(port: number, proc: ChildProcess | undefined
   }
   throw new Error(`nothing listening on ${port} after ${limitMs / 1000}s`);
 }
+
+/** Polls until `check` returns a value (not undefined), at most `timeoutMs`; a throw counts as not yet. */
+export async function pollFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() < deadline; i++) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
