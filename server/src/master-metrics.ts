@@ -1,10 +1,11 @@
 /**
- * The master's side of the metrics (served by master-endpoints.ts): the master's own figures (workers by state and
- * their target, each worker's memory by slot, restarts, reloads) and, at each scrape, the workers'
- * figures added up. Every label value the master knows of is exported from the start, at 0, so
- * rate() and increase() see the first restart, and a state with no worker reads 0, not absent. Request counters are summed from each live worker's latest counts
- * plus those of the workers gone, so they never go down when a worker is replaced (Prometheus would
- * take the drop for a counter reset); Node's own figures are prom-client's aggregation.
+ * The master's side of the metrics (served by master-endpoints.ts): the master's own figures
+ * (workers by state and their target, each worker's memory by slot, restarts, reloads) and, at each
+ * scrape, the workers' figures added up. Every label value the master knows of is exported from the
+ * start, at 0, so rate() and increase() see the first restart, and a state with no worker reads 0,
+ * not absent. Request counters are summed from each live worker's latest counts plus those of the
+ * workers gone, so they never go down when a worker is replaced (Prometheus would take the drop for
+ * a counter reset); Node's own figures are prom-client's aggregation.
  */
 import type { ChildProcess } from 'node:child_process';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';

@@ -152,12 +152,12 @@ describe('answered by the master', () => {
 describe('--shutdown-delay', () => {
   test('TERM: /readyz turns 503 at once, requests still succeed during the delay, then connections are refused', async () => {
     const gw = await startGateway([
-      ...['-w', '2', '-b', '127.0.0.1:0', '--health-bind', '127.0.0.1:0', '--shutdown-delay', '4'],
+      ...['-w', '2', '-b', '127.0.0.1:0', '--health-bind', '127.0.0.1:0', '--shutdown-delay', '6'],
       fixture('echo.mjs'),
     ]);
     assert.equal((await request(`${gw.healthUrl}/readyz`)).status, 200);
     gw.signal('SIGTERM');
-    await gw.waitFor(/^Shutdown delay: not ready from now on, serving 4s more/);
+    await gw.waitFor(/^Shutdown delay: not ready from now on, serving 6s more/);
     const r = await request(`${gw.healthUrl}/readyz`);
     assert.equal(r.status, 503);
     assert.equal(r.json().status, 'stopping');
