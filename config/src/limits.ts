@@ -21,8 +21,13 @@ export const LIMIT_KEYS = {
     "nginx's upstream keepalive_timeout: nginx, not the backend, closes idle connections.",
   workerTimeoutS: "The gateway's default timeout: a worker silent this long is hung.",
   gracefulTimeoutS: 'How long in-flight requests may take after SIGTERM (the gateway and the standalone app).',
+  shutdownDelayS:
+    "The gateway's shutdown_delay in the deployments (GATEWAY_SHUTDOWN_DELAY; its own default is 0): after " +
+    'SIGTERM, /readyz is 503 but it keeps serving this long, while balancers and endpoints take it out.',
   proxyReadTimeoutS: "nginx's proxy_read_timeout and proxy_send_timeout: longer than any request the app allows.",
-  stopGracePeriodS: "compose's stop_grace_period: longer than gracefulTimeoutS, so a drain is never cut by SIGKILL.",
+  stopGracePeriodS:
+    "compose's stop_grace_period: at least shutdownDelayS + gracefulTimeoutS + a margin, so a drain is never cut " +
+    'by SIGKILL.',
   clientHeaderTimeoutS: "nginx's client_header_timeout and the gateway's header_timeout.",
   clientBodyTimeoutS: "nginx's client_body_timeout.",
   clientSendTimeoutS: "nginx's send_timeout.",

@@ -183,6 +183,13 @@ export class Gateway implements Serving {
     return m;
   }
 
+  /** The health checks' base URL, from the master's "Health checks at:" line (start with --health-bind). */
+  get healthUrl(): string {
+    const m = this.lines.map((l) => /^Health checks at: (\S+)\/livez /.exec(l.msg ?? '')?.[1]).find(Boolean);
+    if (!m) throw new Error(`no "Health checks at:" line; log:\n${this.stderrText.slice(-2000)}`);
+    return m;
+  }
+
   /** One sample of the metrics text: `name{labels} value`, or undefined when absent. */
   async metric(sample: string): Promise<number | undefined> {
     const text = (await request(this.metricsUrl)).body;

@@ -2,21 +2,23 @@
  * The master process (Gunicorn's arbiter). It binds the sockets, forks the workers and hands them
  * the listening handles, keeps their number, replaces the dead and the hung, recycles and reloads
  * without dropping a request, and stops them on a signal (master-signals.ts: handlers only enqueue).
- * Beside it: one worker process (worker-process.ts), the metrics (master-metrics.ts), the pid file.
+ * Beside it: one worker process (worker-process.ts), the metrics (master-metrics.ts), the health
+ * checks (health.ts) and the master's own servers (master-endpoints.ts), the pid file.
  */
 import type { Logger } from 'pino';
-import { closeListener, type Listener, listen } from './binds.js';
-import { keepBoundAddresses } from './config.js';
-import { EXIT, exitCodeOf, GatewayError } from './errors.js';
+import { closeListener, type Listener } from './binds.js';
+import { reloadedConfig } from './config.js';
+import { EXIT, exitCodeOf, type GatewayError } from './errors.js';
+import { type HealthView, healthView } from './health.js';
+import { bindMaster, MasterEndpoints } from './master-endpoints.js';
 import { MasterMetrics, type RestartReason } from './master-metrics.js';
 import { type MasterSignal, SignalQueue } from './master-signals.js';
 import { OutputCapture } from './output-capture.js';
-import { removePidfile, writePidfile } from './pidfile.js';
+import { removePidfile } from './pidfile.js';
 import { RECYCLE_REASONS, type RecycleReason, type WorkerMessage } from './protocol.js';
 import { type ReloadWatcher, watchForReload, watchRoot } from './reload-watcher.js';
 import type { Config } from './settings.js';
-import { tlsEnabled, tlsOptions } from './tls.js';
-import { CrashBackoff, type WorkerEvents, WorkerProcess } from './worker-process.js';
+import { CrashBackoff, freeSlot, haltingBootError, type WorkerEvents, WorkerProcess } from './worker-process.js';
 
 const TICK_MS = 250;
 
@@ -54,9 +56,13 @@ export class Arbiter {
   /** Resolves once every worker of the first generation is ready (never, if it halts first). */
   readonly ready: Promise<void>;
   private readonly metrics: MasterMetrics;
+  /** /metrics on --metrics-bind, /livez and /readyz there and on --health-bind. */
+  private readonly endpoints: MasterEndpoints;
   /** --capture-output and --reload, set up at start (a HUP does not turn them on or off). */
   private capture: OutputCapture | undefined;
   private watcher: ReloadWatcher | undefined;
+  /** From a TERM to the end of the shutdown delay: not ready, still serving. */
+  private shutdownDelay: NodeJS.Timeout | undefined;
 
   constructor(opts: ArbiterOptions) {
     this.opts = opts;
@@ -70,7 +76,8 @@ export class Arbiter {
     this.ready = new Promise((resolve) => {
       this.booted = resolve;
     });
-    this.metrics = new MasterMetrics(opts.log, () => this.workers.values());
+    this.metrics = new MasterMetrics(this.workers, () => this.target);
+    this.endpoints = new MasterEndpoints(opts.log, this.metrics, () => this.health());
     this.crashes = new CrashBackoff(opts.log);
     this.signals = new SignalQueue(opts.log, (sig) => this.handlers[sig]());
   }
@@ -78,21 +85,7 @@ export class Arbiter {
   /** Binds every address, then boots the workers. Nothing is left half-started on failure. */
   async start(): Promise<void> {
     const { config, log } = this;
-    if (tlsEnabled(config)) tlsOptions(config); // a bad certificate stops us before anything binds
-    try {
-      for (const bind of config.bind) this.listeners.push(await listen(bind, config.backlog, config.unix_socket_mode));
-      if (config.pidfile) writePidfile(config.pidfile);
-      if (config.metrics_bind) await this.metrics.start(config.metrics_bind);
-    } catch (err) {
-      this.closeListeners();
-      await this.metrics.stop();
-      if (config.pidfile) removePidfile(config.pidfile);
-      throw err;
-    }
-    log.info(`Starting gateway (master pid: ${process.pid})`);
-    const scheme = tlsEnabled(config) ? 'https' : 'http';
-    for (const l of this.listeners)
-      log.info(`Listening at: ${l.bind.kind === 'unix' ? l.address : `${scheme}://${l.address}`} (${process.pid})`);
+    this.listeners = await bindMaster(config, this.endpoints, log);
     log.info(`Using ${this.target} worker${this.target === 1 ? '' : 's'} for ${this.app}`);
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     if (config.capture_output) this.capture = new OutputCapture(config);
@@ -113,10 +106,22 @@ export class Arbiter {
     return this.listeners.map((l) => l.address);
   }
 
-  /** What each signal does (Gunicorn's handle_hup, handle_term, ...). */
+  /**
+   * What each signal does (Gunicorn's handle_hup, handle_term, ...). TERM with a shutdown delay:
+   * /readyz says 503 at once, so balancers and endpoint controllers take this gateway out, while it
+   * keeps accepting and serving what still comes (they have not caught up yet); then the graceful
+   * stop. Skipped when no worker is ready (/readyz said 503 already). A second TERM cuts it short.
+   */
   private readonly handlers: Record<MasterSignal, () => void> = {
     HUP: () => void this.reload(),
-    TERM: () => this.stop(!this.gracefulStop && this.phase !== 'stopping'),
+    TERM: () => {
+      const delayS = this.config.shutdown_delay;
+      if (this.shutdownDelay) return this.stop(true, 'a second TERM');
+      if (this.phase === 'stopping' || delayS === 0 || this.health().ready === 0)
+        return this.stop(!this.gracefulStop && this.phase !== 'stopping');
+      this.log.info(`Shutdown delay: not ready from now on, serving ${delayS}s more before closing the listeners`);
+      this.shutdownDelay = setTimeout(() => this.stop(true), delayS * 1000);
+    },
     INT: () => this.stop(false),
     QUIT: () => this.stop(false),
     TTIN: () => this.scale(this.target + 1),
@@ -150,8 +155,9 @@ export class Arbiter {
 
   private spawnWorker(): void {
     const { config, app, listeners, generation, capture } = this;
+    const slot = freeSlot(this.workers.values());
     const w = new WorkerProcess(
-      { config, app, listeners, generation, workerId: this.nextWorkerId++, capture },
+      { config, app, listeners, generation, workerId: this.nextWorkerId++, slot, capture },
       this.log,
       this.events,
     );
@@ -173,6 +179,8 @@ export class Arbiter {
       case 'ready':
         if (w.state !== 'booting') break;
         w.state = 'ready';
+        // A boot may have blocked its loop past `timeout`: being ready is a sign of life of its own.
+        w.readyAt = w.lastBeat = Date.now();
         this.log.debug(`Worker (pid:${w.pid}) ready`);
         this.manageWorkers();
         break;
@@ -213,12 +221,9 @@ export class Arbiter {
       this.log.info(`Worker exiting (pid: ${w.pid})`);
     } else if (!wasReady) {
       const appLoad = code === exitCodeOf('GW_ERR_APP_LOAD');
-      if (this.phase === 'booting') {
-        this.halt(
-          appLoad
-            ? new GatewayError('GW_ERR_APP_LOAD', `App failed to load: ${this.app}`)
-            : new GatewayError('GW_ERR_WORKER_BOOT', `Worker failed to boot (pid:${w.pid} ${how})`),
-        );
+      const fatal = this.phase === 'booting' ? haltingBootError(code, this.app, `pid:${w.pid} ${how}`) : undefined;
+      if (fatal) {
+        this.halt(fatal);
         return;
       }
       if (this.reload_ && w.generation === this.generation) {
@@ -226,27 +231,24 @@ export class Arbiter {
         return;
       }
       this.log.error(`Worker (pid:${w.pid}) failed to boot: ${how}${appLoad ? ' (app load error)' : ''}`);
-      this.backoff(w);
+      this.crashes.died(w, this.manageLater);
     } else if (w.abortedAt !== undefined) {
       this.log.error(`Worker (pid:${w.pid}) ${how} after timeout`);
     } else if (w.retire) {
       // Left on its own before its replacement was ready (an uncaught error drains at once):
       // already counted when it asked to be replaced.
       this.log.info(`Worker exiting (pid: ${w.pid}) before its replacement was ready: ${how}`);
-      this.backoff(w);
+      this.crashes.died(w, this.manageLater);
     } else {
       this.metrics.restarted('crash');
       if (signal === 'SIGKILL') this.log.error(`Worker (pid:${w.pid}) was sent SIGKILL! Perhaps out of memory?`);
       else this.log.error(`Worker (pid:${w.pid}) ${how}`);
-      this.backoff(w);
+      this.crashes.died(w, this.manageLater);
     }
     this.manageWorkers();
   }
 
-  private backoff(w: WorkerProcess): void {
-    const delay = this.crashes.died(w);
-    if (delay > 0) setTimeout(() => this.manageWorkers(), delay + 1).unref();
-  }
+  private readonly manageLater = () => this.manageWorkers();
 
   /** Keeps `target` workers of the current generation, then retires the rest once they are ready. */
   private manageWorkers(): void {
@@ -292,23 +294,16 @@ export class Arbiter {
   // ---- reload --------------------------------------------------------------------------------
 
   private async reload(): Promise<void> {
-    if (this.phase !== 'running') return;
+    if (this.phase !== 'running' || this.shutdownDelay) return;
     if (this.reload_) {
       this.pendingReload = true;
       return;
     }
     const previous = { config: this.config, target: this.target };
-    if (this.opts.reloadConfig) {
-      try {
-        const next = await this.opts.reloadConfig();
-        // Bound once at start: a changed address is reported and kept, so the new workers agree with what is served.
-        for (const key of keepBoundAddresses(next, this.config))
-          this.log.warn(`${key} changed in the configuration: addresses change only on restart`);
-        this.config = next;
-        this.target = next.workers;
-      } catch (err) {
-        this.log.error(`Reload: the new configuration is invalid, keeping the current one: ${(err as Error).message}`);
-      }
+    const next = await reloadedConfig(this.config, this.opts.reloadConfig, this.log);
+    if (next !== this.config) {
+      this.config = next;
+      this.target = next.workers;
     }
     this.reload_ = { from: this.generation, startedAt: Date.now(), ...previous };
     this.generation++;
@@ -347,8 +342,13 @@ export class Arbiter {
   }
 
   /** Graceful: in-flight requests finish (up to graceful_timeout). Quick: workers exit now. */
-  stop(graceful: boolean): void {
+  stop(graceful: boolean, cutShortBy?: string): void {
     if (this.phase === 'stopping' && !graceful && this.gracefulStop === false) return;
+    if (this.shutdownDelay) {
+      clearTimeout(this.shutdownDelay);
+      this.shutdownDelay = undefined;
+      if (cutShortBy) this.log.info(`Shutdown delay cut short by ${cutShortBy}`);
+    }
     const wasStopping = this.phase === 'stopping';
     this.phase = 'stopping';
     this.gracefulStop = graceful;
@@ -375,6 +375,12 @@ export class Arbiter {
     this.stop(false);
   }
 
+  /** What /livez and /readyz answer from (health.ts). */
+  private health(): HealthView {
+    const stopping = this.phase === 'stopping' || this.shutdownDelay !== undefined;
+    return healthView(this.workers.values(), { target: this.target, stopping, timeoutS: this.config.timeout });
+  }
+
   private closeListeners(): void {
     this.listeners.forEach(closeListener);
     this.listeners = [];
@@ -385,7 +391,7 @@ export class Arbiter {
     if (this.finishing) return;
     this.finishing = true;
     this.closeListeners();
-    await this.metrics.stop();
+    await this.endpoints.stop();
     if (this.config.pidfile) removePidfile(this.config.pidfile);
     this.capture?.flush();
     this.log.info('Shutting down: Master');

@@ -36,9 +36,9 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const resolved = await resolveConfig(args).catch((err: unknown) => die(err));
-  const { config, app } = resolved;
+  const { config, app, workersSource } = resolved;
   if (config.print_config) {
-    process.stdout.write(`${printConfig(config)}\napp                        = ${JSON.stringify(app ?? null)}\n`);
+    process.stdout.write(`${printConfig(config, { app: app ?? null, workers_source: workersSource })}\n`);
     return;
   }
   if (!app) die(new GatewayError('GW_ERR_USAGE', 'no app given: gateway [OPTIONS] MODULE[:EXPORT] (see --help)'));

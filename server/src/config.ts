@@ -6,9 +6,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
 import { GatewayError } from './errors.js';
-import { defaultOf, envName, showValue } from './setting-spec.js';
+import { defaultOf, defaultWorkerCount, envName, showValue } from './setting-spec.js';
 import { type AnySetting, type Config, SETTINGS } from './settings.js';
+import { bootTimeoutS } from './settings-workers.js';
 
 export interface ParsedArgs {
   values: Map<string, unknown>;
@@ -106,23 +108,47 @@ export interface Resolved {
   config: Config;
   /** MODULE[:EXPORT] of the app, from the command line or the config file's `app`. */
   app: string | undefined;
+  /** Where the worker count came from: the flag, variable or file that set it, or what its default read. */
+  workersSource: string;
 }
 
 /**
  * On a reload, the addresses the master bound at start (public and metrics) stay as they are: each
  * one the new configuration changes is put back in it, and its name returned.
  */
-export function keepBoundAddresses(next: Config, current: Config): Array<'bind' | 'metrics_bind'> {
-  const changed: Array<'bind' | 'metrics_bind'> = [];
+export function keepBoundAddresses(next: Config, current: Config): Array<'bind' | 'metrics_bind' | 'health_bind'> {
+  const changed: Array<'bind' | 'metrics_bind' | 'health_bind'> = [];
   if (JSON.stringify(next.bind) !== JSON.stringify(current.bind)) {
     next.bind = current.bind;
     changed.push('bind');
   }
-  if (next.metrics_bind !== current.metrics_bind) {
-    next.metrics_bind = current.metrics_bind;
-    changed.push('metrics_bind');
+  for (const key of ['metrics_bind', 'health_bind'] as const) {
+    if (next[key] === current[key]) continue;
+    next[key] = current[key];
+    changed.push(key);
   }
   return changed;
+}
+
+/**
+ * The configuration a reload runs with: `reread`'s, its addresses put back as bound (reported:
+ * the new workers must agree with what is served), or the current one when the new one is invalid.
+ */
+export async function reloadedConfig(
+  current: Config,
+  reread: (() => Promise<Config>) | undefined,
+  log: Logger,
+): Promise<Config> {
+  if (!reread) return current;
+  try {
+    const next = await reread();
+    for (const key of keepBoundAddresses(next, current))
+      log.warn(`${key} changed in the configuration: addresses change only on restart`);
+    return next;
+  } catch (err) {
+    log.error(`Reload: the new configuration is invalid, keeping the current one: ${(err as Error).message}`);
+    return current;
+  }
 }
 
 function describe(value: unknown): string {
@@ -133,6 +159,7 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
   const configPath = (args.values.get('config') as string | undefined) ?? env[envName('config')];
   const file = configPath ? await loadConfigFile(configPath) : {};
   const out: Partial<Record<keyof Config, unknown>> = {};
+  let workersSource = '';
   for (const s of SETTINGS) {
     const sources: Array<[string, unknown]> = [
       [s.flags[0]!, args.values.get(s.name)],
@@ -144,8 +171,15 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
           ] as Array<[string, unknown]>)),
     ];
     const given = sources.find(([, v]) => v !== undefined);
+    if (s.name === 'workers') workersSource = given?.[0] ?? '';
     if (!given) {
       try {
+        if (s.name === 'workers') {
+          const count = defaultWorkerCount();
+          workersSource = count.source;
+          out.workers = count.workers;
+          continue;
+        }
         out[s.name] = defaultOf(s);
       } catch (err) {
         // Only computed defaults can fail, from the environment (WEB_CONCURRENCY, PORT).
@@ -168,6 +202,8 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
   }
   // Every setting was given a value by its own validator (or is its default) in the loop above.
   const config = out as Config;
+  // Computed from another setting, so after them all: --print-config shows the number in effect.
+  config.boot_timeout = bootTimeoutS(config);
   if (config.header_timeout > config.request_timeout) {
     throw new GatewayError(
       'GW_ERR_CONFIG_INVALID',
@@ -178,13 +214,19 @@ export async function resolveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = p
     throw new GatewayError('GW_ERR_CONFIG_INVALID', 'certfile and keyfile go together: give both or neither');
   }
   const app = args.app ?? (typeof file.app === 'string' ? file.app : undefined);
-  return { config, app };
+  return { config, app, workersSource };
 }
 
-export function printConfig(config: Config): string {
-  return SETTINGS.filter((s) => !s.cliOnly)
-    .map((s) => `${s.name.padEnd(26)} = ${showValue(s, config[s.name])}`)
-    .join('\n');
+/**
+ * --print-config: one `name = JSON` a line, every setting, then the app and where the worker
+ * count came from (lines of their own, so each line still parses as `name = JSON`).
+ */
+export function printConfig(config: Config, extra: Record<string, string | null> = {}): string {
+  const line = (name: string, shown: string) => `${name.padEnd(26)} = ${shown}`;
+  return [
+    ...SETTINGS.filter((s) => !s.cliOnly).map((s) => line(s.name, showValue(s, config[s.name]))),
+    ...Object.entries(extra).map(([name, value]) => line(name, JSON.stringify(value))),
+  ].join('\n');
 }
 
 export function helpText(): string {

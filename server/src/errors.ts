@@ -81,9 +81,11 @@ export const ERRORS = {
   GW_ERR_WORKER_BOOT: createError(
     'A worker failed to boot',
     'WORKER_BOOT_ERROR',
-    "A worker died, or was not ready within `timeout`, before the first workers were all ready (Gunicorn's " +
-      '`WORKER_BOOT_ERROR`): the master stops (its log line `Shutting down: Worker failed to boot …` carries the ' +
-      'code). After start-up the same failure during a HUP reload keeps the old workers serving.',
+    "A worker reported that it cannot boot (it exited 3: it cannot create its server or listen on the master's " +
+      "socket) before the first workers were all ready (Gunicorn's `WORKER_BOOT_ERROR`): the master stops (its log " +
+      'line `Shutting down: Worker failed to boot …` carries the code). A worker killed while booting, or not ready ' +
+      'within `boot_timeout`, is retried with the crash-loop backoff instead. After start-up a failed boot during a ' +
+      'HUP reload keeps the old workers serving.',
   ),
   GW_ERR_APP_LOAD: createError(
     'The app failed to load',

@@ -1,28 +1,32 @@
 /**
- * The master's side of the metrics: the /metrics server on its own address (never the public
- * port), the master's own figures (workers by state, restarts, reloads) and, at each scrape, the
- * workers' figures added up. Request counters are summed from each live worker's latest counts
- * plus those of the workers gone, so they never go down when a worker is replaced (Prometheus would
- * take the drop for a counter reset); Node's own figures are prom-client's aggregation.
+ * The master's side of the metrics (served by master-endpoints.ts): the master's own figures
+ * (workers by state and their target, each worker's memory by slot, restarts, reloads) and, at each
+ * scrape, the workers' figures added up. Every label value the master knows of is exported from the
+ * start, at 0, so rate() and increase() see the first restart, and a state with no worker reads 0,
+ * not absent. Request counters are summed from each live worker's latest counts plus those of the
+ * workers gone, so they never go down when a worker is replaced (Prometheus would take the drop for
+ * a counter reset); Node's own figures are prom-client's aggregation.
  */
 import type { ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { parseBind } from './binds.js';
-import { GatewayError } from './errors.js';
 import type { Heartbeat, MetricsReply, RecycleReason } from './protocol.js';
 import { addCounts, emptyCounts, type RequestCounts, requestMetrics } from './worker-stats.js';
 
 /** Why a worker was replaced: the `reason` label of gateway_worker_restarts_total. */
-export type RestartReason = 'crash' | 'timeout' | 'recycle' | 'reload' | 'scale';
+export const RESTART_REASONS = ['crash', 'timeout', 'recycle', 'reload', 'scale'] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
 
-export type WorkerState = 'booting' | 'ready' | 'stopping';
+export const WORKER_STATES = ['booting', 'ready', 'stopping'] as const;
+export type WorkerState = (typeof WORKER_STATES)[number];
 
 /** What the metrics need of a worker the arbiter keeps. */
 export interface MetricsWorker {
   readonly child: ChildProcess;
   readonly state: WorkerState;
+  /** A small number no other live worker has (the lowest free one at its fork): a bounded label, unlike a pid. */
+  readonly slot: number;
+  /** Resident memory in bytes, from its latest heartbeat. */
+  rss?: number;
   /** Its latest request counts (heartbeat or scrape), added to the retired total once it is gone. */
   counts?: RequestCounts;
 }
@@ -54,7 +58,6 @@ export class MasterMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
-  private server: http.Server | undefined;
   private seq = 0;
   private readonly waiters = new Map<number, MetricsWaiter>();
   /** Request counts of the workers that have exited: the counters stay monotonic across restarts. */
@@ -62,22 +65,43 @@ export class MasterMetrics {
   /** Workers just gone, whose last message (the final counts) may still be in the channel. */
   private readonly leaving = new Set<MetricsWorker>();
 
-  /** `workers` lists the workers the arbiter keeps now (live and stopping). */
+  /** `workers` lists the workers the arbiter keeps now (live and stopping), `target` how many it keeps ready. */
   constructor(
-    private readonly log: Logger,
-    private readonly workers: () => Iterable<MetricsWorker>,
+    private readonly workers: { values(): Iterable<MetricsWorker> },
+    target: () => number,
   ) {
-    const list = workers;
+    const list = () => workers.values();
+    const registers = [this.registry];
     new Gauge({
       name: 'gateway_workers',
       help: 'Worker processes, by state.',
       labelNames: ['state'],
-      registers: [this.registry],
+      registers,
       collect() {
-        this.reset();
+        for (const state of WORKER_STATES) this.set({ state }, 0);
         for (const w of list()) this.inc({ state: w.state });
       },
     });
+    new Gauge({
+      name: 'gateway_workers_target',
+      help: 'Workers the master keeps ready (--workers, TTIN/TTOU, a reload).',
+      registers,
+      collect() {
+        this.set(target());
+      },
+    });
+    new Gauge({
+      name: 'gateway_worker_resident_memory_bytes',
+      help: "Each worker's resident memory, by worker slot (0, 1, ...: reused by its replacement).",
+      labelNames: ['slot'],
+      registers,
+      collect() {
+        this.reset();
+        for (const w of list()) if (w.rss !== undefined) this.set({ slot: String(w.slot) }, w.rss);
+      },
+    });
+    for (const reason of RESTART_REASONS) this.restarts.inc({ reason }, 0);
+    for (const result of ['ok', 'failed']) this.reloads.inc({ result }, 0);
   }
 
   restarted(reason: RestartReason): void {
@@ -94,6 +118,7 @@ export class MasterMetrics {
   }
 
   onHeartbeat(w: MetricsWorker, hb: Heartbeat): void {
+    w.rss = hb.rss;
     if (hb.counts) w.counts = hb.counts;
   }
 
@@ -118,53 +143,13 @@ export class MasterMetrics {
     }, LEAVING_MS).unref();
   }
 
-  /** Serves /metrics on `address`, or throws GW_ERR_BIND. */
-  async start(address: string): Promise<void> {
-    const bind = parseBind(address);
-    const server = http.createServer((req, res) => {
-      if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-        return;
-      }
-      this.collect().then(
-        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-        (err: unknown) => {
-          this.log.error({ err }, 'Metrics collection failed');
-          res.writeHead(500).end();
-        },
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new GatewayError('GW_ERR_BIND', `cannot serve metrics on ${address}: ${err.code ?? err.message}`)),
-      );
-      if (bind.kind === 'unix') server.listen(bind.path, resolve);
-      else server.listen(bind.port, bind.host, resolve);
-    });
-    this.server = server;
-    const a = server.address();
-    const where =
-      typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : address;
-    this.log.info(`Metrics at: ${where}/metrics`);
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (s)
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
-  }
-
   /**
    * Asks every live worker for its figures (bounded: a hung worker must not hang the scrape). The
    * request counters are summed here from each worker's latest counts, a silent worker's from its
    * last heartbeat, plus those of workers gone.
    */
-  private async collect(): Promise<string> {
-    const live = [...this.workers()].filter((w) => w.child.connected && w.state !== 'booting');
+  async collect(): Promise<string> {
+    const live = [...this.workers.values()].filter((w) => w.child.connected && w.state !== 'booting');
     const id = ++this.seq;
     const waiter: MetricsWaiter = { pending: live.length, defaults: [], inFlight: 0, done: () => {} };
     if (live.length > 0) {
@@ -181,9 +166,13 @@ export class MasterMetrics {
     }
     const total = emptyCounts();
     addCounts(total, this.retired);
-    for (const w of [...this.workers(), ...this.leaving]) if (w.counts) addCounts(total, w.counts);
+    for (const w of [...this.workers.values(), ...this.leaving]) if (w.counts) addCounts(total, w.counts);
     const parts = [requestMetrics(total, waiter.inFlight), ...waiter.defaults];
     const merged = Registry.merge([AggregatorRegistry.aggregate(parts as never), this.registry]);
     return merged.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

@@ -39,7 +39,10 @@ export interface RunningGateway {
   readonly workerPids: number[];
   /** Queues a master signal, exactly as `kill -SIG` would (HUP: zero-downtime reload, TTIN: one more worker). */
   signal(sig: MasterSignal): void;
-  /** Graceful (default): in-flight requests finish, up to graceful_timeout. Resolves with the exit status. */
+  /**
+   * Graceful (default): as TERM, after shutdown_delay (if set) in-flight requests finish, up to
+   * graceful_timeout. Resolves with the exit status.
+   */
   stop(options?: { graceful?: boolean }): Promise<number>;
   /**
    * Resolves once every worker has booted and serves (signals such as HUP are acted on from then

@@ -3,8 +3,8 @@
  * command line, the environment or a config file gave into typed values. A validator's return type
  * is the setting's value type: `Config` is derived from them, never written out by hand.
  */
-import { availableParallelism } from 'node:os';
 import { type Bind, parseBind } from './binds.js';
+import { cpuWorkerCount, type WorkerCount } from './cpu-quota.js';
 import { parseCidrList } from './forwarded.js';
 
 export type Kind = 'int' | 'seconds' | 'string' | 'bool' | 'list';
@@ -15,6 +15,7 @@ export type Section =
   | 'Security'
   | 'Logging'
   | 'Metrics'
+  | 'Health checks'
   | 'Server mechanics'
   | 'SSL'
   | 'Config'
@@ -141,6 +142,12 @@ export function toOptionalAddress(raw: unknown): string | null {
   return s;
 }
 
+/** Seconds, or null (unset: the setting's default is computed from others, after resolution). */
+export function toOptionalSeconds(min: number) {
+  const seconds = toSeconds(min);
+  return (raw: unknown): number | null => (raw === null || raw === '' ? null : seconds(raw));
+}
+
 export function toOctalMode(raw: unknown): number {
   const s =
     typeof raw === 'number'
@@ -171,10 +178,16 @@ export function defaultBind(): Bind[] {
   return [fromEnv('PORT', port, (v) => parseBind(v ? `0.0.0.0:${v}` : '127.0.0.1:8000'))];
 }
 
-export function defaultWorkers(): number {
+/** The default worker count and where it comes from: WEB_CONCURRENCY, else the CPUs this process may use. */
+export function defaultWorkerCount(): WorkerCount {
   const raw = process.env.WEB_CONCURRENCY;
-  if (raw !== undefined && raw !== '') return fromEnv('WEB_CONCURRENCY', raw, toInt(1, 1024));
-  return availableParallelism();
+  if (raw !== undefined && raw !== '')
+    return { workers: fromEnv('WEB_CONCURRENCY', raw, toInt(1, 1024)), source: 'WEB_CONCURRENCY' };
+  return cpuWorkerCount();
+}
+
+export function defaultWorkers(): number {
+  return defaultWorkerCount().workers;
 }
 
 /** A default computed from the environment names the variable and its value when it is bad. */

@@ -7,7 +7,6 @@
 
 import {
   defaultBind,
-  defaultWorkers,
   spec,
   toBinds,
   toBool,
@@ -20,6 +19,7 @@ import {
   toSeconds,
   toTlsVersion,
 } from './setting-spec.js';
+import { WORKER_SETTINGS } from './settings-workers.js';
 import { limits } from './shared-limits.js';
 
 export const SETTINGS = [
@@ -92,77 +92,7 @@ export const SETTINGS = [
     show: (mode) => mode.toString(8),
     desc: 'File mode of `unix:` sockets (octal). 660 lets the owning group (say, nginx) connect and nobody else.',
   }),
-  spec({
-    name: 'workers',
-    section: 'Worker processes',
-    flags: ['--workers', '-w'],
-    kind: 'int',
-    meta: 'INT',
-    default: defaultWorkers,
-    defaultText: '$WEB_CONCURRENCY, else the number of CPUs',
-    validate: toInt(1, 1024),
-    desc: 'Worker processes. Each runs one event loop; more workers than cores only helps when the app blocks its loop.',
-  }),
-  spec({
-    name: 'worker_connections',
-    section: 'Worker processes',
-    flags: ['--worker-connections'],
-    kind: 'int',
-    meta: 'INT',
-    default: 1000,
-    validate: toInt(1),
-    desc: 'Open client connections one worker accepts at most; past it the worker stops accepting until one closes.',
-  }),
-  spec({
-    name: 'max_requests',
-    section: 'Worker processes',
-    flags: ['--max-requests'],
-    kind: 'int',
-    meta: 'INT',
-    default: 0,
-    validate: toInt(0),
-    desc: 'Recycle a worker after this many requests (0: never). Its replacement is ready before it stops accepting.',
-  }),
-  spec({
-    name: 'max_requests_jitter',
-    section: 'Worker processes',
-    flags: ['--max-requests-jitter'],
-    kind: 'int',
-    meta: 'INT',
-    default: 0,
-    validate: toInt(0),
-    desc: "Add a random 0..N to each worker's max_requests so workers do not all recycle together.",
-  }),
-  spec({
-    name: 'max_worker_memory',
-    section: 'Worker processes',
-    flags: ['--max-worker-memory'],
-    kind: 'int',
-    meta: 'MB',
-    default: 0,
-    validate: toInt(0),
-    desc: "Recycle a worker whose resident memory passes this many MiB (0: never), like PM2's max_memory_restart.",
-  }),
-  spec({
-    name: 'timeout',
-    section: 'Worker processes',
-    flags: ['--timeout', '-t'],
-    kind: 'seconds',
-    meta: 'SECONDS',
-    default: limits.workerTimeoutS,
-    validate: toSeconds(1),
-    desc: 'A worker whose event loop has not beaten for this long is hung: the master sends SIGABRT, then SIGKILL, and replaces it.',
-  }),
-  spec({
-    name: 'graceful_timeout',
-    section: 'Worker processes',
-    flags: ['--graceful-timeout'],
-    kind: 'seconds',
-    meta: 'SECONDS',
-    default: limits.gracefulTimeoutS,
-    validate: toSeconds(0),
-    desc: 'On stop, reload or recycle, how long in-flight requests may take before the worker is killed.',
-  }),
+  ...WORKER_SETTINGS,
   spec({
     name: 'keepalive',
     section: 'Server mechanics',
@@ -325,6 +255,20 @@ export const SETTINGS = [
       'Serve Prometheus metrics, aggregated over all workers, at /metrics on this separate address (never ' +
       "on the public port). Off by default. Bound once at start, like --bind. Node's own figures " +
       "(prom-client's default set: GC, heap, event-loop lag) are collected only when this is set.",
+  }),
+  spec({
+    name: 'health_bind',
+    section: 'Health checks',
+    flags: ['--health-bind'],
+    kind: 'string',
+    meta: 'ADDRESS',
+    default: null,
+    validate: toOptionalAddress,
+    desc:
+      'Answer GET /livez and /readyz on this address of their own (they are also on --metrics-bind): the ' +
+      'master answers, not the app, so a busy or blocked worker never fails a probe. /livez: 503 only when ' +
+      'every worker past its boot has missed its heartbeat for timeout; /readyz: 503 until a worker is ready, ' +
+      'and from TERM on (shutdown_delay). Off by default. Bound once at start, like --bind.',
   }),
   spec({
     name: 'certfile',

@@ -8,10 +8,12 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Listener } from './binds.js';
+import { exitCodeOf, GatewayError } from './errors.js';
 import type { MetricsWorker, WorkerState } from './master-metrics.js';
 import { OutputCapture } from './output-capture.js';
 import type { BootMessage, WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
+import { bootTimeoutS } from './settings-workers.js';
 import type { RequestCounts } from './worker-stats.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -28,6 +30,8 @@ export interface WorkerBoot {
   listeners: readonly Listener[];
   generation: number;
   workerId: number;
+  /** The lowest number no other live worker holds (the metrics' bounded label). */
+  slot: number;
   /** --capture-output: the worker's stdout and stderr are read by the master; else inherited. */
   capture: OutputCapture | undefined;
 }
@@ -40,6 +44,7 @@ export interface WorkerEvents {
 export class WorkerProcess implements MetricsWorker {
   readonly id: number;
   readonly generation: number;
+  readonly slot: number;
   readonly child: ChildProcess;
   readonly pid: number;
   state: WorkerState = 'booting';
@@ -47,9 +52,12 @@ export class WorkerProcess implements MetricsWorker {
   retire = false;
   lastBeat: number;
   readonly startedAt: number;
+  /** When it said it was ready (never, for one that failed to boot). */
+  readyAt?: number;
   stoppingSince?: number;
   abortedAt?: number;
   counts?: RequestCounts;
+  rss?: number;
 
   /** Forks the worker and sends it its configuration and the master's listening handles. */
   constructor(
@@ -59,6 +67,7 @@ export class WorkerProcess implements MetricsWorker {
   ) {
     this.id = boot.workerId;
     this.generation = boot.generation;
+    this.slot = boot.slot;
     const stdio = boot.capture ? [...OutputCapture.stdio] : 'inherit';
     this.child = fork(WORKER_SCRIPT, [], { stdio, env: process.env });
     this.pid = this.child.pid ?? -1;
@@ -89,17 +98,20 @@ export class WorkerProcess implements MetricsWorker {
 
   /**
    * The heartbeat watchdog, once a tick. A worker whose loop has not beaten for `timeout` is hung:
-   * SIGABRT, then SIGKILL if that is not enough. One that is not ready after `timeout` (an app that
-   * never finishes loading) is killed, and its exit is then handled as a boot failure. One still
-   * running well past its graceful stop is killed. Returns true when it finds the worker hung.
+   * SIGABRT, then SIGKILL if that is not enough. A booting one is bounded by `boot_timeout` alone
+   * (importing an app may block the loop for a while): not ready by then (an app that never
+   * finishes loading), it is killed, and its exit is handled as a boot failure. One still running
+   * well past its graceful stop is killed. Returns true when it finds the worker hung.
    */
   watchdog(now: number, config: Config): boolean {
     if (this.abortedAt !== undefined) {
       if (now - this.abortedAt > ABORT_GRACE_MS) this.child.kill('SIGKILL');
       return false;
     }
-    if (this.state === 'booting' && now - this.startedAt > config.timeout * 1000) {
-      this.log.fatal(`WORKER TIMEOUT (pid:${this.pid}): not ready after ${config.timeout}s`);
+    if (this.state === 'booting') {
+      const limitS = bootTimeoutS(config);
+      if (now - this.startedAt <= limitS * 1000) return false;
+      this.log.fatal(`WORKER TIMEOUT (pid:${this.pid}): not ready after ${limitS}s (boot timeout)`);
       this.abortedAt = now;
       this.child.kill('SIGKILL');
       return false;
@@ -118,6 +130,26 @@ export class WorkerProcess implements MetricsWorker {
     }
     return false;
   }
+}
+
+/**
+ * At start, the error a worker's failed boot halts the master with: it said the app cannot load
+ * (exit 4) or that it cannot boot (exit 3), as in Gunicorn; retrying would not help. Undefined for
+ * anything else (a boot timeout, a kill on a busy machine): that is retried with the backoff.
+ */
+export function haltingBootError(code: number | null, app: string, which: string): GatewayError | undefined {
+  if (code === exitCodeOf('GW_ERR_APP_LOAD')) return new GatewayError('GW_ERR_APP_LOAD', `App failed to load: ${app}`);
+  if (code === exitCodeOf('GW_ERR_WORKER_BOOT'))
+    return new GatewayError('GW_ERR_WORKER_BOOT', `Worker failed to boot (${which})`);
+  return undefined;
+}
+
+/** The lowest slot none of `workers` holds: a replacement takes the slot of the worker it replaces. */
+export function freeSlot(workers: Iterable<{ slot: number }>): number {
+  const taken = new Set([...workers].map((w) => w.slot));
+  let slot = 0;
+  while (taken.has(slot)) slot++;
+  return slot;
 }
 
 /** Crash loops back off exponentially (capped) instead of forking as fast as the CPU allows. */
@@ -141,17 +173,20 @@ export class CrashBackoff {
     this.nextSpawnAt = 0;
   }
 
-  /** A worker died or left early: the wait before the next spawn, 0 when it had lived long enough. */
-  died(w: WorkerProcess): number {
-    if (Date.now() - w.startedAt >= HEALTHY_AFTER_MS) {
+  /**
+   * A worker died or left early: `respawn` is called after the wait (at once when it had been ready
+   * and lived long enough; one that never got ready, a boot timeout say, always counts).
+   */
+  died(w: WorkerProcess, respawn: () => void): void {
+    if (w.readyAt !== undefined && Date.now() - w.startedAt >= HEALTHY_AFTER_MS) {
       this.failures = 0;
-      return 0;
+      return;
     }
     this.failures++;
     const delay = Math.min(BACKOFF_BASE_MS * 2 ** (this.failures - 1), BACKOFF_CAP_MS);
     this.nextSpawnAt = Date.now() + delay;
     if (this.failures > 1)
       this.log.warn(`Workers keep dying young (${this.failures} in a row): next spawn in ${delay} ms`);
-    return delay;
+    setTimeout(respawn, delay + 1).unref();
   }
 }

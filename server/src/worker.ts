@@ -157,6 +157,8 @@ class Worker {
       server.listen(this.handles.get(i)!, this.config.backlog, () => {
         if (--pending > 0) return;
         this.log.info(`Worker ready (app kind: ${this.hosted!.kind})`);
+        // A first beat with it: the master has this worker's memory as soon as it counts it ready.
+        send(this.heartbeatMessage());
         send({ t: 'ready' });
       });
     });

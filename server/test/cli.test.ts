@@ -46,6 +46,9 @@ test("--help lists Gunicorn's flags and --version prints the version", () => {
     '-c, --config',
     '--check-config',
     '--print-config',
+    '--boot-timeout SECONDS',
+    '--shutdown-delay SECONDS',
+    '--health-bind ADDRESS',
   ]) {
     assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
   }
@@ -92,11 +95,26 @@ test('--print-config and --check-config act on their validated value: =false is 
   assert.match(bad.stderr, /GW_ERR_CONFIG_INVALID: invalid value for print_config \(--print-config\): "maybe"/);
 });
 
-test('WEB_CONCURRENCY sets the default worker count; GATEWAY_WORKERS and -w beat it', () => {
-  const value = (r: { stdout: string }) => /^workers += (.*)$/m.exec(r.stdout)?.[1];
-  assert.equal(value(run(['--print-config'], { WEB_CONCURRENCY: '5' })), '5');
-  assert.equal(value(run(['--print-config'], { WEB_CONCURRENCY: '5', GATEWAY_WORKERS: '2' })), '2');
-  assert.equal(value(run(['--print-config', '-w', '4'], { WEB_CONCURRENCY: '5' })), '4');
+test('WEB_CONCURRENCY sets the default worker count; GATEWAY_WORKERS and -w beat it; workers_source says which', () => {
+  const value = (r: { stdout: string }, name = 'workers') => new RegExp(`^${name} += (.*)$`, 'm').exec(r.stdout)?.[1];
+  const web = run(['--print-config'], { WEB_CONCURRENCY: '5' });
+  assert.equal(value(web), '5');
+  assert.equal(value(web, 'workers_source'), '"WEB_CONCURRENCY"');
+  const env = run(['--print-config'], { WEB_CONCURRENCY: '5', GATEWAY_WORKERS: '2' });
+  assert.equal(value(env), '2');
+  assert.equal(value(env, 'workers_source'), '"GATEWAY_WORKERS"');
+  const flag = run(['--print-config', '-w', '4'], { WEB_CONCURRENCY: '5' });
+  assert.equal(value(flag), '4');
+  assert.equal(value(flag, 'workers_source'), '"--workers"');
+  // Neither: the CPUs this process may use (the cgroup quota's parsing: cpu-quota.test.ts).
+  assert.match(value(run(['--print-config'])) ?? '', /^[1-9]\d*$/);
+  assert.match(value(run(['--print-config']), 'workers_source') ?? '', /^"(the cgroup CPU quota|availableParallelism)/);
+  // Every line is `name = JSON`, as test/limits-agree.test.ts reads them.
+  for (const line of web.stdout.trim().split('\n')) {
+    const eq = line.indexOf(' = ');
+    assert.ok(eq > 0, line);
+    assert.doesNotThrow(() => JSON.parse(line.slice(eq + 3)), line);
+  }
   assert.equal(value(run(['--print-config'], { PORT: '7777' })) !== undefined, true);
   assert.match(run(['--print-config'], { PORT: '7777' }).stdout, /^bind += \["0\.0\.0\.0:7777"\]$/m);
 });
@@ -199,14 +217,14 @@ test('an app that cannot load stops the master with code 4 (APP_LOAD_ERROR) and 
   again.close();
 });
 
-test('an app that never becomes ready is a boot failure after --timeout (exit 3), not a hang', () => {
-  const r = run(['-w', '1', '-b', '127.0.0.1:0', '-t', '2', fixture('never-ready.mjs')]);
+test('a worker that reports it cannot boot (exit 3) at start stops the master with code 3 (WORKER_BOOT_ERROR)', () => {
+  const r = run(['-w', '1', '-b', '127.0.0.1:0', fixture('cannot-boot.mjs')]);
   assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stderr, /WORKER TIMEOUT \(pid:\d+\): not ready after 2s/);
   assert.match(r.stderr, /Shutting down: Worker failed to boot/);
   // The code the exit status comes from is in the master's log line (GW_ERR_WORKER_BOOT: exit 3).
   assert.equal(haltLine(r.stderr)?.code, 'GW_ERR_WORKER_BOOT');
-  assert.match(r.stderr, /^gateway: GW_ERR_WORKER_BOOT: Worker failed to boot \(pid:\d+ was sent SIGKILL\)\n$/m);
+  assert.match(r.stderr, /^gateway: GW_ERR_WORKER_BOOT: Worker failed to boot \(pid:\d+ exited with code 3\)\n$/m);
+  // A boot that times out is not this: it is retried (boot.test.ts).
 });
 
 test('a port already in use is a clear error (exit 1), and no worker is started', async () => {

@@ -469,6 +469,18 @@ describe('logs and metrics', () => {
       assert.match(text, /^gateway_http_requests_total\{status="404"\} 1$/m);
       assert.match(text, /^gateway_http_request_duration_seconds_count 21$/m);
       assert.match(text, /^gateway_workers\{state="ready"\} 2$/m);
+      // Every state and label value from the start, at 0: rate() and increase() see the first one.
+      assert.match(text, /^gateway_workers\{state="booting"\} 0$/m);
+      assert.match(text, /^gateway_workers\{state="stopping"\} 0$/m);
+      assert.match(text, /^gateway_workers_target 2$/m);
+      for (const reason of ['crash', 'timeout', 'recycle', 'reload', 'scale'])
+        assert.match(text, new RegExp(`^gateway_worker_restarts_total\\{reason="${reason}"\\} 0$`, 'm'));
+      for (const result of ['ok', 'failed'])
+        assert.match(text, new RegExp(`^gateway_reloads_total\\{result="${result}"\\} 0$`, 'm'));
+      // Memory per worker, by slot (bounded: a replacement takes the slot it frees), not by pid.
+      const slots = [...text.matchAll(/^gateway_worker_resident_memory_bytes\{slot="(\d+)"\} (\d+)$/gm)];
+      assert.deepEqual(slots.map((m) => m[1]).sort(), ['0', '1']);
+      for (const m of slots) assert.ok(Number(m[2]) > 10 * 1024 * 1024, `slot ${m[1]}: ${m[2]} bytes`);
       assert.match(text, /^nodejs_eventloop_lag_seconds /m);
       assert.match(text, /^gateway_http_requests_in_flight 0$/m);
       // A killed worker shows up as a restart with its reason; what it served stays counted.
@@ -488,6 +500,19 @@ describe('logs and metrics', () => {
       assert.equal(await gw.metric('gateway_http_requests_total{status="404"}'), 1);
       assert.equal(await gw.metric('gateway_http_request_duration_seconds_count'), 21);
       assert.equal((await request(`${gw.url}/metrics`)).status, 404, 'not on the public port');
+      assert.deepEqual(
+        [...(await request(`http://127.0.0.1:${mport}/metrics`)).body.matchAll(/slot="(\d+)"/g)]
+          .map((m) => m[1])
+          .sort(),
+        ['2', '3'],
+        'the new generation booted beside the old one, on the next free slots (the next reload takes 0 and 1)',
+      );
+      // The target follows TTIN.
+      gw.signal('SIGTTIN');
+      await gw.waitFor(/^Workers: 3$/);
+      assert.equal(await gw.metric('gateway_workers_target'), 3);
+      // The health checks are on the metrics address too.
+      assert.equal((await request(`http://127.0.0.1:${mport}/readyz`)).status, 200);
     } finally {
       await gw.stop();
     }

@@ -1,0 +1,128 @@
+/**
+ * The settings of the worker processes (how many, their limits and timeouts, how they stop): one
+ * part of the one table in settings.ts, kept apart only for that file's length. Their order here is
+ * their order in `--help` and docs/settings.md.
+ */
+import { defaultWorkers, spec, toInt, toOptionalSeconds, toSeconds } from './setting-spec.js';
+import { limits } from './shared-limits.js';
+
+/**
+ * The boot timeout when none is set: max(timeout, this). Never shorter than timeout, which bounded
+ * boots before boot_timeout existed (an app that booted then boots now); and long enough for a
+ * slow import on a busy machine when timeout is short.
+ */
+export const DEFAULT_BOOT_TIMEOUT_S = 30;
+
+/** The boot timeout in effect (resolveConfig fills it in; code given a Config by hand may not have). */
+export function bootTimeoutS(config: { timeout: number; boot_timeout: number | null }): number {
+  return config.boot_timeout ?? Math.max(config.timeout, DEFAULT_BOOT_TIMEOUT_S);
+}
+
+export const WORKER_SETTINGS = [
+  spec({
+    name: 'workers',
+    section: 'Worker processes',
+    flags: ['--workers', '-w'],
+    kind: 'int',
+    meta: 'INT',
+    default: defaultWorkers,
+    defaultText: '$WEB_CONCURRENCY, else the cgroup CPU quota rounded up, at most the CPUs available',
+    validate: toInt(1, 1024),
+    desc:
+      'Worker processes. Each runs one event loop; more workers than cores only helps when the app blocks its loop. ' +
+      "The default counts a container's CPU limit (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us`), not the host's " +
+      'cores; `--print-config` says where the number came from (`workers_source`).',
+  }),
+  spec({
+    name: 'worker_connections',
+    section: 'Worker processes',
+    flags: ['--worker-connections'],
+    kind: 'int',
+    meta: 'INT',
+    default: 1000,
+    validate: toInt(1),
+    desc: 'Open client connections one worker accepts at most; past it the worker stops accepting until one closes.',
+  }),
+  spec({
+    name: 'max_requests',
+    section: 'Worker processes',
+    flags: ['--max-requests'],
+    kind: 'int',
+    meta: 'INT',
+    default: 0,
+    validate: toInt(0),
+    desc: 'Recycle a worker after this many requests (0: never). Its replacement is ready before it stops accepting.',
+  }),
+  spec({
+    name: 'max_requests_jitter',
+    section: 'Worker processes',
+    flags: ['--max-requests-jitter'],
+    kind: 'int',
+    meta: 'INT',
+    default: 0,
+    validate: toInt(0),
+    desc: "Add a random 0..N to each worker's max_requests so workers do not all recycle together.",
+  }),
+  spec({
+    name: 'max_worker_memory',
+    section: 'Worker processes',
+    flags: ['--max-worker-memory'],
+    kind: 'int',
+    meta: 'MB',
+    default: 0,
+    validate: toInt(0),
+    desc: "Recycle a worker whose resident memory passes this many MiB (0: never), like PM2's max_memory_restart.",
+  }),
+  spec({
+    name: 'timeout',
+    section: 'Worker processes',
+    flags: ['--timeout', '-t'],
+    kind: 'seconds',
+    meta: 'SECONDS',
+    default: limits.workerTimeoutS,
+    validate: toSeconds(1),
+    desc:
+      'A worker whose event loop has not beaten for this long is hung: the master sends SIGABRT, then SIGKILL, and ' +
+      'replaces it. Booting is bounded by boot_timeout instead.',
+  }),
+  spec({
+    name: 'boot_timeout',
+    section: 'Worker processes',
+    flags: ['--boot-timeout'],
+    kind: 'seconds',
+    meta: 'SECONDS',
+    default: null,
+    defaultText: `max(timeout, ${DEFAULT_BOOT_TIMEOUT_S})`,
+    validate: toOptionalSeconds(1),
+    desc:
+      'How long a worker may take from fork to ready (importing the app, a factory awaiting its database; its ' +
+      'event loop may block meanwhile) before it is killed and forked again with the crash-loop backoff. Apart ' +
+      'from timeout, so a short hung-worker timeout does not kill slow boots on a busy machine. At start only a ' +
+      'worker that reports it cannot load the app (exit 4) or cannot boot (exit 3) stops the master.',
+  }),
+  spec({
+    name: 'graceful_timeout',
+    section: 'Worker processes',
+    flags: ['--graceful-timeout'],
+    kind: 'seconds',
+    meta: 'SECONDS',
+    default: limits.gracefulTimeoutS,
+    validate: toSeconds(0),
+    desc: 'On stop, reload or recycle, how long in-flight requests may take before the worker is killed.',
+  }),
+  spec({
+    name: 'shutdown_delay',
+    section: 'Worker processes',
+    flags: ['--shutdown-delay'],
+    kind: 'seconds',
+    meta: 'SECONDS',
+    default: 0,
+    validate: toSeconds(0),
+    desc:
+      'On TERM, how long the gateway keeps accepting and serving with /readyz already 503, before it closes its ' +
+      'listeners and drains (graceful_timeout): the time Kubernetes endpoints, Swarm or nginx need to stop ' +
+      'sending it traffic. A second TERM ends the delay and starts the drain; INT or QUIT stop at once. 0 ' +
+      "natively; the container configurations use config/limits.json's shutdownDelayS. A stop grace period " +
+      'must cover shutdown_delay + graceful_timeout + a margin.',
+  }),
+] as const;
