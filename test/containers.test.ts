@@ -458,6 +458,60 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
     );
   });
 
+  it('sizes the worker pool from the container CPU quota (--cpus 1 -> 1 worker) when nothing else says', () => {
+    const printed = (cpus: string): string =>
+      docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--cpus',
+        cpus,
+        NODE_IMAGE,
+        'node',
+        'server/dist/cli.js',
+        '--print-config',
+      ]).stdout;
+    const one = printed('1');
+    assert.match(one, /^workers += 1$/m);
+    assert.match(one, /^workers_source += "the cgroup CPU quota/m);
+    // The control: the same image with a quota of two CPUs runs two (the machine has two).
+    assert.match(printed('2'), /^workers += 2$/m);
+  });
+
+  it('answers /livez and /readyz from the master on its health address, and /readyz turns 503 on TERM', async () => {
+    const name = `${RO_CONTAINER}-health`;
+    docker(['rm', '-f', name], { allowFail: true });
+    try {
+      docker([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '-e',
+        'GATEWAY_HEALTH_BIND=127.0.0.1:9465',
+        '-e',
+        'GATEWAY_SHUTDOWN_DELAY=5',
+        NODE_IMAGE,
+      ]);
+      const probe = (path: string): string =>
+        docker(
+          ['exec', name, 'node', '-e', `fetch('http://127.0.0.1:9465${path}').then((r) => console.log(r.status))`],
+          {
+            allowFail: true,
+          },
+        ).stdout.trim();
+      await waitFor('the gateway to be ready', async () => (probe('/readyz') === '200' ? true : undefined), 30_000);
+      assert.equal(probe('/livez'), '200');
+      docker(['kill', '-s', 'TERM', name]);
+      // Inside the shutdown delay: not ready, still alive and still serving.
+      await waitFor('/readyz to say 503', async () => (probe('/readyz') === '503' ? true : undefined), 4_000, 200);
+      assert.equal(probe('/livez'), '200');
+    } finally {
+      docker(['rm', '-f', name], { allowFail: true });
+    }
+  });
+
   it('runs the Node image with a read-only root filesystem, as a non-root user, healthy', async () => {
     const port = await freePort();
     docker(['rm', '-f', RO_CONTAINER], { allowFail: true });

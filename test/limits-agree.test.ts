@@ -290,10 +290,13 @@ const composeSource = cli ? `resolved by ${cli.join(' ')} config` : 'raw file, n
 describe(`docker-compose.yml agrees with config/limits.json (${composeSource})`, () => {
   const services = composeServices(resolvedCompose);
 
-  it('every long-running service has stop_grace_period = stopGracePeriodS > gracefulTimeoutS', () => {
+  it('every long-running service has stop_grace_period = stopGracePeriodS >= shutdown delay + graceful timeout + 5 s', () => {
+    // A stop is the shutdown delay (still serving, not ready), then the drain (up to the graceful
+    // timeout), then the master's exit: a grace shorter than that would SIGKILL a drain.
+    const needed = (limits.shutdownDelayS as number) + (limits.gracefulTimeoutS as number) + 5;
     assert.ok(
-      (limits.stopGracePeriodS as number) > (limits.gracefulTimeoutS as number),
-      `stopGracePeriodS ${limits.stopGracePeriodS} must exceed gracefulTimeoutS ${limits.gracefulTimeoutS}`,
+      (limits.stopGracePeriodS as number) >= needed,
+      `stopGracePeriodS ${limits.stopGracePeriodS} < shutdownDelayS + gracefulTimeoutS + 5 = ${needed}`,
     );
     for (const name of LONG_RUNNING) {
       const service = services.get(name);
@@ -406,6 +409,7 @@ describe('the gateway as the compose services run it agrees with config/limits.j
         graceful_timeout: limits.gracefulTimeoutS as number,
         keepalive: limits.gatewayKeepAliveTimeoutS as number,
         header_timeout: limits.clientHeaderTimeoutS as number,
+        shutdown_delay: limits.shutdownDelayS as number,
         limit_request_body: limits.bodyLimitBytes as number,
       };
       for (const [setting, value] of Object.entries(expected)) {
