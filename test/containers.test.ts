@@ -25,7 +25,7 @@
 // Environment: COMPOSE_CLI ("docker compose" or "docker-compose"; default: the
 // first that works), REQUIRE_DOCKER=1, KEEP_STACK=1 (leave the last profile up).
 import { strict as assert } from 'node:assert';
-import { type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import http2 from 'node:http2';
@@ -35,7 +35,16 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { composeCli, dockerAnswers, freePort, renderNginxTemplates, pollFor as waitFor } from '@gw/harness';
+import {
+  composeCli,
+  dockerAnswers,
+  DOCKER_ENV as ENV,
+  freePort,
+  type Ran,
+  renderNginxTemplates,
+  run,
+  pollFor as waitFor,
+} from '@gw/harness';
 import { WebSocket } from 'ws';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,44 +61,6 @@ const log = (line: string): void => {
 };
 
 // ---- running commands (every one bounded in time) ---------------------------------
-
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-// The legacy builder: Compose 1.29 uses it anyway, and a docker CLI without the
-// buildx plugin cannot build with BuildKit. The Dockerfile builds with both.
-const ENV = {
-  ...process.env,
-  DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0',
-  COMPOSE_DOCKER_CLI_BUILD: process.env.COMPOSE_DOCKER_CLI_BUILD ?? '0',
-};
-
-function run(
-  cmd: string,
-  args: string[],
-  opts: { timeoutMs?: number; env?: Record<string, string>; allowFail?: boolean } = {},
-): Ran {
-  const options: SpawnSyncOptions = {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 120_000,
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...ENV, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  };
-  const r = spawnSync(cmd, args, options);
-  const ran = { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
-  if (!opts.allowFail && ran.status !== 0) {
-    assert.fail(
-      `${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n` +
-        `${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-2000)}`,
-    );
-  }
-  return ran;
-}
 
 const docker = (args: string[], opts?: Parameters<typeof run>[2]): Ran => run('docker', args, opts);
 

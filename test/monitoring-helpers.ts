@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Ran, run } from '@gw/harness';
 import { parse as parseYaml } from 'yaml';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,42 +17,7 @@ const PROJECT = 'gwmon';
 
 // ---- commands ------------------------------------------------------------------------------
 
-export interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-// The legacy builder, as in test/containers.test.ts: Compose 1.29 uses it anyway.
-const ENV = {
-  ...process.env,
-  DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0',
-  COMPOSE_DOCKER_CLI_BUILD: process.env.COMPOSE_DOCKER_CLI_BUILD ?? '0',
-};
-
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { timeoutMs?: number; env?: Record<string, string>; allowFail?: boolean; input?: string } = {},
-): Ran {
-  const r = spawnSync(cmd, args, {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 120_000,
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...ENV, ...opts.env },
-    input: opts.input,
-    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  });
-  const ran = { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
-  if (!opts.allowFail && ran.status !== 0) {
-    assert.fail(
-      `${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n` +
-        `${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-3000)}`,
-    );
-  }
-  return ran;
-}
+export { type Ran, run } from '@gw/harness';
 
 export const engineAnswers = spawnSync('docker', ['info'], { timeout: 30_000, stdio: 'ignore' }).status === 0;
 

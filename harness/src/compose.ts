@@ -2,6 +2,7 @@
 // command from the repository root, bounded in time, with the legacy builder (Compose
 // 1.29 uses it anyway, and a docker CLI without the buildx plugin cannot build with
 // BuildKit); a project taken down with everything it left (containers, networks).
+import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,3 +97,45 @@ export function baseImages(dockerfile = readFileSync(join(ROOT, 'Dockerfile'), '
 
 export const imagePresent = (ref: string): boolean =>
   sh('docker', ['image', 'inspect', ref], { timeoutMs: 20_000 }).status === 0;
+
+/** A finished command's status and output. */
+export interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment docker and compose run with here: this process's, with the legacy builder unless set. */
+export const DOCKER_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? LEGACY_BUILDER.DOCKER_BUILDKIT,
+  COMPOSE_DOCKER_CLI_BUILD: process.env.COMPOSE_DOCKER_CLI_BUILD ?? LEGACY_BUILDER.COMPOSE_DOCKER_CLI_BUILD,
+};
+
+/**
+ * One command for a test, from the repository root, bounded in time (default 2 minutes), with
+ * DOCKER_ENV: a non-zero status fails the test with the output's tail unless `allowFail`.
+ */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: Record<string, string>; allowFail?: boolean; input?: string } = {},
+): Ran {
+  const r = spawnSync(cmd, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...DOCKER_ENV, ...opts.env },
+    input: opts.input,
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  const ran = { status: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  if (!opts.allowFail && ran.status !== 0) {
+    assert.fail(
+      `${cmd} ${args.join(' ')} exited ${ran.status}${r.error ? ` (${r.error.message})` : ''}:\n` +
+        `${ran.stderr.slice(-3000)}\n${ran.stdout.slice(-3000)}`,
+    );
+  }
+  return ran;
+}
