@@ -2,32 +2,22 @@
 // HTTP and Prometheus API calls, and readers for the rule files, PromQL and the
 // dashboard. Kept apart so the test file reads as the checks it makes.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Ran, run } from '@gw/harness';
+import { join } from 'node:path';
+import { dockerAnswers, type Ran, ROOT, run } from '@gw/harness';
 import { parse as parseYaml } from 'yaml';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export { ROOT };
 export const MON = join(ROOT, 'monitoring');
 const PROJECT = 'gwmon';
 
 // ---- commands ------------------------------------------------------------------------------
 
-export { type Ran, run } from '@gw/harness';
+export { composeCli, type Ran, run } from '@gw/harness';
 
-export const engineAnswers = spawnSync('docker', ['info'], { timeout: 30_000, stdio: 'ignore' }).status === 0;
-
-export function composeCli(): string[] | undefined {
-  const wanted = process.env.COMPOSE_CLI?.split(' ');
-  const candidates = wanted ? [wanted] : [['docker', 'compose'], ['docker-compose']];
-  return candidates.find(
-    (c) => run(c[0] as string, [...c.slice(1), 'version'], { allowFail: true, timeoutMs: 20_000 }).status === 0,
-  );
-}
+export const engineAnswers = dockerAnswers();
 
 /** docker-compose.yml under the project gwmon, with its own image tag and free 127.0.0.1 ports. */
 export function compose(
