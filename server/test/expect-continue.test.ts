@@ -14,6 +14,27 @@ import { attachRequestPath, createPipeline } from '../src/http-handler.js';
 import { WorkerStats } from '../src/worker-stats.js';
 import { fixture, rawExchange, startGateway } from './helpers.js';
 
+/**
+ * A client that asks `Expect: 100-continue` for a 10-byte body and sends it only once the server
+ * has answered "100 Continue"; resolves with everything the server wrote, when it closes.
+ */
+async function continueThenSend(port: number, path: string): Promise<string> {
+  const sock = net.connect(port, '127.0.0.1');
+  let out = '';
+  sock.setEncoding('utf8');
+  const closed = new Promise((r) => sock.once('close', r));
+  sock.on('data', (c: string) => {
+    out += c;
+    // The body goes only once the server has asked for it.
+    if (/^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(out)) sock.write('x'.repeat(10));
+  });
+  sock.write(
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+  );
+  await closed;
+  return out;
+}
+
 test('Expect: 100-continue is answered 413 (no 100) over the body limit, 100 then 200 within it', async () => {
   const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--limit-request-body', '1000', fixture('echo.mjs')]);
   try {
@@ -26,19 +47,7 @@ test('Expect: 100-continue is answered 413 (no 100) over the body limit, 100 the
     assert.doesNotMatch(big, /100 Continue/);
     assert.match(big, /connection: close/i);
 
-    const sock = net.connect(gw.port, '127.0.0.1');
-    let out = '';
-    sock.setEncoding('utf8');
-    const closed = new Promise((r) => sock.once('close', r));
-    sock.on('data', (c: string) => {
-      out += c;
-      // The body goes only once the server has asked for it.
-      if (/^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(out)) sock.write('x'.repeat(10));
-    });
-    sock.write(
-      'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
-    );
-    await closed;
+    const out = await continueThenSend(gw.port, '/upload');
     assert.match(out, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
   } finally {
     await gw.stop();
@@ -78,16 +87,7 @@ test('the head of an Expect: 100-continue request is scanned once, before the 10
   t.after(() => server.close());
   const { port } = server.address() as AddressInfo;
 
-  const sock = net.connect(port, '127.0.0.1');
-  let out = '';
-  sock.setEncoding('utf8');
-  const closed = new Promise((r) => sock.once('close', r));
-  sock.on('data', (c: string) => {
-    out += c;
-    if (/^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(out)) sock.write('x'.repeat(10));
-  });
-  sock.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
-  await closed;
+  const out = await continueThenSend(port, '/');
   assert.match(out, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
   assert.equal(scans, 1);
 
