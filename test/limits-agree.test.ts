@@ -151,6 +151,13 @@ describe('nginx agrees with config/limits.json', () => {
       upstream < (limits.gatewayKeepAliveTimeoutS as number),
       `upstream keepalive_timeout ${upstream}s must be < gatewayKeepAliveTimeoutS ${limits.gatewayKeepAliveTimeoutS}s`,
     );
+    // A stopping backend answers Connection: close through its shutdown delay, so the connections
+    // nginx uses then retire; one nginx does not use must expire before the delay ends, or nginx
+    // could send on it just as the backend closes it (a POST cannot be retried: a 502).
+    assert.ok(
+      upstream < (limits.shutdownDelayS as number),
+      `upstream keepalive_timeout ${upstream}s must be < shutdownDelayS ${limits.shutdownDelayS}s`,
+    );
     assert.ok(
       findAll(nginx, 'keepalive').some((h) => inUpstream(h.path)),
       'upstream has no keepalive pool',
@@ -174,6 +181,15 @@ describe('nginx agrees with config/limits.json', () => {
       ],
       'the $connection_upgrade map must give "" (upstream keep-alive) to every request without Upgrade',
     );
+  });
+
+  it('the resolver re-asks every nginxResolveValidS, the wait scripts/rollout reads', () => {
+    const resolver = findAll(nginx, 'resolver');
+    assert.equal(resolver.length, 1, 'one resolver directive, in http');
+    const valid = resolver[0]?.d.args.find((a) => a.startsWith('valid='));
+    assert.equal(valid && nginxSeconds(valid.slice('valid='.length)), limits.nginxResolveValidS);
+    const rollout = readFileSync(join(ROOT, 'scripts/rollout'), 'utf8');
+    assert.match(rollout, /nginxResolveValidS/, 'scripts/rollout waits for nginx to re-resolve');
   });
 
   it('client-side timeouts are the clientXxxTimeoutS values', () => {
@@ -305,6 +321,13 @@ describe(`docker-compose.yml agrees with config/limits.json (${composeSource})`,
       assert.ok(grace, `compose: ${name} has no stop_grace_period`);
       assert.equal(composeSeconds(grace), limits.stopGracePeriodS, `compose: ${name} stop_grace_period ${grace}`);
     }
+    // The app's own server (profile proxy) has the gateway's shutdown delay too (SHUTDOWN_DELAY);
+    // the gateway services' is checked through --print-config below.
+    const parsed = parseYaml(resolvedCompose) as { services: Record<string, { environment?: unknown }> };
+    const env = parsed.services.app?.environment;
+    // `config` of Compose v2 and 1.29 writes a map; the raw file too.
+    const delay = env && !Array.isArray(env) ? (env as Record<string, unknown>).SHUTDOWN_DELAY : undefined;
+    assert.equal(Number(delay), limits.shutdownDelayS, 'compose: app SHUTDOWN_DELAY');
   });
 
   it("the healthchecks restated in compose are the images' own (Dockerfile HEALTHCHECK)", () => {

@@ -1,6 +1,6 @@
 // The app's own server, the `flask run` of this project: one process, no
 // workers. In the proxy topology it sits behind nginx. Listens on HOST:PORT,
-// and on SIGTERM/SIGINT drains and stops gracefully.
+// and on SIGTERM/SIGINT drains and stops gracefully, after SHUTDOWN_DELAY.
 import type { AddressInfo } from 'node:net';
 import { loadLimits } from '@gw/limits';
 import { buildApp } from './app.js';
@@ -15,17 +15,12 @@ async function main(): Promise<void> {
   // must be longer, or nginx may send a request on a socket we are closing.
   app.server.keepAliveTimeout = limits.gatewayKeepAliveTimeoutS * 1000;
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      app.log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    app.log.info({ signal }, 'draining: finishing in-flight requests');
-    // /readyz turns 503 and responses carry Connection: close; close() then stops
-    // the listener, closes idle keep-alive sockets and waits for busy ones.
-    app.markDraining();
+  let phase: 'serving' | 'delay' | 'closing' = 'serving';
+  let delay: NodeJS.Timeout | undefined;
+  const close = (): void => {
+    phase = 'closing';
+    clearTimeout(delay);
+    app.log.info('draining: finishing in-flight requests');
     let forced = false;
     const deadline = setTimeout(() => {
       forced = true;
@@ -33,6 +28,7 @@ async function main(): Promise<void> {
       app.server.closeAllConnections();
     }, limits.gracefulTimeoutS * 1000);
     deadline.unref();
+    // close() stops the listener, closes idle keep-alive sockets and waits for busy ones.
     app.close().then(
       () => {
         app.log.info('stopped');
@@ -43,6 +39,26 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
+  };
+  const stop = (signal: NodeJS.Signals): void => {
+    if (phase === 'closing') {
+      app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    // A second signal during the delay cuts it short, as the gateway does.
+    if (phase === 'delay') {
+      close();
+      return;
+    }
+    // /readyz turns 503 and every response carries Connection: close from now on.
+    app.markDraining();
+    if (env.shutdownDelayS === 0 || signal === 'SIGINT') {
+      close();
+      return;
+    }
+    phase = 'delay';
+    app.log.info({ signal, shutdownDelayS: env.shutdownDelayS }, 'shutdown delay: not ready, still serving');
+    delay = setTimeout(close, env.shutdownDelayS * 1000);
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -29,15 +29,29 @@ export class ConnectionDrain {
     });
   }
 
+  private retired = false;
+
+  /**
+   * From now on every response ends its connection (`Connection: close`), while the servers keep
+   * accepting: the shutdown delay, in which a balancer still sends requests and should hold no
+   * idle connection to us by the time the listeners close. Once only.
+   */
+  retire(servers: Server[]): void {
+    if (this.retired) return;
+    this.retired = true;
+    for (const server of servers)
+      server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
+  }
+
   /** Stops accepting on every server and resolves when all their connections are gone. */
   drain(servers: Server[]): Promise<void> {
     this.draining = true;
+    // Requests that start from now on are the connection's last.
+    this.retire(servers);
     const closed = Promise.all(
       servers.map(
         (server) =>
           new Promise<void>((resolve) => {
-            // Requests that start from now on are the connection's last.
-            server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
             // net.Server's close: stop accepting, leave the connections to the grace below.
             if (server.listening) net.Server.prototype.close.call(server, () => resolve());
             else resolve();
