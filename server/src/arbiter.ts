@@ -2,7 +2,8 @@
  * The master process (Gunicorn's arbiter). It binds the sockets, forks the workers and hands them
  * the listening handles, keeps their number, replaces the dead and the hung, recycles and reloads
  * without dropping a request, and stops them on a signal (master-signals.ts: handlers only enqueue).
- * Beside it: a worker (worker-process.ts), metrics, health checks, the master's own servers, pid file.
+ * Beside it: one worker process (worker-process.ts), the metrics (master-metrics.ts), the health
+ * checks (health.ts) and the master's own servers (master-endpoints.ts), the pid file.
  */
 import type { Logger } from 'pino';
 import { closeListener, type Listener } from './binds.js';
@@ -14,7 +15,7 @@ import { MasterMetrics, type RestartReason } from './master-metrics.js';
 import { type MasterSignal, SignalQueue } from './master-signals.js';
 import { OutputCapture } from './output-capture.js';
 import { removePidfile } from './pidfile.js';
-import { type MasterMessage, RECYCLE_REASONS, type RecycleReason, type WorkerMessage } from './protocol.js';
+import { RECYCLE_REASONS, type RecycleReason, type WorkerMessage } from './protocol.js';
 import { type ReloadWatcher, watchForReload, watchRoot } from './reload-watcher.js';
 import type { Config } from './settings.js';
 import { CrashBackoff, freeSlot, haltingBootError, type WorkerEvents, WorkerProcess } from './worker-process.js';
@@ -107,9 +108,9 @@ export class Arbiter {
 
   /**
    * What each signal does (Gunicorn's handle_hup, handle_term, ...). TERM with a shutdown delay:
-   * /readyz 503 at once, so balancers take this gateway out, while it keeps serving what still comes,
-   * each connection closed after its next response (no idle one left in a balancer's pool); then the
-   * graceful stop. Skipped when no worker is ready (/readyz said 503 already); a second TERM cuts it.
+   * /readyz says 503 at once, so balancers and endpoint controllers take this gateway out, while it
+   * keeps accepting and serving what still comes (they have not caught up yet); then the graceful
+   * stop. Skipped when no worker is ready (/readyz said 503 already). A second TERM cuts it short.
    */
   private readonly handlers: Record<MasterSignal, () => void> = {
     HUP: () => void this.reload(),
@@ -119,7 +120,6 @@ export class Arbiter {
       if (this.phase === 'stopping' || delayS === 0 || this.health().ready === 0)
         return this.stop(!this.gracefulStop && this.phase !== 'stopping');
       this.log.info(`Shutdown delay: not ready from now on, serving ${delayS}s more before closing the listeners`);
-      for (const w of this.workers.values()) w.child.send({ t: 'retire' } satisfies MasterMessage);
       this.shutdownDelay = setTimeout(() => this.stop(true), delayS * 1000);
     },
     INT: () => this.stop(false),

@@ -194,11 +194,6 @@ class Worker {
       .then((defaults) => send({ t: 'metrics', id, counts: stats.counts(), inFlight: stats.inFlight, defaults }));
   }
 
-  /** The master's shutdown delay: still serving, each connection's next response is its last. */
-  retireConnections(): void {
-    this.connections.retire(this.servers);
-  }
-
   reopenLogs(): void {
     this.errorLog.reopen();
     this.accessLog?.reopen();
@@ -251,9 +246,6 @@ process.on('message', (msg: MasterMessage, handle?: object) => {
       break;
     case 'metrics':
       worker?.scrape(msg.id);
-      break;
-    case 'retire':
-      worker?.retireConnections();
       break;
   }
 });
