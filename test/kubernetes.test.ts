@@ -809,4 +809,20 @@ describe('deploy/k8s: the overlays build and validate', { skip: NO_KUBECTL }, ()
     }
     assert.equal(await httpStatus(health, '/nope'), 404, 'the health address answers only its paths');
   });
+
+  it('every "limits.json: KEY" comment in deploy/k8s names a key, and its line holds that value', () => {
+    let seen = 0;
+    for (const f of readdirSync(join(ROOT, 'deploy/k8s'), { recursive: true }).map(String)) {
+      if (!f.endsWith('.yaml')) continue;
+      for (const line of readFileSync(join(ROOT, 'deploy/k8s', f), 'utf8').split('\n')) {
+        const m = /^\s*[\w-]+:\s*"?(\d+)s?"?\s*#\s*limits\.json: (\w+)\s*$/.exec(line);
+        if (!line.includes('limits.json:') || line.trimStart().startsWith('#')) continue;
+        assert.ok(m, `deploy/k8s/${f}: cannot read "${line.trim()}"`);
+        assert.ok((m[2] as string) in limits, `deploy/k8s/${f}: limits.json has no ${m[2]}`);
+        assert.equal(Number(m[1]), limits[m[2] as string], `deploy/k8s/${f}: ${line.trim()}`);
+        seen++;
+      }
+    }
+    assert.ok(seen >= 8, `only ${seen} marked lines`);
+  });
 });
