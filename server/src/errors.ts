@@ -130,8 +130,8 @@ export const ERRORS = {
   GW_ERR_CTL_STATE: createError(
     'The master cannot do that now',
     'RUNTIME',
-    '`reload`, `scale`, `kill` or `drain` while the master is still booting its first workers, draining or ' +
-      'stopping.',
+    '`reload`, `kill` or `drain` before the first workers are ready or once the master is stopping, `reload` ' +
+      'also while draining, `scale` once stopping.',
   ),
 } as const satisfies Record<`GW_ERR_${string}`, ErrorSpec>;
 
