@@ -586,6 +586,13 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         1000,
       );
       assert.equal(health, 'healthy');
+      // The control socket the image turns on (GATEWAY_CONTROL_SOCKET, on the /tmp tmpfs), asked by the CLI inside.
+      const ctl = JSON.parse(docker(['exec', RO_CONTAINER, 'node', 'server/dist/cli.js', 'ctl', 'workers']).stdout) as {
+        ok: boolean;
+        workers: Array<{ pid: number; state: string }>;
+      };
+      assert.equal(ctl.ok, true, JSON.stringify(ctl));
+      assert.ok(ctl.workers.length >= 1 && ctl.workers.every((w) => w.state === 'ready'), JSON.stringify(ctl));
       assert.equal(docker(['inspect', '-f', '{{.HostConfig.ReadonlyRootfs}}', RO_CONTAINER]).stdout.trim(), 'true');
     } finally {
       docker(['rm', '-f', RO_CONTAINER], { allowFail: true });

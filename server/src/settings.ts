@@ -19,6 +19,7 @@ import {
   toSeconds,
   toTlsVersion,
 } from './setting-spec.js';
+import { CONTROL_SETTINGS, PROXY_PROTOCOL_SETTINGS } from './settings-proxy-control.js';
 import { WORKER_SETTINGS } from './settings-workers.js';
 import { limits } from './shared-limits.js';
 
@@ -191,6 +192,7 @@ export const SETTINGS = [
       'Peers (addresses or CIDRs, `*` for any) whose X-Forwarded-For/Proto/Host and Forwarded headers are ' +
       'trusted. From anyone else they are replaced by the socket peer and scheme (the app always gets one value).',
   }),
+  ...PROXY_PROTOCOL_SETTINGS,
   spec({
     name: 'pidfile',
     section: 'Server mechanics',
@@ -201,6 +203,7 @@ export const SETTINGS = [
     validate: toOptionalString,
     desc: "Write the master's pid to this file (removed on exit).",
   }),
+  ...CONTROL_SETTINGS,
   spec({
     name: 'accesslog',
     section: 'Logging',

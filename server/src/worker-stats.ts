@@ -6,6 +6,7 @@
  * recycled, reloaded or replaced (Prometheus would take the drop for a counter reset).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { PROXY_REFUSALS, type ProxyRefusal } from './proxy-protocol.js';
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -28,10 +29,12 @@ export interface RequestCounts {
   /** Per bucket of BUCKETS, not cumulative; requests slower than the last bucket only in `status`. */
   buckets: number[];
   sum: number;
+  /** Connections closed before HTTP for their PROXY protocol header (--proxy-protocol), by reason. */
+  proxyRefusals: Partial<Record<ProxyRefusal, number>>;
 }
 
 export function emptyCounts(): RequestCounts {
-  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0 };
+  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0, proxyRefusals: {} };
 }
 
 export function addCounts(into: RequestCounts, from: RequestCounts): void {
@@ -40,6 +43,9 @@ export function addCounts(into: RequestCounts, from: RequestCounts): void {
     into.buckets[i] = (into.buckets[i] ?? 0) + n;
   });
   into.sum += from.sum;
+  for (const reason of PROXY_REFUSALS)
+    if (from.proxyRefusals[reason])
+      into.proxyRefusals[reason] = (into.proxyRefusals[reason] ?? 0) + from.proxyRefusals[reason];
 }
 
 /** The request metrics in prom-client's JSON form, from counts summed over workers. */
@@ -80,7 +86,15 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
     aggregator: 'sum',
     values: [{ value: inFlight, labels: {} }],
   };
-  return [requests, duration, inFlightMetric];
+  // Every reason from the start, at 0, so rate() sees the first refusal.
+  const proxyRefusals: MetricJson = {
+    name: 'gateway_proxy_protocol_refusals_total',
+    help: 'Connections closed before HTTP for their PROXY protocol header (--proxy-protocol), by reason.',
+    type: 'counter',
+    aggregator: 'sum',
+    values: PROXY_REFUSALS.map((reason) => ({ value: counts.proxyRefusals[reason] ?? 0, labels: { reason } })),
+  };
+  return [requests, duration, inFlightMetric, proxyRefusals];
 }
 
 export class WorkerStats {
@@ -90,6 +104,7 @@ export class WorkerStats {
   private readonly byStatus = new Map<number, number>();
   private readonly bucketCounts = new Array<number>(BUCKETS.length).fill(0);
   private durationSum = 0;
+  private readonly proxyRefusals: Partial<Record<ProxyRefusal, number>> = {};
   private readonly defaults = new Registry();
 
   private collecting = false;
@@ -118,8 +133,17 @@ export class WorkerStats {
     }
   }
 
+  refusedProxy(reason: ProxyRefusal): void {
+    this.proxyRefusals[reason] = (this.proxyRefusals[reason] ?? 0) + 1;
+  }
+
   counts(): RequestCounts {
-    return { status: Object.fromEntries(this.byStatus), buckets: [...this.bucketCounts], sum: this.durationSum };
+    return {
+      status: Object.fromEntries(this.byStatus),
+      buckets: [...this.bucketCounts],
+      sum: this.durationSum,
+      proxyRefusals: { ...this.proxyRefusals },
+    };
   }
 
   /** prom-client's default set for this process (empty unless collectDefaults was called). */

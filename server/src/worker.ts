@@ -18,6 +18,7 @@ import { attachRequestPath, createPipeline } from './http-handler.js';
 import { guardListen, ownServer } from './listen-guard.js';
 import { type AccessLog, createAccessLog, createErrorLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, Heartbeat, MasterMessage, RecycleReason, WorkerMessage } from './protocol.js';
+import { acceptProxyProtocol, proxyProtocolOptions } from './proxy-protocol.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
 import { WorkerStats } from './worker-stats.js';
@@ -105,6 +106,7 @@ class Worker {
       for (let i = 0; i < boot.listeners; i++) {
         const server = this.createServer(tls);
         attachRequestPath(server, pipeline, path);
+        if (config.proxy_protocol) acceptProxyProtocol(server, proxyProtocolOptions(config, stats, log));
         this.servers.push(server);
       }
     } catch (err) {
