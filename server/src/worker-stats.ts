@@ -28,10 +28,12 @@ export interface RequestCounts {
   /** Per bucket of BUCKETS, not cumulative; requests slower than the last bucket only in `status`. */
   buckets: number[];
   sum: number;
+  /** Requests answered over HTTP/2; the others were HTTP/1.x. */
+  h2: number;
 }
 
 export function emptyCounts(): RequestCounts {
-  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0 };
+  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0, h2: 0 };
 }
 
 export function addCounts(into: RequestCounts, from: RequestCounts): void {
@@ -40,6 +42,7 @@ export function addCounts(into: RequestCounts, from: RequestCounts): void {
     into.buckets[i] = (into.buckets[i] ?? 0) + n;
   });
   into.sum += from.sum;
+  into.h2 += from.h2 ?? 0;
 }
 
 /** The request metrics in prom-client's JSON form, from counts summed over workers. */
@@ -73,6 +76,18 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
       { value: count, labels: {}, metricName: 'gateway_http_request_duration_seconds_count' },
     ],
   };
+  // Its own counter rather than a label on the one above: dashboards and alerts that sum by status
+  // stay as they are, and the split by protocol is one more series pair, not one per status.
+  const byProtocol: MetricJson = {
+    name: 'gateway_http_requests_by_protocol_total',
+    help: 'Requests answered, by HTTP version (http/1.1 counts HTTP/1.0 too).',
+    type: 'counter',
+    aggregator: 'sum',
+    values: [
+      { value: count - counts.h2, labels: { protocol: 'http/1.1' } },
+      { value: counts.h2, labels: { protocol: 'h2' } },
+    ],
+  };
   const inFlightMetric: MetricJson = {
     name: 'gateway_http_requests_in_flight',
     help: 'Requests being handled now.',
@@ -80,7 +95,7 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
     aggregator: 'sum',
     values: [{ value: inFlight, labels: {} }],
   };
-  return [requests, duration, inFlightMetric];
+  return [requests, duration, byProtocol, inFlightMetric];
 }
 
 export class WorkerStats {
@@ -90,6 +105,7 @@ export class WorkerStats {
   private readonly byStatus = new Map<number, number>();
   private readonly bucketCounts = new Array<number>(BUCKETS.length).fill(0);
   private durationSum = 0;
+  private h2 = 0;
   private readonly defaults = new Registry();
 
   private collecting = false;
@@ -107,7 +123,8 @@ export class WorkerStats {
     collectDefaultMetrics({ register: this.defaults });
   }
 
-  record(status: number, seconds: number): void {
+  record(status: number, seconds: number, h2 = false): void {
+    if (h2) this.h2++;
     this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
     this.durationSum += seconds;
     for (let i = 0; i < BUCKETS.length; i++) {
@@ -119,7 +136,12 @@ export class WorkerStats {
   }
 
   counts(): RequestCounts {
-    return { status: Object.fromEntries(this.byStatus), buckets: [...this.bucketCounts], sum: this.durationSum };
+    return {
+      status: Object.fromEntries(this.byStatus),
+      buckets: [...this.bucketCounts],
+      sum: this.durationSum,
+      h2: this.h2,
+    };
   }
 
   /** prom-client's default set for this process (empty unless collectDefaults was called). */
