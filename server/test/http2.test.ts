@@ -145,6 +145,15 @@ describe('HTTP/2 over TLS, beside HTTP/1.1 on the same port', () => {
       // The pipeline's head checks apply: a field over limit_request_field_size (8190) is a 431.
       const big = await h2(session, '/headers', { headers: { 'x-big': 'a'.repeat(9000) } });
       assert.equal(big.status, 431, 'a field over limit_request_field_size');
+      // A header list over limit_request_header_size (16 KiB) in fields each within their limit:
+      // Node refuses the stream (RST_STREAM ENHANCE_YOUR_CALM) before the app sees it.
+      const fields: http2.OutgoingHttpHeaders = {};
+      for (let i = 0; i < 10; i++) fields[`x-f${i}`] = 'a'.repeat(2000);
+      const refused = await h2(session, '/headers', { headers: fields }).then(
+        (r) => r.status,
+        (err: NodeJS.ErrnoException) => err.code,
+      );
+      assert.ok(refused === 431 || refused === 'ERR_HTTP2_STREAM_ERROR', `refused: ${refused}`);
       const ok = await h2(session, '/');
       assert.equal(ok.status, 200, 'the session goes on serving');
     } finally {
