@@ -205,6 +205,43 @@ test('HTTP/2 limits: a streamed body over --limit-request-body gets 413; the str
   }
 });
 
+test('HTTP/2 timeouts: a connection with no request gets GOAWAY after --header-timeout, an idle one after --keep-alive', async () => {
+  const gw = await startGateway([
+    '-w',
+    '1',
+    '-b',
+    '127.0.0.1:0',
+    ...TLS,
+    '--header-timeout',
+    '1',
+    '--keep-alive',
+    '1',
+    fixture('echo.mjs'),
+  ]);
+  try {
+    const silent = await connect(gw.baseUrl);
+    const silentGoaway = on(silent, 'goaway');
+    const idle = await connect(gw.baseUrl);
+    const idleGoaway = on(idle, 'goaway');
+    assert.equal((await h2(idle, '/')).status, 200);
+    // Bounded waits, not timings: each connection must be told to go away, then closed.
+    const closed = (s: http2.ClientHttp2Session) =>
+      Promise.race([
+        Promise.all([s === silent ? silentGoaway : idleGoaway, on(s, 'close')]).then(() => true),
+        sleep(15_000),
+      ]);
+    assert.equal(await closed(silent), true, 'the connection that sent no request was closed');
+    assert.equal(await closed(idle), true, 'the idle connection was closed');
+    // A stream in flight holds the connection past the keep-alive.
+    const busy = await connect(gw.baseUrl);
+    const r = await h2(busy, '/slow?ms=2500');
+    assert.equal(r.status, 200);
+    busy.close();
+  } finally {
+    await gw.stop();
+  }
+});
+
 describe('h2c by prior knowledge', () => {
   test('a trusted peer (nginx, a mesh) gets HTTP/2 in clear, and its forwarded headers are believed', async () => {
     const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
