@@ -29,7 +29,6 @@ export const HTTP2_SETTINGS = [
     meta: 'LIST',
     default: ['h1', 'h2'] as HttpProtocol[],
     validate: toHttpProtocols,
-    show: (v: HttpProtocol[]) => v.join(','),
     desc:
       'HTTP versions served: `h1,h2` or `h1`. With h2: on a `--certfile` port ALPN offers `h2` and `http/1.1` ' +
       '(browsers get HTTP/2); on a cleartext port, HTTP/2 by prior knowledge (h2c) from peers in ' +
