@@ -100,7 +100,8 @@ export class Http2Sessions {
         maxHeaderListSize: config.limit_request_header_size,
         enablePush: false,
       },
-      // Past this many fields Node refuses the stream; the pipeline's 431 counts them exactly.
+      // Past this many fields Node refuses the stream; below it the pipeline answers 431 by its count
+      // (the 4 pseudo-headers, :method :path :scheme :authority, counted with the fields).
       maxHeaderListPairs: config.limit_request_fields + 8,
     });
     this.server.on('request', (req, res) => this.onRequest(req, res));
