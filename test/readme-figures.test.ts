@@ -24,7 +24,14 @@ interface Reliability {
 }
 type Source =
   | { kind: 'run'; path: string; run: RunInfo; dir: string }
-  | { kind: 'reliability'; path: string; results: Reliability };
+  | { kind: 'reliability'; path: string; results: Reliability }
+  | { kind: 'h2'; path: string; h2: H2Bench };
+
+/** What server/bench/h2.ts publishes (loadtest/results/published/h2/h2.json). */
+interface H2Bench {
+  cases: Record<'gateway h2' | 'gateway h1' | 'nginx h2', { rps: number; cpuPer1k: number }>;
+  ratios: Record<'rpsH2OverH1' | 'rpsGatewayH2OverNginxH2' | 'cpuH2OverH1' | 'cpuGatewayH2OverNginxH2', number>;
+}
 
 const SOURCE_LINK = /\]\((loadtest\/results\/published\/([a-z0-9-]+)\/[^)]*|docs\/reliability\.md)\)/g;
 
@@ -32,6 +39,10 @@ function loadSource(link: string, published: string | undefined): Source {
   if (published === undefined) {
     const path = 'reliability/results.json';
     return { kind: 'reliability', path, results: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Reliability };
+  }
+  if (published === 'h2') {
+    const path = 'loadtest/results/published/h2/h2.json';
+    return { kind: 'h2', path, h2: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as H2Bench };
   }
   const dir = join(ROOT, 'loadtest/results/published', published);
   const path = `loadtest/results/published/${published}/run.json`;
@@ -293,6 +304,8 @@ function gzipSaving(s: Source): number | undefined {
 const tlsRow = (s: Source, t: string, stepName: string) =>
   row(s, t, 'tls', (r) => (stepName === 'wrk' ? r.step.startsWith('wrk') : r.step === stepName));
 
+const h2 = (s: Source) => (s.kind === 'h2' ? s.h2 : undefined);
+
 const CLAIMS: Claim[] = [
   {
     text: 'Machine: {} cores (AMD EPYC), Node {i}.{i}.{i}, nginx {i}.{i}.{i}',
@@ -438,6 +451,21 @@ const CLAIMS: Claim[] = [
       const f = slow(s, 'gunicorn', 'slowloris', 100);
       return [f === undefined ? undefined : f * 100, 100];
     },
+  },
+  {
+    text: 'over HTTP/2 the gateway served {}× its HTTP/1.1 requests per second at {}× the CPU per request',
+    from: 'h2',
+    values: (s) => [h2(s)?.ratios.rpsH2OverH1, h2(s)?.ratios.cpuH2OverH1],
+  },
+  {
+    text: 'the gateway alone served {}× the requests per second at {}× the CPU per request ({} vs {} CPU s / 1k)',
+    from: 'h2',
+    values: (s) => [
+      h2(s)?.ratios.rpsGatewayH2OverNginxH2,
+      h2(s)?.ratios.cpuGatewayH2OverNginxH2,
+      h2(s)?.cases['gateway h2'].cpuPer1k,
+      h2(s)?.cases['nginx h2'].cpuPer1k,
+    ],
   },
 ];
 

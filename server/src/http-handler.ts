@@ -75,13 +75,17 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     const req = this.req;
     stats.inFlight--;
     const seconds = (performance.now() - this[START]!) / 1000;
-    stats.record(this.statusCode, seconds);
+    const h2 = req.httpVersionMajor === 2;
+    stats.record(this.statusCode, seconds, h2);
     if (accessLog) {
       const sock = req.socket;
       accessLog.write({
         method: req.method,
         path: req.url,
         status: this.statusCode,
+        // nginx's $server_protocol. On HTTP/2, bytes_sent is the connection's bytes written meanwhile:
+        // the stream's own share when it was the only one open, more when streams overlapped.
+        protocol: h2 ? 'HTTP/2.0' : req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1',
         // Like nginx's $bytes_sent: the whole response on the wire, head included.
         bytes_sent: sock.bytesWritten - this[WRITTEN]!,
         duration_ms: Math.round(seconds * 1e6) / 1e3,

@@ -29,12 +29,15 @@ export function reject(res: ServerResponse, status: number, message: string): vo
     return;
   }
   const body = JSON.stringify({ statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message });
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close',
-  });
-  if (!res.req.complete) lingeringClose(res.req.socket);
+  const head = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  // HTTP/2 has no Connection header and closes only the stream (http2-server.ts ends a stream whose
+  // request is still coming once its answer is out); HTTP/1 closes the connection, lingering.
+  if (res.req.httpVersionMajor === 2) {
+    res.writeHead(status, head);
+  } else {
+    res.writeHead(status, { ...head, connection: 'close' });
+    if (!res.req.complete) lingeringClose(res.req.socket);
+  }
   res.end(body);
 }
 

@@ -19,6 +19,7 @@ import {
   toSeconds,
   toTlsVersion,
 } from './setting-spec.js';
+import { HTTP2_SETTINGS } from './settings-http2.js';
 import { CONTROL_SETTINGS, PROXY_PROTOCOL_SETTINGS } from './settings-proxy-control.js';
 import { WORKER_SETTINGS } from './settings-workers.js';
 import { limits } from './shared-limits.js';
@@ -94,6 +95,7 @@ export const SETTINGS = [
     desc: 'File mode of `unix:` sockets (octal). 660 lets the owning group (say, nginx) connect and nobody else.',
   }),
   ...WORKER_SETTINGS,
+  ...HTTP2_SETTINGS,
   spec({
     name: 'keepalive',
     section: 'Server mechanics',

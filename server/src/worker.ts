@@ -15,6 +15,7 @@ import { EXIT, exitCodeOf, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust } from './forwarded.js';
 import { attachRequestPath, createPipeline } from './http-handler.js';
+import { Http2Sessions, http2Enabled } from './http2-server.js';
 import { guardListen, ownServer } from './listen-guard.js';
 import { type AccessLog, createAccessLog, createErrorLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, Heartbeat, MasterMessage, RecycleReason, WorkerMessage } from './protocol.js';
@@ -45,6 +46,8 @@ class Worker {
   /** After how many requests this worker asks to be recycled (max_requests plus its jitter); 0: never. */
   private readonly maxRequests: number;
   private hosted: HostedApp | undefined;
+  /** HTTP/2 sessions, made from the connections of the servers below that speak it (http2-server.ts). */
+  private http2: Http2Sessions | undefined;
   private listening = false;
   private recycleReason: RecycleReason | undefined;
 
@@ -99,6 +102,7 @@ class Worker {
       // Asked once; the heartbeat repeats the request until the master grants it.
       onMaxRequests: () => this.askRecycle('max_requests'),
     });
+    if (http2Enabled(config)) this.http2 = new Http2Sessions({ config, trust, pipeline, errorLog: log });
     const path = { config, trust, stats, errorLog: log, upgrade: hosted.upgrade, draining: () => this.draining };
     try {
       // TLS files are read here, once per worker boot: a HUP reload serves a renewed certificate.
@@ -133,6 +137,8 @@ class Worker {
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       this.log.debug({ code: err.code, peer: socket.remoteAddress }, `TLS handshake failed: ${err.message}`);
     });
+    if (tls) this.http2?.attachTls(server as https.Server);
+    else this.http2?.attachCleartext(server);
     ownServer(server);
     this.connections.track(server);
     // No truncation: Node would silently drop headers past the count (Host among them); the pipeline
@@ -210,6 +216,8 @@ class Worker {
     // drain then waits for their connections like any other, up to the graceful timeout.
     const wss = this.hosted?.webSockets?.();
     if (wss) for (const client of wss.clients) client.close(1001, 'going away');
+    // HTTP/2 connections get GOAWAY: their open streams finish, then they close like any other.
+    this.http2?.drain();
     await this.connections.drain(this.servers);
     try {
       await this.hosted?.close?.();
