@@ -180,7 +180,7 @@ describe('nginx agrees with config/limits.json', () => {
     const upgrade = maps.find((h) => h.d.args[1] === '$upstream_upgrade');
     assert.equal(upgrade?.d.args[0], '$websocket_location');
     assert.deepEqual(
-      upgrade?.d.children.map((d) => [d.name, ...d.args]),
+      upgrade?.d.children?.map((d) => [d.name, ...d.args]),
       [
         ['1', '$http_upgrade'],
         ['default', ''],

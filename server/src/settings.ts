@@ -19,6 +19,7 @@ import {
   toSeconds,
   toTlsVersion,
 } from './setting-spec.js';
+import { UPGRADE_SETTINGS } from './settings-upgrades.js';
 import { WORKER_SETTINGS } from './settings-workers.js';
 import { limits } from './shared-limits.js';
 
@@ -93,6 +94,7 @@ export const SETTINGS = [
     desc: 'File mode of `unix:` sockets (octal). 660 lets the owning group (say, nginx) connect and nobody else.',
   }),
   ...WORKER_SETTINGS,
+  ...UPGRADE_SETTINGS,
   spec({
     name: 'keepalive',
     section: 'Server mechanics',

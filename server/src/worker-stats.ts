@@ -28,10 +28,18 @@ export interface RequestCounts {
   /** Per bucket of BUCKETS, not cumulative; requests slower than the last bucket only in `status`. */
   buckets: number[];
   sum: number;
+  /** Upgrade requests by outcome (upgrades.ts: switched, refused_worker_cap, idle_timeout, ...). */
+  upgrades?: Record<string, number>;
+  /** Close frames the app sent on its WebSockets, by close code (1002: the client broke the protocol). */
+  wsCloses?: Record<string, number>;
 }
 
 export function emptyCounts(): RequestCounts {
-  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0 };
+  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0, upgrades: {}, wsCloses: {} };
+}
+
+function addTo(into: Record<string, number>, from: Record<string, number> | undefined): void {
+  for (const [k, n] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + n;
 }
 
 export function addCounts(into: RequestCounts, from: RequestCounts): void {
@@ -40,6 +48,10 @@ export function addCounts(into: RequestCounts, from: RequestCounts): void {
     into.buckets[i] = (into.buckets[i] ?? 0) + n;
   });
   into.sum += from.sum;
+  into.upgrades ??= {};
+  into.wsCloses ??= {};
+  addTo(into.upgrades, from.upgrades);
+  addTo(into.wsCloses, from.wsCloses);
 }
 
 /** The request metrics in prom-client's JSON form, from counts summed over workers. */
@@ -80,7 +92,21 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
     aggregator: 'sum',
     values: [{ value: inFlight, labels: {} }],
   };
-  return [requests, duration, inFlightMetric];
+  const upgrades: MetricJson = {
+    name: 'gateway_upgrades_total',
+    help: 'HTTP Upgrade requests (WebSockets) by outcome: switched (101), answered (not 101), refused_*, idle_timeout.',
+    type: 'counter',
+    aggregator: 'sum',
+    values: Object.entries(counts.upgrades ?? {}).map(([outcome, value]) => ({ value, labels: { outcome } })),
+  };
+  const wsCloses: MetricJson = {
+    name: 'gateway_websocket_server_closes_total',
+    help: 'Close frames the app sent on WebSockets, by code (1002, 1007, 1009: a malformed or oversized frame).',
+    type: 'counter',
+    aggregator: 'sum',
+    values: Object.entries(counts.wsCloses ?? {}).map(([code, value]) => ({ value, labels: { code } })),
+  };
+  return [requests, duration, inFlightMetric, upgrades, wsCloses];
 }
 
 export class WorkerStats {
@@ -90,6 +116,8 @@ export class WorkerStats {
   private readonly byStatus = new Map<number, number>();
   private readonly bucketCounts = new Array<number>(BUCKETS.length).fill(0);
   private durationSum = 0;
+  private readonly upgrades: Record<string, number> = {};
+  private readonly wsCloses: Record<string, number> = {};
   private readonly defaults = new Registry();
 
   private collecting = false;
@@ -118,8 +146,24 @@ export class WorkerStats {
     }
   }
 
+  /** An upgrade request's outcome (upgrades.ts). */
+  upgrade(outcome: string): void {
+    this.upgrades[outcome] = (this.upgrades[outcome] ?? 0) + 1;
+  }
+
+  /** A close frame the app sent on a WebSocket. */
+  wsClose(code: number): void {
+    this.wsCloses[code] = (this.wsCloses[code] ?? 0) + 1;
+  }
+
   counts(): RequestCounts {
-    return { status: Object.fromEntries(this.byStatus), buckets: [...this.bucketCounts], sum: this.durationSum };
+    return {
+      status: Object.fromEntries(this.byStatus),
+      buckets: [...this.bucketCounts],
+      sum: this.durationSum,
+      upgrades: { ...this.upgrades },
+      wsCloses: { ...this.wsCloses },
+    };
   }
 
   /** prom-client's default set for this process (empty unless collectDefaults was called). */

@@ -20,6 +20,7 @@ import { type AccessLog, createAccessLog, createErrorLog, type ReopenableLogger 
 import type { BootMessage, Heartbeat, MasterMessage, RecycleReason, WorkerMessage } from './protocol.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
+import { UpgradeGuard } from './upgrades.js';
 import { WorkerStats } from './worker-stats.js';
 
 /** Resolves once the message is written to the channel, or at once if the master is gone ('disconnect' handles that). */
@@ -98,7 +99,11 @@ class Worker {
       // Asked once; the heartbeat repeats the request until the master grants it.
       onMaxRequests: () => this.askRecycle('max_requests'),
     });
-    const path = { config, trust, stats, errorLog: log, upgrade: hosted.upgrade, draining: () => this.draining };
+    const upgrades = new UpgradeGuard({
+      ...{ config, trust, stats, errorLog: log, accessLog: this.accessLog, upgrade: hosted.upgrade },
+      draining: () => this.draining,
+    });
+    const path = { config, trust, stats, errorLog: log, upgrades };
     try {
       // TLS files are read here, once per worker boot: a HUP reload serves a renewed certificate.
       const tls = tlsEnabled(config) ? tlsOptions(config) : undefined;
