@@ -64,7 +64,11 @@ export async function installWebSocket(app: FastifyInstance, timers = webSocketT
     options: { maxPayload: MAX_WS_MESSAGE_BYTES },
     preClose(done) {
       const server = this.websocketServer;
-      for (const client of server.clients) client.close(1001, 'going away');
+      for (const client of server.clients) {
+        // One paused by back-pressure would not read the client's answer (or its end).
+        client.resume();
+        client.close(1001, 'going away');
+      }
       server.close(() => {
         done();
       });
