@@ -186,7 +186,14 @@ export class UpgradeGuard {
       const status = statusOf(buf);
       if (status === undefined) return chunk;
       answered(status);
-      if (status === 101) sniffer = new CloseCodeSniffer((code) => this.o.stats.wsClose(code));
+      // Frames follow the head; a head split over writes (none that Node or ws write) is not followed.
+      const end = buf.indexOf(HEAD_END);
+      if (status === 101 && end >= 0) {
+        sniffer = new CloseCodeSniffer((code) => this.o.stats.wsClose(code));
+        sniffer.feed(buf.subarray(end + HEAD_END.length));
+      }
+      // Not even its first line whole in this write: left as written.
+      if (buf.indexOf('\r\n') < 0) return chunk;
       return rewriteHead(buf, status !== 101, id === undefined ? [] : [`X-Request-Id: ${id}`]);
     };
     socket.write = function (this: Duplex, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
