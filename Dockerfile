@@ -59,7 +59,7 @@ RUN npm run build -w @gw/limits && npm run build -w nodicorn \
   && if [ -d "$APP_DIR/static" ]; then cp -a "$APP_DIR/static/." /out/static/; fi
 
 # ---- nginx: the reverse proxy of the `proxy` and `full` topologies ----
-FROM nginx:1.26.3 AS nginx
+FROM nginx:1.30.6 AS nginx
 # The image's default site is not included by our nginx.conf; remove it so no
 # entrypoint script tries to edit it.
 RUN rm -f /etc/nginx/conf.d/default.conf
@@ -93,8 +93,6 @@ RUN openssl version && test -s /etc/ssl/certs/ca-certificates.crt \
   && ln -s /tmp/nginx-dev-cert/tls.key /etc/nginx/certs/tls.key
 COPY scripts/dev-certificate.sh /usr/local/bin/
 COPY nginx/docker-entrypoint.d/30-tls-certificate.sh /docker-entrypoint.d/
-# Reloads nginx when the backend's addresses change (recreated or scaled containers).
-COPY nginx/docker-entrypoint.d/40-reload-on-upstream-change.sh /docker-entrypoint.d/
 # The app's static files from the same build (none: an empty folder), served by nginx itself.
 COPY --from=build /out/static /srv/www/static
 # uid 101 is the image's `nginx` user; ports 8080 (HTTP: health, redirect) and
@@ -150,7 +148,7 @@ COPY scripts/dev-certificate.sh docker/gateway-entrypoint.sh /usr/local/bin/
 # whether the process answers, not who it is. APP_HEALTH_PATH: the sample app's
 # /healthz, or any path of another app that answers 200.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "require(process.env.GATEWAY_CERTFILE ? 'https' : 'http').get({ host: '127.0.0.1', port: process.env.PORT || 8000, path: process.env.APP_HEALTH_PATH || '/healthz', rejectUnauthorized: false }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
+  CMD ["node", "-e", "const h = process.env.GATEWAY_HEALTH_BIND, i = h ? h.lastIndexOf(':') : -1; require(!h && process.env.GATEWAY_CERTFILE ? 'https' : 'http').get(h ? { host: h.slice(0, i), port: h.slice(i + 1), path: '/readyz' } : { host: '127.0.0.1', port: process.env.PORT || 8000, path: process.env.APP_HEALTH_PATH || '/healthz', rejectUnauthorized: false }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--", "gateway-entrypoint.sh"]
 # The gateway hosting $APP_MODULE. An exec-form CMD cannot expand a variable, so
 # `sh -c` does, and `exec` replaces that shell with node: tini's child is the

@@ -39,7 +39,10 @@ repo=$PWD
 
 cache=${BASE_IMAGES_CACHE:-/var/cache/stack-base-images}
 k6_binary=${K6_BINARY:-/opt/k6/k6}
-nginx_suite=${NGINX_SUITE:-trixie}
+# Debian suite of the stand-ins' roots; nginx's own, because the image pins the
+# current stable nginx (1.30), which only sid packages so far.
+debian_suite=${DEBIAN_SUITE:-trixie}
+nginx_suite=${NGINX_SUITE:-sid}
 # Node 26 ships with npm 11; the exact minor bundled by the official image may differ.
 npm_version=${LOCAL_NPM_VERSION:-11.20.0}
 mirror=${DEBIAN_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
@@ -94,9 +97,19 @@ debian_root() { # suite -> path of a fresh copy of a minimal Debian root
     # libatomic1: the official Node binary links it; minbase lacks it.
     debootstrap --variant=minbase --include=libatomic1 "$suite" "$dir" "$mirror" >"$work/debootstrap.log" 2>&1 \
       || { tail -n 20 "$work/debootstrap.log" >&2; return 1; }
-    # deb822 sources as the official Debian images have them.
+    # deb822 sources as the official Debian images have them; sid (unstable) has
+    # no -updates and no security suite.
     rm -f "$dir/etc/apt/sources.list"
-    cat >"$dir/etc/apt/sources.list.d/debian.sources" <<SOURCES
+    if [[ $suite == sid || $suite == unstable ]]; then
+      cat >"$dir/etc/apt/sources.list.d/debian.sources" <<SOURCES
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $suite
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+    else
+      cat >"$dir/etc/apt/sources.list.d/debian.sources" <<SOURCES
 Types: deb
 URIs: http://deb.debian.org/debian
 Suites: $suite $suite-updates
@@ -109,6 +122,7 @@ Suites: $suite-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
+    fi
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
     tar -C "$dir" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
     rm -rf "$dir"
@@ -213,7 +227,7 @@ ENTRY
     'CMD ["node"]'
 }
 
-build_nginx() { # nginx:1.26.3
+build_nginx() { # nginx:1.30.6
   local tag=$1 version=${1#nginx:}
   [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] \
     || { echo "base-images: cannot build $tag: expected nginx:X.Y.Z" >&2; return 1; }
@@ -222,8 +236,11 @@ build_nginx() { # nginx:1.26.3
   # ca-certificates (and openssl, which it depends on) as in the official image:
   # the project's nginx stage uses both (development certificate, OCSP stapling).
   # gettext-base: envsubst, which renders /etc/nginx/templates (as in the official image).
-  in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-    nginx ca-certificates gettext-base >/dev/null'
+  # Check-Valid-Until off: sid's Release file carries a Valid-Until date, and the
+  # mirror reachable from CI machines may serve a snapshot past it (stable suites
+  # have none); the packages are still signed and checked.
+  in_chroot "$root" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -qq \
+    && apt-get install -y -qq --no-install-recommends nginx ca-certificates gettext-base >/dev/null'
   local got
   got=$(chroot "$root" /usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||')
   [[ $got == "$version" ]] \
@@ -275,7 +292,7 @@ build_k6() { # grafana/k6:1.4.0, from an existing binary only
     return 0
   fi
   local root
-  root=$(debian_root "$nginx_suite" k6)
+  root=$(debian_root "$debian_suite" k6)
   install -m 0755 "$k6_binary" "$root/usr/bin/k6"
   in_chroot "$root" sh -c 'groupadd --gid 12345 k6 && useradd --uid 12345 --gid k6 --create-home --home-dir /home/k6 k6'
   import_image "$root" "$tag" \
@@ -292,11 +309,11 @@ build_prometheus() { # prom/prometheus:v2.53.3
   [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] \
     || { echo "base-images: cannot build $tag: expected prom/prometheus:vX.Y.Z" >&2; return 1; }
   local root got
-  root=$(debian_root "$nginx_suite" prometheus)
+  root=$(debian_root "$debian_suite" prometheus)
   in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null'
   got=$(debian_version_of "$root" prometheus)
   [[ $got == "$version" ]] \
-    || { echo "base-images: Debian $nginx_suite has prometheus $got, the compose file wants $version (set NGINX_SUITE)" >&2; return 1; }
+    || { echo "base-images: Debian $debian_suite has prometheus $got, the compose file wants $version (set DEBIAN_SUITE)" >&2; return 1; }
   # The official image's layout: binaries in /bin (merged /usr: /bin is /usr/bin), the
   # database in /prometheus owned by nobody, which the image runs as.
   in_chroot "$root" sh -c 'set -e; mkdir -p /prometheus; chown 65534:65534 /prometheus; test -x /bin/prometheus -a -x /bin/promtool'
@@ -312,12 +329,12 @@ build_nginx_exporter() { # nginx/nginx-prometheus-exporter:1.4.1
   [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] \
     || { echo "base-images: cannot build $tag: expected nginx/nginx-prometheus-exporter:X.Y.Z" >&2; return 1; }
   local root got
-  root=$(debian_root "$nginx_suite" nginx-exporter)
+  root=$(debian_root "$debian_suite" nginx-exporter)
   in_chroot "$root" sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus-nginx-exporter >/dev/null'
   got=$(debian_version_of "$root" prometheus-nginx-exporter)
   [[ $got == "$version" ]] \
-    || { echo "base-images: Debian $nginx_suite has prometheus-nginx-exporter $got, the compose file wants $version" \
-      "(set NGINX_SUITE)" >&2; return 1; }
+    || { echo "base-images: Debian $debian_suite has prometheus-nginx-exporter $got, the compose file wants $version" \
+      "(set DEBIAN_SUITE)" >&2; return 1; }
   # Debian names the binary prometheus-nginx-exporter; the official image's entrypoint is this.
   ln -s prometheus-nginx-exporter "$root/usr/bin/nginx-prometheus-exporter"
   import_image "$root" "$tag" \

@@ -22,6 +22,7 @@ const STEPS: Array<{ id: string; argv: string[]; env?: NodeJS.ProcessEnv }> = [
   { id: 'reload', argv: ['reliability/faults/reload.ts'] },
   { id: 'sigterm', argv: ['reliability/faults/sigterm.ts'] },
   { id: 'compose', argv: ['reliability/faults/compose-restart.ts'] },
+  { id: 'rollout', argv: ['reliability/faults/compose-rollout.ts'] },
   { id: 'slow-clients', argv: ['reliability/slow-clients.ts'] },
   { id: 'websockets', argv: ['reliability/websockets.ts'] },
 ];

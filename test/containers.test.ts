@@ -46,6 +46,7 @@ import {
   pollFor as waitFor,
 } from '@gw/harness';
 import { WebSocket } from 'ws';
+import { Load, ok } from '../reliability/lib/measure.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as { bodyLimitBytes: number };
@@ -113,10 +114,18 @@ function compose(profiles: string[], args: string[], opts: Parameters<typeof run
  */
 function composeAsync(profiles: string[], args: string[], timeoutMs = 180_000): Promise<Ran> {
   assert.ok(cli);
-  const env = { ...ENV, ...composeEnv() };
   const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
+  return spawnAsync(cli[0] as string, full, composeEnv(), timeoutMs).then((r) => {
+    if (r.status !== 0)
+      throw new Error(`${cli.join(' ')} ${full.join(' ')} exited ${r.status}:\n${r.stderr.slice(-3000)}`);
+    return r;
+  });
+}
+
+/** A command without blocking this process (load keeps flowing meanwhile); never rejects on a status. */
+function spawnAsync(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<Ran> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cli[0] as string, full, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -129,9 +138,7 @@ function composeAsync(profiles: string[], args: string[], timeoutMs = 180_000): 
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
-      if (status !== 0)
-        reject(new Error(`${cli.join(' ')} ${full.join(' ')} exited ${status}:\n${stderr.slice(-3000)}`));
-      else resolvePromise({ status, stdout, stderr });
+      resolvePromise({ status, stdout, stderr });
     });
   });
 }
@@ -145,6 +152,7 @@ function teardown(): void {
       allowFail: true,
       timeoutMs: 180_000,
     });
+  docker(['rmi', `${IMAGE}:${ROLLOUT_TAG}`], { allowFail: true });
 }
 
 // ---- talking to the published ports -------------------------------------------------
@@ -314,6 +322,56 @@ function nginxLog(service: string): Array<Record<string, unknown>> {
     .map((l) => l.slice(l.indexOf('{')))
     .filter((l) => l.startsWith('{"time"'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+// ---- rollouts ----------------------------------------------------------------------
+
+/** Every compose CLI that answers here: the rollout is run with each (Compose v2 and 1.29). */
+const ROLLOUT_CLIS = [['docker', 'compose'], ['docker-compose']].filter(
+  (c) => engineAnswers && run(c[0] as string, [...c.slice(1), 'version'], { allowFail: true }).status === 0,
+);
+const ROLLOUT_TAG = `${TAG}-next`;
+
+interface Rollout {
+  ran: Ran;
+  requests: number;
+  failed: string[];
+  before: string[];
+  after: string[];
+}
+
+/**
+ * scripts/rollout SERVICE with `rolloutCli`, under constant load through nginx's HTTPS port (GET /
+ * and POST /upload alternating, keep-alive, 50 req/s), from 2 s before the command until 5 s after
+ * it returned. `env` is what changes for the new containers (a new image tag, or a broken app).
+ */
+async function rolloutUnderLoad(
+  profile: string,
+  service: string,
+  tlsPort: number,
+  rolloutCli: string[],
+  env: Record<string, string>,
+): Promise<Rollout> {
+  const ids = (): string[] => compose(ALL_PROFILES, ['ps', '-q', service]).stdout.trim().split('\n').filter(Boolean);
+  const before = ids();
+  const load = new Load({
+    baseUrl: `https://127.0.0.1:${tlsPort}`,
+    rate: 50,
+    maxSeconds: 240,
+    timeoutMs: 15_000,
+    path: (i) => (i % 2 ? { path: '/upload', method: 'POST', body: 'x'.repeat(4096) } : { path: '/' }),
+  });
+  await sleep(2000);
+  const ran = await spawnAsync(
+    join(ROOT, 'scripts/rollout'),
+    ['-p', PROJECT, service],
+    { ...composeEnv(), COMPOSE: rolloutCli.join(' '), COMPOSE_PROFILES: profile, ...env },
+    5 * 60_000,
+  );
+  await sleep(5000);
+  const samples = await load.stop();
+  const failed = samples.filter((s) => !ok(s)).map((s) => s.error ?? `status ${s.status}`);
+  return { ran, requests: samples.length, failed, before, after: ids() };
 }
 
 // ---- the profiles -----------------------------------------------------------------
@@ -748,6 +806,30 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
             2000,
           );
         });
+
+        // The other compose CLI where there is one: the rollout works with both.
+        const proxyCli = (ROLLOUT_CLIS[1] ?? ROLLOUT_CLIS[0]) as string[];
+        it(`scripts/rollout replaces the app replicas with a new image under load: 0 failed (${proxyCli?.join(' ')})`, async () => {
+          docker(['tag', NODE_IMAGE, `${IMAGE}:${ROLLOUT_TAG}`]);
+          const r = await rolloutUnderLoad('proxy', 'app', port(), proxyCli, { STACK_TAG: ROLLOUT_TAG });
+          assert.equal(r.ran.status, 0, `scripts/rollout failed:\n${r.ran.stderr}\n${r.ran.stdout}`);
+          assert.equal(r.after.length, r.before.length, 'the count of replicas changed');
+          assert.ok(!r.after.some((id) => r.before.includes(id)), 'an old replica is still there');
+          assert.deepEqual(r.failed, [], `${r.failed.length} of ${r.requests} requests failed during the rollout`);
+          timings.push(
+            `profile proxy: rollout of ${r.after.length} app replicas (${proxyCli.join(' ')}), ${r.requests} requests, 0 failed`,
+          );
+        });
+
+        it('scripts/rollout refuses a service that publishes a host port, before changing anything', () => {
+          const r = run(join(ROOT, 'scripts/rollout'), ['-p', PROJECT, 'nginx-proxy'], {
+            allowFail: true,
+            env: { ...composeEnv(), COMPOSE: proxyCli.join(' '), COMPOSE_PROFILES: 'proxy' },
+          });
+          assert.equal(r.status, 2, r.stderr);
+          assert.match(r.stderr, /ROLLOUT_PUBLISHED_PORT/);
+          assert.equal(compose(ALL_PROFILES, ['ps', '-q', 'nginx-proxy']).stdout.trim().split('\n').length, 1);
+        });
       }
 
       if (topo.profile === 'full') {
@@ -786,9 +868,38 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
           timings.push(
             `profile full: 200 again ${((Date.now() - t0) / 1000).toFixed(1)} s after recreating the gateway (${old} -> ${fresh})`,
           );
-          const logs = compose(ALL_PROFILES, ['logs', '--no-color', 'nginx-full']).stdout;
-          assert.match(logs, /changed from .* reloading nginx/);
+          // nginx re-resolved the name by itself (upstream `resolve`): no reload, no restart.
+          assert.ok(
+            nginxLog('nginx-full').some((e) => e.upstream_addr === `${fresh}:8000`),
+            `nginx never sent a request to the new gateway at ${fresh}`,
+          );
           docker(['rm', '-f', PLACEHOLDER], { allowFail: true });
+        });
+
+        const fullCli = ROLLOUT_CLIS[0] as string[];
+        it(`scripts/rollout replaces the gateway with a new image under load: 0 failed (${fullCli?.join(' ')})`, async () => {
+          docker(['tag', NODE_IMAGE, `${IMAGE}:${ROLLOUT_TAG}`]);
+          const r = await rolloutUnderLoad('full', 'gateway-full', port(), fullCli, { STACK_TAG: ROLLOUT_TAG });
+          assert.equal(r.ran.status, 0, `scripts/rollout failed:\n${r.ran.stderr}\n${r.ran.stdout}`);
+          assert.equal(r.after.length, r.before.length, 'the count of gateways changed');
+          assert.ok(!r.after.some((id) => r.before.includes(id)), 'an old gateway container is still there');
+          const image = docker(['inspect', '-f', '{{.Config.Image}}', r.after[0] as string]).stdout.trim();
+          assert.equal(image, `${IMAGE}:${ROLLOUT_TAG}`);
+          assert.deepEqual(r.failed, [], `${r.failed.length} of ${r.requests} requests failed during the rollout`);
+          timings.push(
+            `profile full: rollout of gateway-full (${fullCli.join(' ')}), ${r.requests} requests, 0 failed`,
+          );
+        });
+
+        it('scripts/rollout to a gateway whose app cannot load exits 3; the old one kept serving, 0 failed', async () => {
+          const r = await rolloutUnderLoad('full', 'gateway-full', port(), fullCli, {
+            STACK_TAG: ROLLOUT_TAG,
+            APP_MODULE: 'app/dist/no-such-module.js',
+          });
+          assert.equal(r.ran.status, 3, `expected exit 3 (rolled back):\n${r.ran.stderr}\n${r.ran.stdout}`);
+          assert.match(r.ran.stderr, /ROLLOUT_UNHEALTHY/);
+          assert.deepEqual(r.after, r.before, 'the old gateway must be the one still running, alone');
+          assert.deepEqual(r.failed, [], `${r.failed.length} of ${r.requests} requests failed`);
         });
 
         it('the loadtest profile runs k6 (smoke) against this topology', (t) => {
@@ -965,8 +1076,12 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         rmSync(dir, { recursive: true, force: true });
       }
       const logs = templateCompose(['logs', '--no-color', 'nginx-full']).stdout;
-      assert.match(logs, new RegExp(`server_name ${serverName.replace(/\./g, '\\.')}; backend gateway-full:8000;`));
-      assert.match(logs, /watching 'gateway-full' every/, 'the reload watcher follows NGINX_BACKEND');
+      assert.match(logs, new RegExp(`server_name ${serverName.replace(/\./g, '\\.')}; backend gateway-full:8000 `));
+      assert.match(
+        logs,
+        /backend gateway-full:8000 \(re-resolved every 2 s via 127\.0\.0\.11\)/,
+        'nginx 1.30 re-resolves NGINX_BACKEND',
+      );
     });
 
     it('a bad variable (NGINX_RATE=fast) stops nginx at start with a line naming it, before anything is rendered', () => {

@@ -14,6 +14,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type NginxTemplateVars, nginxConfigTree } from '@gw/harness';
 import { parse as parseYaml } from 'yaml';
+import { IDLE_GRACE_MS } from '../server/src/drain.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as Record<string, number>;
@@ -151,6 +152,17 @@ describe('nginx agrees with config/limits.json', () => {
       upstream < (limits.gatewayKeepAliveTimeoutS as number),
       `upstream keepalive_timeout ${upstream}s must be < gatewayKeepAliveTimeoutS ${limits.gatewayKeepAliveTimeoutS}s`,
     );
+    // A stopping backend leaves its idle connections to nginx for a grace longer than this
+    // (the gateway's drain, the app's own server), so nginx closes them first: were the backend to
+    // close one just as nginx sends on it, the client would get a 502 (a POST is not retried).
+    assert.ok(
+      upstream < IDLE_GRACE_MS / 1000,
+      `upstream keepalive_timeout ${upstream}s must be < the gateway's drain grace ${IDLE_GRACE_MS / 1000}s`,
+    );
+    assert.ok(
+      upstream < (limits.shutdownDelayS as number),
+      `upstream keepalive_timeout ${upstream}s must be < shutdownDelayS ${limits.shutdownDelayS}s`,
+    );
     assert.ok(
       findAll(nginx, 'keepalive').some((h) => inUpstream(h.path)),
       'upstream has no keepalive pool',
@@ -186,6 +198,15 @@ describe('nginx agrees with config/limits.json', () => {
         ['default', ''],
       ],
     );
+  });
+
+  it('the resolver re-asks every nginxResolveValidS, the wait scripts/rollout reads', () => {
+    const resolver = findAll(nginx, 'resolver');
+    assert.equal(resolver.length, 1, 'one resolver directive, in http');
+    const valid = resolver[0]?.d.args.find((a) => a.startsWith('valid='));
+    assert.equal(valid && nginxSeconds(valid.slice('valid='.length)), limits.nginxResolveValidS);
+    const rollout = readFileSync(join(ROOT, 'scripts/rollout'), 'utf8');
+    assert.match(rollout, /nginxResolveValidS/, 'scripts/rollout waits for nginx to re-resolve');
   });
 
   it('client-side timeouts are the clientXxxTimeoutS values', () => {
@@ -317,6 +338,13 @@ describe(`docker-compose.yml agrees with config/limits.json (${composeSource})`,
       assert.ok(grace, `compose: ${name} has no stop_grace_period`);
       assert.equal(composeSeconds(grace), limits.stopGracePeriodS, `compose: ${name} stop_grace_period ${grace}`);
     }
+    // The app's own server (profile proxy) has the gateway's shutdown delay too (SHUTDOWN_DELAY);
+    // the gateway services' is checked through --print-config below.
+    const parsed = parseYaml(resolvedCompose) as { services: Record<string, { environment?: unknown }> };
+    const env = parsed.services.app?.environment;
+    // `config` of Compose v2 and 1.29 writes a map; the raw file too.
+    const delay = env && !Array.isArray(env) ? (env as Record<string, unknown>).SHUTDOWN_DELAY : undefined;
+    assert.equal(Number(delay), limits.shutdownDelayS, 'compose: app SHUTDOWN_DELAY');
   });
 
   it("the healthchecks restated in compose are the images' own (Dockerfile HEALTHCHECK)", () => {

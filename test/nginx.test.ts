@@ -16,7 +16,16 @@
 // /usr/sbin/nginx (`apt-get install -y nginx`).
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -813,7 +822,13 @@ function plainRequest(
 }
 
 /** Variables the entrypoint derives itself (never set by a deployment). */
-const DERIVED = ['NGINX_REAL_IP_INCLUDE', 'NGINX_SET_REAL_IP_FROM', 'NGINX_TRUSTED_PROXY_GEO', 'NGINX_FORWARDED_PROTO'];
+const DERIVED = [
+  'NGINX_REAL_IP_INCLUDE',
+  'NGINX_SET_REAL_IP_FROM',
+  'NGINX_TRUSTED_PROXY_GEO',
+  'NGINX_FORWARDED_PROTO',
+  'NGINX_UPSTREAM_RESOLVE',
+];
 
 /** Every `${NGINX_X}` the templates use. */
 function templateVariables(): Set<string> {
@@ -835,6 +850,7 @@ const NON_DEFAULT: NginxTemplateVars = {
   NGINX_BURST: '5',
   NGINX_CONN_LIMIT: '4',
   NGINX_BODY_LIMIT: '512k',
+  NGINX_RESOLVER: '10.96.0.10 10.96.0.11:5353',
 };
 
 describe('nginx/templates: the variables, their checks, and envsubst', () => {
@@ -860,7 +876,9 @@ describe('nginx/templates: the variables, their checks, and envsubst', () => {
     assert.doesNotMatch(conf, /real_ip|real-ip/);
     assert.match(readFileSync(join(out, 'includes/site.conf'), 'utf8'), /burst=100 nodelay;[\s\S]*api_conn 32;/);
     assert.match(readFileSync(join(out, 'includes/proxy.conf'), 'utf8'), /X-Forwarded-Proto \$scheme;/);
-    assert.equal(env.NGINX_UPSTREAM_HOSTS, 'backend', 'the upstream watcher follows the backend host');
+    // Debian 12's nginx 1.22 has no upstream `resolve`: the name is resolved at start.
+    assert.equal(env.NGINX_UPSTREAM_RESOLVE, '', 'nginx 1.22 does not know `resolve`');
+    assert.match(conf, /^\s*resolver \S+ valid=2s ipv6=off;\s*$/m);
   });
 
   it('every variable a deployment sets is passed by compose and documented in docs/containers.md', () => {
@@ -892,6 +910,8 @@ describe('nginx/templates: the variables, their checks, and envsubst', () => {
       ['NGINX_BURST', '-1'],
       ['NGINX_CONN_LIMIT', '0'],
       ['NGINX_BODY_LIMIT', '10MB'],
+      ['NGINX_RESOLVER', '10.0.0.1;'],
+      ['NGINX_RESOLVER', 'dns:xx'],
     ];
     for (const [name, value] of bad) {
       assert.throws(
@@ -909,8 +929,30 @@ describe('nginx/templates: the variables, their checks, and envsubst', () => {
       NGINX_BACKEND: 'unix:/run/app.sock',
       NGINX_TRUSTED_PROXIES: '::1 127.0.0.1',
     });
-    assert.equal(env.NGINX_UPSTREAM_HOSTS, '', 'a unix: backend has no host to watch');
     assert.equal(env.NGINX_SET_REAL_IP_FROM, 'set_real_ip_from ::1;\nset_real_ip_from 127.0.0.1;');
+  });
+
+  it('asks nginx to re-resolve a backend host name only where nginx knows `resolve` (1.27.3+)', () => {
+    // A stand-in `nginx` on PATH that reports a version, as `nginx -v` does (on stderr).
+    const bin = join(dir, 'fake-nginx');
+    mkdirSync(bin, { recursive: true });
+    const path = (version: string): Record<string, string> => {
+      writeFileSync(join(bin, 'nginx'), `#!/bin/sh\necho "nginx version: nginx/${version}" >&2\n`, { mode: 0o755 });
+      return { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    };
+    const resolveOf = (vars: NginxTemplateVars, version: string): string | undefined =>
+      nginxTemplateEnv({ ...vars, ...path(version) } as NginxTemplateVars).NGINX_UPSTREAM_RESOLVE;
+    assert.equal(resolveOf({}, '1.30.6'), ' resolve', 'the image (1.30): backend:8000 is re-resolved');
+    assert.equal(resolveOf({}, '1.27.3'), ' resolve');
+    assert.equal(resolveOf({}, '1.26.3'), '', '1.26 refuses the parameter');
+    assert.equal(resolveOf({}, '1.22.1'), '');
+    assert.equal(resolveOf({ NGINX_BACKEND: '10.0.0.5:8000' }, '1.30.6'), '', 'an address has nothing to resolve');
+    assert.equal(resolveOf({ NGINX_BACKEND: 'unix:/run/app.sock' }, '1.30.6'), '', 'nor has a socket');
+    // The resolver: as given, or the first nameserver of /etc/resolv.conf.
+    const env = nginxTemplateEnv({ NGINX_RESOLVER: '127.0.0.11' });
+    assert.equal(env.NGINX_RESOLVER, '127.0.0.11');
+    const system = /^nameserver\s+(\S+)/m.exec(readFileSync('/etc/resolv.conf', 'utf8'))?.[1];
+    if (system) assert.equal(nginxTemplateEnv({}).NGINX_RESOLVER, system.includes(':') ? `[${system}]` : system);
   });
 
   const gnuEnvsubst = spawnSync('sh', ['-c', 'command -v envsubst'], { encoding: 'utf8' }).stdout.trim();

@@ -1,5 +1,5 @@
 // The environment the app reads (the standalone server's HOST, PORT,
-// TRUST_PROXY; LOG_LEVEL for both entries), parsed and checked in one place so
+// TRUST_PROXY, SHUTDOWN_DELAY; LOG_LEVEL for both entries), parsed and checked in one place so
 // a typo fails at boot with a clear message instead of binding somewhere odd.
 
 /** Fastify's trustProxy values that an environment variable can express. */
@@ -10,6 +10,8 @@ export interface StandaloneEnv {
   port: number;
   trustProxy: TrustProxySetting;
   logLevel: string;
+  /** Seconds between SIGTERM and closing the listener (see parseShutdownDelay). */
+  shutdownDelayS: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -54,7 +56,25 @@ export function parseLogLevel(value: string | undefined): string {
   return level;
 }
 
-/** Reads HOST, PORT, TRUST_PROXY and LOG_LEVEL. */
+/**
+ * SHUTDOWN_DELAY: seconds, default 0. After SIGTERM the server reports not-ready (/readyz 503)
+ * but keeps accepting and serving this long, so a balancer that still routes here (Kubernetes
+ * endpoints, Swarm's DNS, nginx until it re-resolves) loses nothing; then the drain. The
+ * gateway's --shutdown-delay, for the app's own server.
+ *
+ * @example
+ * parseShutdownDelay('5') // 5
+ */
+export function parseShutdownDelay(value: string | undefined): number {
+  const text = (value ?? '').trim();
+  if (text === '') return 0;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds > 3600)
+    throw new RangeError(`SHUTDOWN_DELAY must be a number of seconds in 0..3600, got "${value}"`);
+  return seconds;
+}
+
+/** Reads HOST, PORT, TRUST_PROXY, LOG_LEVEL and SHUTDOWN_DELAY. */
 export function readStandaloneEnv(env: NodeJS.ProcessEnv = process.env): StandaloneEnv {
   return {
     // Loopback by default, as `flask run` does; the container sets HOST=0.0.0.0.
@@ -62,5 +82,6 @@ export function readStandaloneEnv(env: NodeJS.ProcessEnv = process.env): Standal
     port: parsePort(env.PORT),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    shutdownDelayS: parseShutdownDelay(env.SHUTDOWN_DELAY),
   };
 }

@@ -1,7 +1,7 @@
 // The app's own server, the `flask run` of this project: one process, no
 // workers. In the proxy topology it sits behind nginx. Listens on HOST:PORT,
-// and on SIGTERM/SIGINT drains and stops gracefully.
-import type { AddressInfo } from 'node:net';
+// and on SIGTERM/SIGINT drains and stops gracefully, after SHUTDOWN_DELAY.
+import net, { type AddressInfo } from 'node:net';
 import { loadLimits } from '@gw/limits';
 import { buildApp } from './app.js';
 import { readStandaloneEnv } from './env.js';
@@ -15,17 +15,14 @@ async function main(): Promise<void> {
   // must be longer, or nginx may send a request on a socket we are closing.
   app.server.keepAliveTimeout = limits.gatewayKeepAliveTimeoutS * 1000;
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      app.log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    app.log.info({ signal }, 'draining: finishing in-flight requests');
-    // /readyz turns 503 and responses carry Connection: close; close() then stops
-    // the listener, closes idle keep-alive sockets and waits for busy ones.
+  let phase: 'serving' | 'delay' | 'closing' = 'serving';
+  let delay: NodeJS.Timeout | undefined;
+  const close = (): void => {
+    phase = 'closing';
+    clearTimeout(delay);
+    // Every response from now on ends its connection.
     app.markDraining();
+    app.log.info('draining: finishing in-flight requests');
     let forced = false;
     const deadline = setTimeout(() => {
       forced = true;
@@ -33,16 +30,51 @@ async function main(): Promise<void> {
       app.server.closeAllConnections();
     }, limits.gracefulTimeoutS * 1000);
     deadline.unref();
-    app.close().then(
-      () => {
-        app.log.info('stopped');
-        process.exit(forced ? 1 : 0);
-      },
-      (error: unknown) => {
-        app.log.error({ err: error }, 'error while stopping');
-        process.exit(1);
-      },
-    );
+    // Stop accepting, but leave idle keep-alive connections to their peer for a moment: nginx
+    // closes an idle upstream connection after nginxUpstreamKeepAliveTimeoutS, and closing one
+    // here just as nginx sends a request on it would cut that request (a POST it cannot retry).
+    // app.close() then closes what is still idle and waits for what is busy.
+    net.Server.prototype.close.call(app.server);
+    const graceUntil = Date.now() + (limits.nginxUpstreamKeepAliveTimeoutS + 1) * 1000;
+    const closeApp = (): void => {
+      app.close().then(
+        () => {
+          app.log.info('stopped');
+          process.exit(forced ? 1 : 0);
+        },
+        (error: unknown) => {
+          app.log.error({ err: error }, 'error while stopping');
+          process.exit(1);
+        },
+      );
+    };
+    const waitForIdle = (): void => {
+      app.server.getConnections((err, open) => {
+        if (!err && open > 0 && Date.now() < graceUntil) setTimeout(waitForIdle, 100);
+        else closeApp();
+      });
+    };
+    waitForIdle();
+  };
+  const stop = (signal: NodeJS.Signals): void => {
+    if (phase === 'closing') {
+      app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    // A second signal during the delay cuts it short, as the gateway does.
+    if (phase === 'delay') {
+      close();
+      return;
+    }
+    // /readyz turns 503; connections stay alive until the drain.
+    app.markNotReady();
+    if (env.shutdownDelayS === 0 || signal === 'SIGINT') {
+      close();
+      return;
+    }
+    phase = 'delay';
+    app.log.info({ signal, shutdownDelayS: env.shutdownDelayS }, 'shutdown delay: not ready, still serving');
+    delay = setTimeout(close, env.shutdownDelayS * 1000);
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -23,10 +23,10 @@ interface Started {
 }
 
 /** Spawns the standalone server on an ephemeral port; resolves once it logs where it listens. */
-async function startStandalone(): Promise<Started> {
+async function startStandalone(extraEnv: Record<string, string> = {}): Promise<Started> {
   assert.ok(existsSync(ENTRY), `${ENTRY} is missing: build first (npx tsc -b app)`);
   const child = spawn(process.execPath, [ENTRY], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'production' },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'production', ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
@@ -172,4 +172,41 @@ test('standalone server: real HTTP, streamed upload, graceful SIGTERM', { timeou
     assert.ok(messages.includes('draining: finishing in-flight requests'), JSON.stringify(messages));
     assert.ok(messages.includes('stopped'), JSON.stringify(messages));
   });
+});
+
+test('SHUTDOWN_DELAY: after SIGTERM, not ready but still serving new connections, then the drain', {
+  timeout: 30_000,
+}, async () => {
+  // Long enough that the requests below land inside it on a loaded machine; it ends by itself.
+  const server = await startStandalone({ SHUTDOWN_DELAY: '4' });
+  const inDelay = new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (server.logs.some((entry) => entry.msg === 'shutdown delay: not ready, still serving')) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 20);
+  });
+  server.child.kill('SIGTERM');
+  await inDelay;
+  // New connections are still accepted and answered; readiness says go elsewhere.
+  const ready = await send(server.port, 'GET', '/readyz');
+  assert.equal(ready.status, 503);
+  const home = await send(server.port, 'GET', '/');
+  assert.equal(home.status, 200);
+  // Kept alive as usual (a balancer's pooled connections keep working until the drain).
+  const kept = await fetch(`http://127.0.0.1:${server.port}/`);
+  assert.equal(kept.status, 200);
+  assert.equal(kept.headers.get('connection'), 'keep-alive');
+  await kept.arrayBuffer();
+  assert.ok(
+    !server.logs.some((entry) => entry.msg === 'draining: finishing in-flight requests'),
+    'the drain began before the delay was over',
+  );
+  assert.deepEqual(await server.exited, { code: 0, signal: null });
+  const messages = server.logs.map((entry) => entry.msg);
+  assert.ok(
+    messages.indexOf('draining: finishing in-flight requests') >
+      messages.indexOf('shutdown delay: not ready, still serving'),
+  );
 });

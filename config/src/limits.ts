@@ -18,7 +18,11 @@ export const LIMIT_KEYS = {
   maxCpuMs: "Upper bound of the app's GET /cpu?ms= (a blocked event loop; the gateway's heartbeat must notice longer).",
   gatewayKeepAliveTimeoutS: "The gateway's (and the standalone app's) keep-alive: longer than nginx's upstream one.",
   nginxUpstreamKeepAliveTimeoutS:
-    "nginx's upstream keepalive_timeout: nginx, not the backend, closes idle connections.",
+    "nginx's upstream keepalive_timeout: nginx, not the backend, closes idle connections; shorter than " +
+    'shutdownDelayS, so no connection is idle in its pool when a stopping backend closes its listeners.',
+  nginxResolveValidS:
+    "How often nginx re-resolves the backend's name (resolver valid=): scripts/rollout waits this long (and a " +
+    'second more) before it stops old containers, so nginx no longer picks them for new connections.',
   workerTimeoutS: "The gateway's default timeout: a worker silent this long is hung.",
   gracefulTimeoutS: 'How long in-flight requests may take after SIGTERM (the gateway and the standalone app).',
   shutdownDelayS:

@@ -29,6 +29,7 @@ export interface NginxTemplateVars {
   NGINX_BURST?: string;
   NGINX_CONN_LIMIT?: string;
   NGINX_BODY_LIMIT?: string;
+  NGINX_RESOLVER?: string;
 }
 
 /** A value the check script refused: `message` is its line (naming the variable and the value). */
