@@ -186,6 +186,18 @@ describe('nginx agrees with config/limits.json', () => {
       ],
       'the $connection_upgrade map must give "" (upstream keep-alive) to every request without Upgrade',
     );
+    // ... and the Upgrade it looks at is the client's only in the WebSocket location.
+    const maps = findAll(nginx, 'map');
+    assert.equal(maps.find((h) => h.d.args[1] === '$connection_upgrade')?.d.args[0], '$upstream_upgrade');
+    const upgrade = maps.find((h) => h.d.args[1] === '$upstream_upgrade');
+    assert.equal(upgrade?.d.args[0], '$websocket_location');
+    assert.deepEqual(
+      upgrade?.d.children?.map((d) => [d.name, ...d.args]),
+      [
+        ['1', '$http_upgrade'],
+        ['default', ''],
+      ],
+    );
   });
 
   it('the resolver re-asks every nginxResolveValidS, the wait scripts/rollout reads', () => {

@@ -279,6 +279,13 @@ const slow = (s: Source, topology: string, kind: string, n: number) =>
         .fraction as number | undefined)
     : undefined;
 const KINDS = ['slowloris', 'slowbody', 'slowread'];
+/** The rows of reliability/websockets.ts, every topology. */
+const ws = (s: Source) => (s.kind === 'reliability' ? (s.results.steps.websockets ?? []) : []);
+/** The largest of a figure over rows (undefined when no row has it). */
+const max = (rows: Array<{ figures: Record<string, unknown> }>, key: string) => {
+  const v = rows.map((r) => r.figures[key]).filter((x): x is number => typeof x === 'number');
+  return v.length ? Math.max(...v) : undefined;
+};
 /** The most slow clients of every kind at which each of the topologies kept its baseline throughput. */
 const heldUpTo = (s: Source, topologies: string[]) =>
   Math.max(
@@ -443,6 +450,42 @@ const CLAIMS: Claim[] = [
     text: 'nginx in front absorbs {} of each without a dent',
     from: 'reliability',
     values: (s) => [heldUpTo(s, ['proxy', 'full'])],
+  },
+  {
+    text: "an `Upgrade:` on an ordinary route cost {} of {} other clients' POSTs in every topology",
+    from: 'reliability',
+    values: (s) => {
+      const rows = ws(s).filter((r) => r.case.startsWith('Upgrade: '));
+      return [max(rows, 'victimFailures'), max(rows, 'victims')];
+    },
+  },
+  {
+    text: '{} idle WebSockets are the most the gateway alone holds ({} per worker',
+    from: 'reliability',
+    values: (s) => {
+      const idle = ws(s).find((r) => r.topology === 'gateway' && r.case.includes('idle WebSockets'));
+      const open = (idle?.figures.status as Record<string, number> | undefined)?.['101'];
+      return [open, open === undefined ? undefined : open / 2];
+    },
+  },
+  {
+    text: 'and {} opened cost {} of {} ordinary requests',
+    from: 'reliability',
+    values: (s) => {
+      const rows = ws(s).filter((r) => r.case.includes('idle WebSockets'));
+      const opened = Math.min(
+        ...rows.map((r) => Object.values(r.figures.status as Record<string, number>).reduce((a, b) => a + b, 0)),
+      );
+      return [opened, max(rows, 'failed'), max(rows, 'requests')];
+    },
+  },
+  {
+    text: 'stops being read after at most {} MiB, the serving processes growing at most {} MB',
+    from: 'reliability',
+    values: (s) => {
+      const rows = ws(s).filter((r) => r.case.startsWith('WebSocket client sending'));
+      return [max(rows, 'sent'), max(rows, 'rssGrowthMb')];
+    },
   },
   {
     text: 'fall to {}% at {} slowloris connections',

@@ -10,12 +10,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { RequestListener, UpgradeHandler } from './app-loader.js';
+import type { RequestListener } from './app-loader.js';
 import type { TrustFn } from './forwarded.js';
-import { mayContinue, vetForwarded, vetHead, vetUpgrade } from './head-checks.js';
+import { mayContinue, vetForwarded, vetHead } from './head-checks.js';
 import type { AccessLog } from './logger.js';
 import { rawRefusal, reject } from './refusals.js';
 import type { Config } from './settings.js';
+import type { UpgradeGuard } from './upgrades.js';
 import type { WorkerStats } from './worker-stats.js';
 
 /**
@@ -142,10 +143,8 @@ export interface RequestPathOptions {
   trust: TrustFn;
   stats: WorkerStats;
   errorLog: Logger;
-  /** Takes a connection over after an HTTP Upgrade (the app's WebSocket server), if the app has one. */
-  upgrade: UpgradeHandler | undefined;
-  /** Whether the worker is draining: an upgrade is then refused with 503. */
-  draining: () => boolean;
+  /** HTTP Upgrade requests: vetted, bounded and handed to the app's WebSocket server (upgrades.ts). */
+  upgrades: UpgradeGuard;
 }
 
 /**
@@ -157,7 +156,7 @@ export function attachRequestPath(
   pipeline: (req: IncomingMessage, res: ServerResponse) => void,
   o: RequestPathOptions,
 ): void {
-  const { config, trust, stats, errorLog, upgrade, draining } = o;
+  const { config, stats, errorLog, upgrades } = o;
   server.on('request', pipeline);
   // Expect: 100-continue. Node's default would send "100 Continue" before any check, inviting an
   // oversized upload only to refuse it. Refused heads get their 413/414/431 instead (emitted as a
@@ -167,21 +166,8 @@ export function attachRequestPath(
     if (mayContinue(req, config)) res.writeContinue();
     server.emit('request', req, res);
   });
-  // HTTP Upgrade (WebSocket): vetted like any request, then the app takes the connection over.
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    const refusal = vetUpgrade(req, config, trust) ?? (upgrade ? undefined : rawRefusal(501));
-    if (refusal || draining()) {
-      socket.end(refusal ?? rawRefusal(503));
-      return;
-    }
-    try {
-      upgrade!(req, socket, head);
-    } catch (err) {
-      errorLog.error({ err }, 'Error handling upgrade');
-      socket.destroy();
-    }
-  });
+  // HTTP Upgrade (WebSocket): vetted like any request, bounded, then the app takes the connection over.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades.handle(req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const inProgress = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) {

@@ -12,6 +12,7 @@ export type Kind = 'int' | 'seconds' | 'string' | 'bool' | 'list';
 export type Section =
   | 'Server socket'
   | 'Worker processes'
+  | 'Upgrades (WebSockets)'
   | 'Security'
   | 'Logging'
   | 'Metrics'

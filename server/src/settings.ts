@@ -21,6 +21,7 @@ import {
 } from './setting-spec.js';
 import { HTTP2_SETTINGS } from './settings-http2.js';
 import { CONTROL_SETTINGS, PROXY_PROTOCOL_SETTINGS } from './settings-proxy-control.js';
+import { UPGRADE_SETTINGS } from './settings-upgrades.js';
 import { WORKER_SETTINGS } from './settings-workers.js';
 import { limits } from './shared-limits.js';
 
@@ -96,6 +97,7 @@ export const SETTINGS = [
   }),
   ...WORKER_SETTINGS,
   ...HTTP2_SETTINGS,
+  ...UPGRADE_SETTINGS,
   spec({
     name: 'keepalive',
     section: 'Server mechanics',

@@ -33,10 +33,26 @@ export interface RequestCounts {
   proxyRefusals: Partial<Record<ProxyRefusal, number>>;
   /** Requests answered over HTTP/2; the others were HTTP/1.x. */
   h2: number;
+  /** Upgrade requests by outcome (upgrades.ts: switched, refused_worker_cap, idle_timeout, ...). */
+  upgrades?: Record<string, number>;
+  /** Close frames the app sent on its WebSockets, by close code (1002: the client broke the protocol). */
+  wsCloses?: Record<string, number>;
 }
 
 export function emptyCounts(): RequestCounts {
-  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0, proxyRefusals: {}, h2: 0 };
+  return {
+    status: {},
+    buckets: new Array<number>(BUCKETS.length).fill(0),
+    sum: 0,
+    proxyRefusals: {},
+    h2: 0,
+    upgrades: {},
+    wsCloses: {},
+  };
+}
+
+function addTo(into: Record<string, number>, from: Record<string, number> | undefined): void {
+  for (const [k, n] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + n;
 }
 
 export function addCounts(into: RequestCounts, from: RequestCounts): void {
@@ -49,6 +65,10 @@ export function addCounts(into: RequestCounts, from: RequestCounts): void {
     if (from.proxyRefusals[reason])
       into.proxyRefusals[reason] = (into.proxyRefusals[reason] ?? 0) + from.proxyRefusals[reason];
   into.h2 += from.h2 ?? 0;
+  into.upgrades ??= {};
+  into.wsCloses ??= {};
+  addTo(into.upgrades, from.upgrades);
+  addTo(into.wsCloses, from.wsCloses);
 }
 
 /** The request metrics in prom-client's JSON form, from counts summed over workers. */
@@ -109,7 +129,21 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
     aggregator: 'sum',
     values: PROXY_REFUSALS.map((reason) => ({ value: counts.proxyRefusals[reason] ?? 0, labels: { reason } })),
   };
-  return [requests, duration, byProtocol, inFlightMetric, proxyRefusals];
+  const upgrades: MetricJson = {
+    name: 'gateway_upgrades_total',
+    help: 'HTTP Upgrade requests (WebSockets) by outcome: switched (101), answered (not 101), refused_*, idle_timeout.',
+    type: 'counter',
+    aggregator: 'sum',
+    values: Object.entries(counts.upgrades ?? {}).map(([outcome, value]) => ({ value, labels: { outcome } })),
+  };
+  const wsCloses: MetricJson = {
+    name: 'gateway_websocket_server_closes_total',
+    help: 'Close frames the app sent on WebSockets, by code (1002, 1007, 1009: a malformed or oversized frame).',
+    type: 'counter',
+    aggregator: 'sum',
+    values: Object.entries(counts.wsCloses ?? {}).map(([code, value]) => ({ value, labels: { code } })),
+  };
+  return [requests, duration, byProtocol, inFlightMetric, proxyRefusals, upgrades, wsCloses];
 }
 
 export class WorkerStats {
@@ -121,6 +155,8 @@ export class WorkerStats {
   private durationSum = 0;
   private readonly proxyRefusals: Partial<Record<ProxyRefusal, number>> = {};
   private h2 = 0;
+  private readonly upgrades: Record<string, number> = {};
+  private readonly wsCloses: Record<string, number> = {};
   private readonly defaults = new Registry();
 
   private collecting = false;
@@ -154,6 +190,16 @@ export class WorkerStats {
     this.proxyRefusals[reason] = (this.proxyRefusals[reason] ?? 0) + 1;
   }
 
+  /** An upgrade request's outcome (upgrades.ts). */
+  upgrade(outcome: string): void {
+    this.upgrades[outcome] = (this.upgrades[outcome] ?? 0) + 1;
+  }
+
+  /** A close frame the app sent on a WebSocket. */
+  wsClose(code: number): void {
+    this.wsCloses[code] = (this.wsCloses[code] ?? 0) + 1;
+  }
+
   counts(): RequestCounts {
     return {
       status: Object.fromEntries(this.byStatus),
@@ -161,6 +207,8 @@ export class WorkerStats {
       sum: this.durationSum,
       proxyRefusals: { ...this.proxyRefusals },
       h2: this.h2,
+      upgrades: { ...this.upgrades },
+      wsCloses: { ...this.wsCloses },
     };
   }
 

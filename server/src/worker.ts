@@ -22,6 +22,7 @@ import type { BootMessage, Heartbeat, MasterMessage, RecycleReason, WorkerMessag
 import { acceptProxyProtocol, proxyProtocolOptions } from './proxy-protocol.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
+import { UpgradeGuard } from './upgrades.js';
 import { WorkerStats } from './worker-stats.js';
 
 /** Resolves once the message is written to the channel, or at once if the master is gone ('disconnect' handles that). */
@@ -103,7 +104,11 @@ class Worker {
       onMaxRequests: () => this.askRecycle('max_requests'),
     });
     if (http2Enabled(config)) this.http2 = new Http2Sessions({ config, trust, pipeline, errorLog: log });
-    const path = { config, trust, stats, errorLog: log, upgrade: hosted.upgrade, draining: () => this.draining };
+    const upgrades = new UpgradeGuard({
+      ...{ config, trust, stats, errorLog: log, accessLog: this.accessLog, upgrade: hosted.upgrade },
+      draining: () => this.draining,
+    });
+    const path = { config, trust, stats, errorLog: log, upgrades };
     try {
       // TLS files are read here, once per worker boot: a HUP reload serves a renewed certificate.
       const tls = tlsEnabled(config) ? tlsOptions(config) : undefined;
