@@ -11,6 +11,7 @@ import {
   toBinds,
   toBool,
   toCidrs,
+  toHostNames,
   toInt,
   toLevel,
   toOctalMode,
@@ -190,6 +191,20 @@ export const SETTINGS = [
     desc:
       'Peers (addresses or CIDRs, `*` for any) whose X-Forwarded-For/Proto/Host and Forwarded headers are ' +
       'trusted. From anyone else they are replaced by the socket peer and scheme (the app always gets one value).',
+  }),
+  spec({
+    name: 'allowed_hosts',
+    section: 'Security',
+    flags: ['--allowed-hosts'],
+    kind: 'list',
+    meta: 'NAMES',
+    default: [],
+    validate: toHostNames,
+    desc:
+      "The host names served (nginx's server_name: `example.com`, `*.example.com`, `.example.com`, IP " +
+      'addresses; comma- or space-separated). A request for another host, by its Host field or by an ' +
+      'absolute-form target (which takes precedence), is refused with 400; one whose TLS server name (SNI) ' +
+      'is not the host it asks for, with 421. Empty (the default): every host is served.',
   }),
   spec({
     name: 'pidfile',
