@@ -130,7 +130,7 @@ export function toCidrs(raw: unknown): string[] {
  * IP address, `[::1]`, or `*`), comma- or space-separated, so that NGINX_SERVER_NAMES serves as is.
  */
 export function toHostNames(raw: unknown): string[] {
-  const items = typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : toList(raw);
+  const items = (typeof raw === 'string' ? [raw] : toList(raw)).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
   for (const item of items) {
     if (!/^(?:\*|(?:\*\.|\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/.test(item))
       fail(`"${item}" is not a host name`);
