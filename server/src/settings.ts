@@ -22,6 +22,7 @@ import {
 } from './setting-spec.js';
 import { WORKER_SETTINGS } from './settings-workers.js';
 import { limits } from './shared-limits.js';
+import { tlsPolicy } from './shared-tls-policy.js';
 
 export const SETTINGS = [
   spec({
@@ -323,9 +324,9 @@ export const SETTINGS = [
     flags: ['--tls-min-version'],
     kind: 'string',
     meta: 'VERSION',
-    default: 'TLSv1.2',
+    default: tlsPolicy.protocols[0],
     validate: toTlsVersion,
-    desc: 'Oldest TLS version accepted (TLSv1.2 or TLSv1.3).',
+    desc: "Oldest TLS version accepted (TLSv1.2 or TLSv1.3). Default: the oldest of config/tls-policy.json's protocols, as nginx's.",
   }),
   spec({
     name: 'ciphers',
@@ -333,9 +334,12 @@ export const SETTINGS = [
     flags: ['--ciphers'],
     kind: 'string',
     meta: 'LIST',
-    default: null,
+    default: tlsPolicy.tls12Ciphers.join(':'),
     validate: toOptionalString,
-    desc: "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed by Node). Unset: Node's default list.",
+    desc:
+      'OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed by Node, all AEAD). Default: the suites of ' +
+      "config/tls-policy.json, as nginx's ssl_ciphers (Mozilla intermediate: ECDHE with AES-GCM or ChaCha20-" +
+      "Poly1305, no CBC). Empty: Node's default list, which has CBC suites.",
   }),
   spec({
     name: 'reload',
