@@ -33,7 +33,7 @@ function get(base: string, path: string): Promise<{ status: number; headers: Rec
       const headers: Record<string, string[]> = {};
       for (let i = 0; i < res.rawHeaders.length; i += 2) {
         const name = res.rawHeaders[i]!.toLowerCase();
-        if (NAMES.includes(name)) (headers[name] ??= []).push(res.rawHeaders[i + 1]!);
+        if (NAMES.includes(name)) headers[name] = [...(headers[name] ?? []), res.rawHeaders[i + 1]!];
       }
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode!, headers }));

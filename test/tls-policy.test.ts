@@ -12,8 +12,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadTlsPolicy, parseTlsPolicy } from '@gw/limits';
 import { nginxConfigTree, onPath, startTopology, type Topology, unavailable } from '@gw/harness';
+import { loadTlsPolicy, parseTlsPolicy } from '@gw/limits';
 
 const policy = loadTlsPolicy();
 
