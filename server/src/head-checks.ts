@@ -119,7 +119,7 @@ function framingRefusal(req: IncomingMessage, hosts: number, contentTypes: boole
 /**
  * The request's host: the Host field's syntax (§3.2: an invalid value is a 400), the absolute-form
  * target's authority instead of the Host field (§3.2.2), and allowed_hosts (400 for another name;
- * 421 when a TLS client named another server in its SNI than the Host it asks for).
+ * 421 when a TLS client set the connection up, by its SNI, for a name not served here).
  */
 function hostRefusal(
   req: IncomingMessage,
@@ -140,9 +140,11 @@ function hostRefusal(
   if (!allowed) return undefined;
   const name = effective === undefined ? '' : hostnameOf(effective);
   if (name === '' || !allowed.allows(name)) return { status: 400, message: 'this host is not served here' };
+  // The connection was set up (SNI) for a name not served here: misdirected, whatever Host says.
+  // Two served names on one connection are served, as nginx does over HTTP/1.1.
   const sni = (req.socket as { servername?: string | false }).servername;
-  if (typeof sni === 'string' && sni !== '' && sni.toLowerCase() !== name)
-    return { status: 421, message: 'the TLS server name is not the requested host' };
+  if (typeof sni === 'string' && sni !== '' && !allowed.allows(sni.toLowerCase()))
+    return { status: 421, message: 'the TLS server name is not served here' };
   return undefined;
 }
 

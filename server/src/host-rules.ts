@@ -3,7 +3,7 @@
  * syntax, the absolute-form target's authority (which takes precedence over the Host field), and
  * `allowed_hosts`, the names this gateway answers for (nginx's `server_name`; nginx closes the
  * connection of any other name with 444, the gateway answers 400, or 421 for a TLS connection
- * whose server name (SNI) is not the Host asked for).
+ * whose server name (SNI) is not one of them).
  */
 
 /**

@@ -204,8 +204,8 @@ export const SETTINGS = [
     desc:
       "The host names served (nginx's server_name: `example.com`, `*.example.com`, `.example.com`, IP " +
       'addresses; comma- or space-separated). A request for another host, by its Host field or by an ' +
-      'absolute-form target (which takes precedence), is refused with 400; one whose TLS server name (SNI) ' +
-      'is not the host it asks for, with 421. Empty (the default): every host is served.',
+      'absolute-form target (which takes precedence), is refused with 400; one on a TLS connection made for ' +
+      'a server name (SNI) not in the list, with 421. Empty (the default): every host is served.',
   }),
   spec({
     name: 'pidfile',
