@@ -52,9 +52,14 @@ function scanHead(req: IncomingMessage, config: Config): HeadScan {
     out.refusal = { status: 414, message: `request line is longer than ${config.limit_request_line} bytes` };
     return out;
   }
-  // Node's parser takes HTTP/0.9 and HTTP/2.0 on an HTTP/1 request line (and refuses 1.2 to 1.9).
+  // Node's parser takes HTTP/0.9 (a request line without a version, too) and HTTP/2.0 on an HTTP/1
+  // request line, and refuses 1.2 to 1.9 with 400. 0.9 is not an HTTP/1 request: 400, as Gunicorn
+  // answers (its client could not read a status line anyway); a later major version: 505.
   if (req.httpVersionMajor !== 1) {
-    out.refusal = { status: 505, message: `HTTP/${req.httpVersion} is not supported` };
+    out.refusal =
+      req.httpVersionMajor === 0
+        ? { status: 400, message: 'not an HTTP/1 request line' }
+        : { status: 505, message: `HTTP/${req.httpVersion} is not supported` };
     return out;
   }
   // RFC 9112 §3.2.4: the asterisk form is only for a server-wide OPTIONS.

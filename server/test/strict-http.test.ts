@@ -62,7 +62,8 @@ describe('RFC 9112 strictness (the gateway alone)', () => {
     ['the asterisk form for GET', `GET * HTTP/1.1\r\n${H}\r\n`, 400],
     ['the asterisk form for POST', `POST * HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`, 400],
     ['HTTP/2.0 on an HTTP/1 request line', `GET / HTTP/2.0\r\n${H}\r\n`, 505],
-    ['HTTP/0.9 with a version on the request line', `GET / HTTP/0.9\r\n${H}\r\n`, 505],
+    ['HTTP/0.9 with a version on the request line', `GET / HTTP/0.9\r\n${H}\r\n`, 400],
+    ['a request line without a version (HTTP/0.9)', `GET /\r\n${H}\r\n`, 400],
     [
       'Transfer-Encoding: chunked on HTTP/1.0',
       `POST / HTTP/1.0\r\n${H}Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n`,
