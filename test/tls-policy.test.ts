@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nginxConfigTree, onPath, startTopology, type Topology, unavailable } from '@gw/harness';
-import { loadTlsPolicy, parseTlsPolicy } from '@gw/limits';
+import { loadTlsPolicy, parseTlsPolicy } from '@gw/limits/tls-policy';
 
 const policy = loadTlsPolicy();
 

@@ -95,5 +95,3 @@ export function loadLimits(url: URL = LIMITS_URL): Limits {
 
 /** config/limits.json, read once when this module is first imported. */
 export const limits: Limits = loadLimits();
-
-export { loadTlsPolicy, parseTlsPolicy, TLS_POLICY_URL, type TlsPolicy, tlsPolicy } from './tls-policy.js';

@@ -3,7 +3,8 @@
  * every TLS edge (nginx and the gateway). A protocol other than TLSv1.2/TLSv1.3, an empty list, or a
  * suite that is not ECDHE with an AEAD cipher is an error naming the file, so the policy cannot be
  * weakened by an edit that nobody checks. nginx cannot read JSON: test/tls-policy.test.ts checks its
- * literals; the gateway carries a generated copy (server/src/shared-tls-policy.ts).
+ * literals; the gateway carries a generated copy (server/src/shared-tls-policy.ts). Its own export
+ * (`@gw/limits/tls-policy`), so the app, which reads limits.json, never reads this file.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

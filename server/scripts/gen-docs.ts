@@ -4,7 +4,8 @@
  * config/tls-policy.json.
  */
 import { writeFileSync } from 'node:fs';
-import { limits, tlsPolicy } from '@gw/limits';
+import { limits } from '@gw/limits';
+import { tlsPolicy } from '@gw/limits/tls-policy';
 import { settingsMarkdown } from '../src/config.js';
 import { errorsMarkdown } from '../src/errors.js';
 import { sharedLimitsModule } from './shared-limits.js';

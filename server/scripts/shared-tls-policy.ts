@@ -4,7 +4,7 @@
  * The published package cannot read a file of this repository, so it carries this generated copy,
  * and server/test/shared-limits.test.ts fails when the copy is stale.
  */
-import type { TlsPolicy } from '@gw/limits';
+import type { TlsPolicy } from '@gw/limits/tls-policy';
 
 export function sharedTlsPolicyModule(policy: TlsPolicy): string {
   return [

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { limits, tlsPolicy } from '@gw/limits';
+import { limits } from '@gw/limits';
+import { tlsPolicy } from '@gw/limits/tls-policy';
 import { GATEWAY_LIMIT_KEYS, sharedLimitsModule } from '../scripts/shared-limits.js';
 import { sharedTlsPolicyModule } from '../scripts/shared-tls-policy.js';
 import { limits as copied } from '../src/shared-limits.js';
