@@ -12,10 +12,11 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RequestListener } from './app-loader.js';
 import type { TrustFn } from './forwarded.js';
-import { mayContinue, vetForwarded, vetHead } from './head-checks.js';
+import { mayContinue, useTargetAuthority, vetForwarded, vetHead } from './head-checks.js';
 import type { AccessLog } from './logger.js';
 import { rawRefusal, reject } from './refusals.js';
 import type { Config } from './settings.js';
+import { dropForbiddenTrailers } from './trailers.js';
 import type { UpgradeGuard } from './upgrades.js';
 import type { WorkerStats } from './worker-stats.js';
 
@@ -111,7 +112,11 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       reject(res, head.refusal.status, head.refusal.message);
       return;
     }
-    if (head.chunked && bodyLimit > 0) watchBody(req, res, bodyLimit);
+    useTargetAuthority(req, head);
+    if (head.chunked) {
+      if (bodyLimit > 0) watchBody(req, res, bodyLimit);
+      dropForbiddenTrailers(req);
+    }
     vetForwarded(req, head, trust);
     if (accessLog) {
       // A trusted proxy's request id is kept so one id follows the request through nginx and here.
