@@ -510,7 +510,36 @@ const CLAIMS: Claim[] = [
       h2(s)?.cases['nginx h2'].cpuPer1k,
     ],
   },
+  {
+    text:
+      'scripts/rollout replaced the backend with {} failed of {} requests in full and {} of {} in proxy ' +
+      '(Compose v2; with docker-compose 1.29: {} of {} and {} of {}), where compose recreating it failed ' +
+      '{} of {} and {} of {}',
+    from: 'reliability',
+    values: (s) => {
+      const r = (topology: string, way: string, cli: string) => rollout(s, topology, way, cli);
+      const v2 = 'docker compose';
+      const v1 = 'docker-compose';
+      return [
+        ...r('full', 'scripts/rollout', v2),
+        ...r('proxy', 'scripts/rollout', v2),
+        ...r('full', 'scripts/rollout', v1),
+        ...r('proxy', 'scripts/rollout', v1),
+        ...r('full', 'up --force-recreate', v2),
+        ...r('proxy', 'up --force-recreate', v2),
+      ];
+    },
+  },
 ];
+
+/** Failed and requests of a rollout row (reliability/faults/compose-rollout.ts). */
+function rollout(s: Source, topology: string, way: string, cli: string): Array<number | undefined> {
+  if (s.kind !== 'reliability') return [undefined, undefined];
+  const row = s.results.steps.rollout?.find(
+    (x) => x.topology === topology && x.figures.way === way && x.figures.cli === cli,
+  );
+  return [row?.figures.failed as number | undefined, row?.figures.requests as number | undefined];
+}
 
 /** The claim's sentence as a pattern: its text literally, each `{}` a number, each `{i}` a whole one. */
 const claimPattern = (text: string) =>

@@ -55,7 +55,9 @@ function scanHead(req: IncomingMessage, config: Config): HeadScan {
   // Node's parser takes HTTP/0.9 (a request line without a version, too) and HTTP/2.0 on an HTTP/1
   // request line, and refuses 1.2 to 1.9 with 400. 0.9 is not an HTTP/1 request: 400, as Gunicorn
   // answers (its client could not read a status line anyway); a later major version: 505.
-  if (req.httpVersionMajor !== 1) {
+  // An HTTP/2 stream (http2-server.ts hands its compatibility request here) has no request line.
+  const h2 = (req as { stream?: unknown }).stream !== undefined;
+  if (req.httpVersionMajor !== 1 && !h2) {
     out.refusal =
       req.httpVersionMajor === 0
         ? { status: 400, message: 'not an HTTP/1 request line' }
@@ -117,7 +119,7 @@ function framingRefusal(req: IncomingMessage, hosts: number, contentTypes: boole
   if (contentTypes) return { status: 400, message: 'Content-Type fields with different values' };
   // §6.1: Transfer-Encoding on HTTP/1.0 means the framing is faulty (an HTTP/1.0 proxy in the way
   // would not have understood it); Gunicorn refuses it too.
-  if (te && req.httpVersionMinor === 0) return { status: 400, message: 'Transfer-Encoding on an HTTP/1.0 request' };
+  if (te && req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return { status: 400, message: 'Transfer-Encoding on an HTTP/1.0 request' };
   return undefined;
 }
 
