@@ -119,7 +119,8 @@ function framingRefusal(req: IncomingMessage, hosts: number, contentTypes: boole
   if (contentTypes) return { status: 400, message: 'Content-Type fields with different values' };
   // §6.1: Transfer-Encoding on HTTP/1.0 means the framing is faulty (an HTTP/1.0 proxy in the way
   // would not have understood it); Gunicorn refuses it too.
-  if (te && req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return { status: 400, message: 'Transfer-Encoding on an HTTP/1.0 request' };
+  if (te && req.httpVersionMajor === 1 && req.httpVersionMinor === 0)
+    return { status: 400, message: 'Transfer-Encoding on an HTTP/1.0 request' };
   return undefined;
 }
 
