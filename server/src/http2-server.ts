@@ -137,18 +137,29 @@ export class Http2Sessions {
       const timer = setTimeout(onError, peekMs);
       socket.on('error', onError);
       socket.once('close', () => clearTimeout(timer));
-      socket.once('data', (chunk: Buffer) => {
+      // Decided once the bytes differ from the preface or hold all of it: a first segment of "P"
+      // may be the start of "POST" as well as of "PRI * HTTP/2.0".
+      let head = Buffer.alloc(0);
+      const onData = (chunk: Buffer): void => {
+        head = Buffer.concat([head, chunk]);
+        const h2 = startsWithPreface(head);
+        if (h2 && head.length < PREFACE.length) return;
         clearTimeout(timer);
+        socket.removeListener('data', onData);
+        socket.removeListener('end', onError);
         socket.pause();
-        socket.unshift(chunk);
+        socket.unshift(head);
         socket.removeListener('error', onError);
         // An HTTP/2 session reads what is buffered; the HTTP/1 parser is fed it by resuming.
-        if (startsWithPreface(chunk)) sessions.emit('connection', socket);
+        if (h2) sessions.emit('connection', socket);
         else {
           h1(socket);
           socket.resume();
         }
-      });
+      };
+      socket.on('data', onData);
+      // The client stopped inside the preface: neither protocol has a request to answer.
+      socket.once('end', onError);
     });
   }
 

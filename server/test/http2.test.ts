@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -243,6 +244,27 @@ test('HTTP/2 timeouts: a connection with no request gets GOAWAY after --header-t
 });
 
 describe('h2c by prior knowledge', () => {
+  test('a trusted peer whose HTTP/1 request arrives a byte at first ("P", then "OST …") is served HTTP/1', async () => {
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
+    try {
+      const socket = net.connect(gw.port, '127.0.0.1');
+      await once(socket, 'connect');
+      // "P" is also how the HTTP/2 preface (PRI * HTTP/2.0) starts: the gateway must wait for more.
+      socket.write('P');
+      await sleep(100);
+      socket.write('OST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
+      let answer = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (c: string) => {
+        answer += c;
+      });
+      await once(socket, 'close');
+      assert.match(answer, /^HTTP\/1\.1 200 /, answer.slice(0, 200));
+    } finally {
+      await gw.stop();
+    }
+  });
+
   test('a trusted peer (nginx, a mesh) gets HTTP/2 in clear, and its forwarded headers are believed', async () => {
     const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
     const session = await connect(gw.url);
