@@ -26,7 +26,7 @@
 // first that works), REQUIRE_DOCKER=1, KEEP_STACK=1 (leave the last profile up).
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -1070,12 +1070,28 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
       assert.ok(nginxContainer, 'no nginx-full container');
       const dir = mkdtempSync('/tmp/stacktest-template-');
       try {
-        const { files } = renderNginxTemplates(dir, vars);
+        // What the container has that this machine may not: its nginx's version (1.30 knows upstream
+        // `resolve`) and its resolver (Docker's DNS). The same two facts, given to the native renderer.
+        const version = /nginx\/(\S+)/.exec(docker(['exec', nginxContainer, 'nginx', '-v']).stderr)?.[1];
+        assert.ok(version, 'nginx -v in the container said no version');
+        const resolver = /^nameserver\s+(\S+)/m.exec(
+          docker(['exec', nginxContainer, 'cat', '/etc/resolv.conf']).stdout,
+        )?.[1];
+        mkdirSync(join(dir, '.bin'));
+        writeFileSync(join(dir, '.bin/nginx'), `#!/bin/sh\necho "nginx version: nginx/${version}" >&2\n`, {
+          mode: 0o755,
+        });
+        const path = `${join(dir, '.bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+        const { files } = renderNginxTemplates(join(dir, 'out'), {
+          ...vars,
+          ...(resolver ? { NGINX_RESOLVER: resolver } : {}),
+          PATH: path,
+        } as typeof vars);
         for (const f of files) {
           const inside = docker(['exec', nginxContainer, 'cat', `/tmp/nginx-conf/${f}`]).stdout;
           assert.equal(
             inside,
-            readFileSync(join(dir, f), 'utf8'),
+            readFileSync(join(dir, 'out', f), 'utf8'),
             `/tmp/nginx-conf/${f} differs from the native rendering`,
           );
         }
