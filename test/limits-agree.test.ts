@@ -495,7 +495,10 @@ describe('deploy/swarm/stack.yml agrees with config/limits.json and the images',
         name,
       );
       // The next task goes only once nginx has re-resolved the name (nginxResolveValidS).
-      assert.ok(composeSeconds(d?.update_config?.delay ?? '0') > limits.nginxResolveValidS, `${name}: update delay`);
+      assert.ok(
+        composeSeconds(d?.update_config?.delay ?? '0') > (limits.nginxResolveValidS as number),
+        `${name}: update delay`,
+      );
     }
     // A host-mode port is held by one container per node: a start-first nginx could never start.
     for (const name of ['nginx-full', 'nginx-proxy'])
