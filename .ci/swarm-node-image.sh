@@ -52,9 +52,12 @@ cat >"$work/ctx/node-entry.sh" <<'ENTRY'
 # A Swarm node: /sys and the cgroups writable (Docker mounts them read-only in an unprivileged
 # container), then dockerd in the foreground. /var/lib/docker is a volume (nested overlay2 works).
 set -eu
-mount -o remount,rw /sys 2>/dev/null || true
-mount -o remount,rw /sys/fs/cgroup 2>/dev/null || true
-for d in /sys/fs/cgroup/*/; do mount -o remount,rw "$d" 2>/dev/null || true; done
+# The cgroup v1 controllers are read-only bind mounts of this container's own cgroup: `remount,bind`
+# changes the flag of that mount only (a plain remount is refused: "mount point is busy").
+rw() { mount -o remount,rw "$1" 2>/dev/null || mount -o remount,bind,rw "$1" 2>/dev/null || echo "node-entry: $1 stays read-only" >&2; }
+rw /sys
+rw /sys/fs/cgroup
+for d in /sys/fs/cgroup/*/; do [ -L "${d%/}" ] || rw "$d"; done
 # cgroup v2: dockerd needs the controllers delegated to children, so this shell moves to a leaf.
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   mkdir -p /sys/fs/cgroup/init

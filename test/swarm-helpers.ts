@@ -9,11 +9,17 @@ import { type Load, ok, type Sample } from '../reliability/lib/measure.js';
 
 export const STACK_FILE = join(ROOT, 'deploy/swarm/stack.yml');
 export const IMAGE = 'node-gateway-stack';
-export const TAG = 'swarmtest';
-/** The same build under another tag: what a new version looks like to Swarm. */
-export const TAG_NEXT = 'swarmtest-next';
-/** An image whose app cannot start (its build output is gone): Swarm must roll back by itself. */
-export const TAG_BROKEN = 'swarmtest-broken';
+/**
+ * The image tags of one test file (its own, so two files never remove each other's): the build of
+ * this tree; the same build under another tag (what a new version looks like to Swarm); an image
+ * whose app cannot start (its build output is gone), which Swarm must roll back by itself.
+ */
+export interface Tags {
+  base: string;
+  next: string;
+  broken: string;
+}
+export const tagsOf = (name: string): Tags => ({ base: name, next: `${name}-next`, broken: `${name}-broken` });
 
 export const log = (line: string): void => {
   process.stdout.write(`# swarm: ${line}\n`);
@@ -45,22 +51,22 @@ export function runAsync(
   });
 }
 
-/** Builds the two images of this tree under TAG, the same under TAG_NEXT, and the broken one. */
-export function buildImages(): void {
+/** Builds the two images of this tree under tags.base, the same under tags.next, and the broken one. */
+export function buildImages(tags: Tags): void {
   for (const [target, image] of [
     ['runtime', IMAGE],
     ['nginx', `${IMAGE}-nginx`],
   ] as const) {
-    run('docker', ['build', '-q', '--target', target, '-t', `${image}:${TAG}`, '.'], { timeoutMs: 20 * 60_000 });
-    run('docker', ['tag', `${image}:${TAG}`, `${image}:${TAG_NEXT}`]);
+    run('docker', ['build', '-q', '--target', target, '-t', `${image}:${tags.base}`, '.'], { timeoutMs: 20 * 60_000 });
+    run('docker', ['tag', `${image}:${tags.base}`, `${image}:${tags.next}`]);
   }
   // The release that does not start: the gateway's and the app's compiled code missing.
-  const broken = `FROM ${IMAGE}:${TAG}\nUSER root\nRUN rm -rf /app/server/dist /app/app/dist\nUSER node\n`;
-  run('docker', ['build', '-q', '-t', `${IMAGE}:${TAG_BROKEN}`, '-'], { input: broken, timeoutMs: 120_000 });
+  const broken = `FROM ${IMAGE}:${tags.base}\nUSER root\nRUN rm -rf /app/server/dist /app/app/dist\nUSER node\n`;
+  run('docker', ['build', '-q', '-t', `${IMAGE}:${tags.broken}`, '-'], { input: broken, timeoutMs: 120_000 });
 }
 
-export function removeImages(): void {
-  run('docker', ['rmi', `${IMAGE}:${TAG_NEXT}`, `${IMAGE}-nginx:${TAG_NEXT}`, `${IMAGE}:${TAG_BROKEN}`], {
+export function removeImages(tags: Tags): void {
+  run('docker', ['rmi', `${IMAGE}:${tags.next}`, `${IMAGE}-nginx:${tags.next}`, `${IMAGE}:${tags.broken}`], {
     allowFail: true,
   });
 }

@@ -30,8 +30,7 @@ import {
   removeImages,
   runAsync,
   runningImages,
-  TAG,
-  TAG_NEXT,
+  tagsOf,
   updateUnderLoad,
   windowOf,
 } from './swarm-helpers.ts';
@@ -44,6 +43,7 @@ const STACK = 'gwnodes';
 const RATE = Number(process.env.SWARM_RATE ?? 40);
 const BODY = 'x'.repeat(4096);
 const MANAGER = NODES[0] as string;
+const TAGS = tagsOf('swarmnodestest');
 const CLI: DockerCli = ['docker', 'exec', MANAGER, 'docker'];
 
 const engineAnswers = dockerAnswers();
@@ -80,7 +80,7 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
     assert.ok(engineAnswers, '`docker info` failed: no Docker engine answers (REQUIRE_DOCKER=1)');
     const t0 = Date.now();
     teardown();
-    buildImages();
+    buildImages(TAGS);
     const nodeImage = run('bash', [join(ROOT, '.ci/swarm-node-image.sh')], { timeoutMs: 10 * 60_000 }).stdout.trim();
     log(`images and the node image (${nodeImage}) ready after ${secs(t0)}`);
     work = mkdtempSync(join(tmpdir(), 'swarm-nodes-'));
@@ -140,9 +140,12 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
     log(`three nodes' engines answer after ${secs(t0)}`);
     // The project's images into every node (they cannot pull), in parallel.
     const archive = join(work, 'images.tar');
-    docker(['save', '-o', archive, ...[IMAGE, `${IMAGE}-nginx`].flatMap((i) => [`${i}:${TAG}`, `${i}:${TAG_NEXT}`])], {
-      timeoutMs: 300_000,
-    });
+    docker(
+      ['save', '-o', archive, ...[IMAGE, `${IMAGE}-nginx`].flatMap((i) => [`${i}:${TAGS.base}`, `${i}:${TAGS.next}`])],
+      {
+        timeoutMs: 300_000,
+      },
+    );
     const loaded = await Promise.all(
       NODES.map((n) => runAsync('sh', ['-c', `docker exec -i ${n} docker load -q < "${archive}"`], 300_000)),
     );
@@ -154,7 +157,7 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
     for (const node of NODES.slice(1)) inNode(node, ['swarm', 'join', '--token', token, `${ips.get(MANAGER)}:2377`]);
     const env = {
       STACK_IMAGE: IMAGE,
-      STACK_TAG: TAG,
+      STACK_TAG: TAGS.base,
       TLS_CERT_FILE: '/certs/tls.crt',
       TLS_KEY_FILE: '/certs/tls.key',
       GATEWAY_REPLICAS: '3',
@@ -174,6 +177,17 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
       '/repo/deploy/swarm/stack.yml',
       STACK,
     ]);
+    // What the stack's tasks are doing, should it not come up.
+    const tasks = () =>
+      log(
+        inNode(
+          MANAGER,
+          ['stack', 'ps', STACK, '--no-trunc', '--format', '{{.Name}} {{.Node}} {{.CurrentState}} {{.Error}}'],
+          {
+            allowFail: true,
+          },
+        ).stdout,
+      );
     for (const node of NODES.slice(0, 2))
       await pollFor(
         `nginx-full answering 200 on ${node}`,
@@ -184,7 +198,10 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
         },
         240_000,
         2000,
-      );
+      ).catch((e: Error) => {
+        tasks();
+        throw e;
+      });
     // And every gateway task up (the spread is checked below).
     await pollFor(
       '3 gateway tasks running',
@@ -201,7 +218,7 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
   after(async () => {
     await Promise.all(loads.map((l) => l.stop()));
     teardown();
-    removeImages();
+    removeImages(TAGS);
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -242,17 +259,19 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
   it('a rolling update of the gateway to a new tag, load through nodes 1 and 2: 0 failed', async () => {
     const [a, b] = startLoads();
     await sleep(3000);
-    const args = ['--image', `${IMAGE}:${TAG_NEXT}`, '--no-resolve-image'];
+    const args = ['--image', `${IMAGE}:${TAGS.next}`, '--no-resolve-image'];
     const from = b.now();
     const r = await updateUnderLoad(CLI, a, `${STACK}_gateway`, args, 300_000);
     const other = windowOf(b.samples, from, b.now());
     log(
-      `3 nodes: rolling update of the gateway (3 tasks) to ${TAG_NEXT} at ${RATE} req/s: through node1 ${describeWindow(r.window)}, through node2 ${describeWindow(other)}; settled "${r.state}" in ${r.tookS} s`,
+      `3 nodes: rolling update of the gateway (3 tasks) to ${TAGS.next} at ${RATE} req/s: ` +
+        `through node1 ${describeWindow(r.window)}, through node2 ${describeWindow(other)}; ` +
+        `settled "${r.state}" in ${r.tookS} s`,
     );
     assert.equal(r.state, 'completed');
     assert.equal(r.window.failed + other.failed, 0, `${describeWindow(r.window)}; ${describeWindow(other)}`);
     for (const line of await runningImages(CLI, `${STACK}_gateway`))
-      assert.match(line, new RegExp(`:${TAG_NEXT} Running`));
+      assert.match(line, new RegExp(`:${TAGS.next} Running`));
   });
 
   it('node 3 drained under load: its tasks move, the load through nodes 1 and 2: 0 failed', async () => {
@@ -285,7 +304,8 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
     const w1 = windowOf(a.samples, from, a.now());
     const w2 = windowOf(b.samples, from, b.now());
     log(
-      `3 nodes: node3 drained at ${RATE} req/s: through node1 ${describeWindow(w1)}, through node2 ${describeWindow(w2)}; its tasks moved in ${tookS.toFixed(1)} s`,
+      `3 nodes: node3 drained at ${RATE} req/s: through node1 ${describeWindow(w1)}, ` +
+        `through node2 ${describeWindow(w2)}; its tasks moved in ${tookS.toFixed(1)} s`,
     );
     assert.equal(w1.failed + w2.failed, 0, `${describeWindow(w1)}; ${describeWindow(w2)}`);
     assert.ok(w1.requests + w2.requests > RATE * 5, 'too few requests');

@@ -32,15 +32,14 @@ import {
   removeImages,
   runningImages,
   STACK_FILE,
-  TAG,
-  TAG_BROKEN,
-  TAG_NEXT,
+  tagsOf,
   updateUnderLoad,
 } from './swarm-helpers.ts';
 
 const STACK = 'gwswarmtest';
 const RATE = Number(process.env.SWARM_RATE ?? 40);
 const BODY = 'x'.repeat(4096);
+const TAGS = tagsOf('swarmtest');
 const CLI: DockerCli = ['docker'];
 
 const engineAnswers = dockerAnswers();
@@ -63,7 +62,7 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
 
   const stackEnv = (): Record<string, string> => ({
     STACK_IMAGE: IMAGE,
-    STACK_TAG: TAG,
+    STACK_TAG: TAGS.base,
     TLS_CERT_FILE: join(certDir, 'tls.crt'),
     TLS_KEY_FILE: join(certDir, 'tls.key'),
     HOST_PORT_FULL: String(ports.full),
@@ -90,7 +89,7 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
   before(async () => {
     assert.ok(engineAnswers, '`docker info` failed: no Docker engine answers (REQUIRE_DOCKER=1)');
     const t0 = Date.now();
-    buildImages();
+    buildImages(TAGS);
     log(`images built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const state = swarmState();
     if (state.startsWith('inactive')) {
@@ -139,7 +138,7 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
     }).stdout.split('\n'))
       if (id) docker(['network', 'rm', id], { allowFail: true });
     if (createdSwarm) docker(['swarm', 'leave', '--force'], { allowFail: true });
-    removeImages();
+    removeImages(TAGS);
     if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
 
@@ -183,7 +182,7 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
     const full = startLoad(ports.fullTls);
     const proxy = startLoad(ports.proxyTls);
     await sleep(3000);
-    const args = ['--image', `${IMAGE}:${TAG_NEXT}`, '--no-resolve-image'];
+    const args = ['--image', `${IMAGE}:${TAGS.next}`, '--no-resolve-image'];
     const [g, a] = await Promise.all([
       updateUnderLoad(CLI, full, svc('gateway'), args),
       updateUnderLoad(CLI, proxy, svc('app'), args),
@@ -193,7 +192,7 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
       ['app (proxy)', a],
     ] as const) {
       log(
-        `rolling update of ${name} to ${TAG_NEXT} at ${RATE} req/s: ${describeWindow(r.window)}; settled "${r.state}" in ${r.tookS} s`,
+        `rolling update of ${name} to ${TAGS.next} at ${RATE} req/s: ${describeWindow(r.window)}; settled "${r.state}" in ${r.tookS} s`,
       );
       assert.equal(r.ran.status, 0, r.ran.stderr);
       assert.equal(r.state, 'completed');
@@ -201,12 +200,12 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
       assert.ok(r.window.requests > RATE * 10, `too few requests: ${r.window.requests}`);
     }
     for (const name of ['gateway', 'app'])
-      for (const line of await runningImages(CLI, svc(name))) assert.match(line, new RegExp(`:${TAG_NEXT} Running`));
+      for (const line of await runningImages(CLI, svc(name))) assert.match(line, new RegExp(`:${TAGS.next} Running`));
   });
 
   it('an image whose app cannot start: Swarm rolls back by itself, the old tasks serve on: 0 failed', async () => {
     const [full, proxy] = loads as [Load, Load];
-    const args = ['--image', `${IMAGE}:${TAG_BROKEN}`, '--no-resolve-image'];
+    const args = ['--image', `${IMAGE}:${TAGS.broken}`, '--no-resolve-image'];
     const [g, a] = await Promise.all([
       updateUnderLoad(CLI, full, svc('gateway'), args),
       updateUnderLoad(CLI, proxy, svc('app'), args),
@@ -215,19 +214,19 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
       ['gateway (full)', g],
       ['app (proxy)', a],
     ] as const) {
-      log(`update of ${name} to ${TAG_BROKEN}: ${describeWindow(r.window)}; settled "${r.state}" in ${r.tookS} s`);
+      log(`update of ${name} to ${TAGS.broken}: ${describeWindow(r.window)}; settled "${r.state}" in ${r.tookS} s`);
       assert.equal(r.state, 'rollback_completed', `${name}: Swarm did not roll back by itself`);
       assert.equal(r.window.failed, 0, describeWindow(r.window));
     }
     for (const name of ['gateway', 'app'])
-      for (const line of await runningImages(CLI, svc(name))) assert.match(line, new RegExp(`:${TAG_NEXT} Running`));
+      for (const line of await runningImages(CLI, svc(name))) assert.match(line, new RegExp(`:${TAGS.next} Running`));
   });
 
   it("nginx's own service updated (stop-first on a host-mode port): the count is reported", async () => {
     const [full] = loads as [Load, Load];
     const r = await updateUnderLoad(CLI, full, svc('nginx-full'), [
       '--image',
-      `${IMAGE}-nginx:${TAG_NEXT}`,
+      `${IMAGE}-nginx:${TAGS.next}`,
       '--no-resolve-image',
     ]);
     log(
