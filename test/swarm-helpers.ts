@@ -1,5 +1,4 @@
-// What the Swarm tests share (test/swarm.test.ts on one node, test/swarm-nodes.test.ts on three
-// Docker-in-Docker nodes): the images, the stack's environment, docker commands that do not block
+// What the Swarm test (test/swarm.test.ts) uses beside its cases: the images, the stack's environment, docker commands that do not block
 // this process (a Load runs in it: a spawnSync would stall the load's clock and fake the figures),
 // waiting for a service update to settle, and the figures of a window of the load.
 import { spawn } from 'node:child_process';
@@ -96,7 +95,7 @@ export const describeWindow = (w: Window): string =>
         .join(', ')})`
     : '');
 
-/** `docker` (or `docker -H …` of a node) as a command prefix. */
+/** `docker` (or `docker exec NODE docker` for a node of its own) as a command prefix. */
 export type DockerCli = [string, ...string[]];
 
 /**
