@@ -1,4 +1,5 @@
-// What the Swarm test (test/swarm.test.ts) uses beside its cases: the images, the stack's environment, docker commands that do not block
+// What the Swarm tests share (test/swarm.test.ts on one node, test/swarm-nodes.test.ts on three
+// Docker-in-Docker nodes): the images, the stack's environment, docker commands that do not block
 // this process (a Load runs in it: a spawnSync would stall the load's clock and fake the figures),
 // waiting for a service update to settle, and the figures of a window of the load.
 import { spawn } from 'node:child_process';
