@@ -137,7 +137,11 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
       allowFail: true,
     }).stdout.split('\n'))
       if (id) docker(['network', 'rm', id], { allowFail: true });
-    if (createdSwarm) docker(['swarm', 'leave', '--force'], { allowFail: true });
+    if (createdSwarm) {
+      docker(['swarm', 'leave', '--force'], { allowFail: true });
+      // The bridge that `swarm init` made for host-mode ports and overlay tasks' way out.
+      docker(['network', 'rm', 'docker_gwbridge'], { allowFail: true });
+    }
     removeImages(TAGS);
     if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
