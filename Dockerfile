@@ -122,6 +122,10 @@ ENV HOST=0.0.0.0 PORT=8000
 # The app the default command hosts and the path its healthcheck asks (the build
 # arguments, kept for run time).
 ENV APP_MODULE=$APP_MODULE APP_HEALTH_PATH=$APP_HEALTH_PATH
+# The gateway's control socket (docs/control-socket.md), on the /tmp tmpfs (the root filesystem is
+# read-only), mode 0600 for the node user: `docker exec CONTAINER node server/dist/cli.js ctl workers`
+# finds it through the same variable. Unset it (-e GATEWAY_CONTROL_SOCKET=) to turn it off.
+ENV GATEWAY_CONTROL_SOCKET=/tmp/nodicorn.sock
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY config/package.json config/

@@ -24,6 +24,7 @@ const STEPS: Array<{ id: string; argv: string[]; env?: NodeJS.ProcessEnv }> = [
   { id: 'compose', argv: ['reliability/faults/compose-restart.ts'] },
   { id: 'rollout', argv: ['reliability/faults/compose-rollout.ts'] },
   { id: 'slow-clients', argv: ['reliability/slow-clients.ts'] },
+  { id: 'websockets', argv: ['reliability/websockets.ts'] },
 ];
 
 const previous: Record<string, CaseResult[]> = existsSync(RESULTS)
@@ -145,7 +146,8 @@ const md = `# Reliability: faults, bad input and slow clients, measured
 |------|----------|---------|--------|
 ${all.map((r) => `| ${cell(r.case)} | ${r.topology} | ${verdict(r)} | ${cell(r.result)} |`).join('\n')}
 
-Scripts: \`reliability/faults/*.ts\` (one per fault), \`reliability/slow-clients.ts\`, \`test/bad-input.test.ts\`, \`test/fuzz.test.ts\`.
+Scripts: \`reliability/faults/*.ts\` (one per fault), \`reliability/slow-clients.ts\`, \`reliability/websockets.ts\`,
+\`test/bad-input.test.ts\`, \`test/fuzz.test.ts\`.
 Each script prints its figures and runs alone: \`flock /tmp/gw-measure.lock node --import tsx reliability/faults/sigkill.ts\`.
 ${existsSync(join(ROOT, 'reliability/FINDINGS.md')) ? `\n${readFileSync(join(ROOT, 'reliability/FINDINGS.md'), 'utf8')}` : ''}`;
 mkdirSync(join(ROOT, 'docs'), { recursive: true });

@@ -586,6 +586,13 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         1000,
       );
       assert.equal(health, 'healthy');
+      // The control socket the image turns on (GATEWAY_CONTROL_SOCKET, on the /tmp tmpfs), asked by the CLI inside.
+      const ctl = JSON.parse(docker(['exec', RO_CONTAINER, 'node', 'server/dist/cli.js', 'ctl', 'workers']).stdout) as {
+        ok: boolean;
+        workers: Array<{ pid: number; state: string }>;
+      };
+      assert.equal(ctl.ok, true, JSON.stringify(ctl));
+      assert.ok(ctl.workers.length >= 1 && ctl.workers.every((w) => w.state === 'ready'), JSON.stringify(ctl));
       assert.equal(docker(['inspect', '-f', '{{.HostConfig.ReadonlyRootfs}}', RO_CONTAINER]).stdout.trim(), 'true');
     } finally {
       docker(['rm', '-f', RO_CONTAINER], { allowFail: true });
@@ -642,8 +649,8 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         const hs = await handshake(port());
         assert.equal(hs.cn, 'localhost');
         assert.match(String(hs.protocol), /^TLSv1\.[23]$/);
-        // nginx offers HTTP/2; the gateway speaks HTTP/1.1 only (HTTP/2 is nginx's job).
-        assert.equal(hs.alpn, topo.nginx ? 'h2' : 'http/1.1');
+        // Both offer HTTP/2 by ALPN: nginx, and the gateway's own TLS (--http-protocols h1,h2 by default).
+        assert.equal(hs.alpn, 'h2');
         if (topo.nginx) {
           const r = await h2get(port(), '/');
           assert.equal(r.status, 200);

@@ -54,7 +54,8 @@ test(`fuzz request lines and headers for ${SECONDS} s (seed ${SEED})`, {
             );
           const codes = statuses(x.text);
           for (const s of codes) {
-            assert.ok(s < 500, `${s} for ${replay}:\n${x.text.slice(0, 400)}`);
+            // 505 refuses the client's HTTP version (HTTP/2.0 on an HTTP/1 line); no other 5xx.
+            assert.ok(s < 500 || s === 505, `${s} for ${replay}:\n${x.text.slice(0, 400)}`);
             seen.set(String(s), (seen.get(String(s)) ?? 0) + 1);
           }
           if (codes.length === 0)

@@ -14,6 +14,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type NginxTemplateVars, nginxConfigTree } from '@gw/harness';
 import { parse as parseYaml } from 'yaml';
+import { IDLE_GRACE_MS } from '../server/src/drain.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as Record<string, number>;
@@ -151,9 +152,13 @@ describe('nginx agrees with config/limits.json', () => {
       upstream < (limits.gatewayKeepAliveTimeoutS as number),
       `upstream keepalive_timeout ${upstream}s must be < gatewayKeepAliveTimeoutS ${limits.gatewayKeepAliveTimeoutS}s`,
     );
-    // A stopping backend answers Connection: close through its shutdown delay, so the connections
-    // nginx uses then retire; one nginx does not use must expire before the delay ends, or nginx
-    // could send on it just as the backend closes it (a POST cannot be retried: a 502).
+    // A stopping backend leaves its idle connections to nginx for a grace longer than this
+    // (the gateway's drain, the app's own server), so nginx closes them first: were the backend to
+    // close one just as nginx sends on it, the client would get a 502 (a POST is not retried).
+    assert.ok(
+      upstream < IDLE_GRACE_MS / 1000,
+      `upstream keepalive_timeout ${upstream}s must be < the gateway's drain grace ${IDLE_GRACE_MS / 1000}s`,
+    );
     assert.ok(
       upstream < (limits.shutdownDelayS as number),
       `upstream keepalive_timeout ${upstream}s must be < shutdownDelayS ${limits.shutdownDelayS}s`,
@@ -180,6 +185,18 @@ describe('nginx agrees with config/limits.json', () => {
         ['', ''],
       ],
       'the $connection_upgrade map must give "" (upstream keep-alive) to every request without Upgrade',
+    );
+    // ... and the Upgrade it looks at is the client's only in the WebSocket location.
+    const maps = findAll(nginx, 'map');
+    assert.equal(maps.find((h) => h.d.args[1] === '$connection_upgrade')?.d.args[0], '$upstream_upgrade');
+    const upgrade = maps.find((h) => h.d.args[1] === '$upstream_upgrade');
+    assert.equal(upgrade?.d.args[0], '$websocket_location');
+    assert.deepEqual(
+      upgrade?.d.children?.map((d) => [d.name, ...d.args]),
+      [
+        ['1', '$http_upgrade'],
+        ['default', ''],
+      ],
     );
   });
 

@@ -736,6 +736,30 @@ describe('nginx config (defaults): TLS, HTTP/2, redirect, WebSockets, streaming 
     assert.equal(await closed, 1000);
   });
 
+  it('drops a client\'s Upgrade outside /ws: the backend sees an ordinary request, never "Connection: upgrade"', async () => {
+    assert.ok(site);
+    // nginx used to pass any Upgrade on with "Connection: upgrade"; a backend that then answered
+    // non-101 and closed left nginx a dead pooled connection, and the next request on it a 502.
+    const upgradesBefore = upgrades.length;
+    const before = seen.length;
+    for (const upgrade of ['websocket', 'h2c']) {
+      const headers = {
+        upgrade,
+        connection: 'Upgrade',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      };
+      assert.equal((await httpsGet(site.tlsPort, '/', headers)).status, 200);
+    }
+    assert.equal(upgrades.length, upgradesBefore, 'an Upgrade outside /ws reached the upstream as an upgrade');
+    const later = seen.slice(before);
+    assert.equal(later.length, 2);
+    assert.ok(
+      later.every((r) => r.headers.connection === undefined && r.headers.upgrade === undefined),
+      JSON.stringify(later.map((r) => r.headers)),
+    );
+  });
+
   it('passes /stream unbuffered over HTTP/2 and TLS', async () => {
     assert.ok(site);
     let releasedByClient = false;

@@ -24,7 +24,14 @@ interface Reliability {
 }
 type Source =
   | { kind: 'run'; path: string; run: RunInfo; dir: string }
-  | { kind: 'reliability'; path: string; results: Reliability };
+  | { kind: 'reliability'; path: string; results: Reliability }
+  | { kind: 'h2'; path: string; h2: H2Bench };
+
+/** What server/bench/h2.ts publishes (loadtest/results/published/h2/h2.json). */
+interface H2Bench {
+  cases: Record<'gateway h2' | 'gateway h1' | 'nginx h2', { rps: number; cpuPer1k: number }>;
+  ratios: Record<'rpsH2OverH1' | 'rpsGatewayH2OverNginxH2' | 'cpuH2OverH1' | 'cpuGatewayH2OverNginxH2', number>;
+}
 
 const SOURCE_LINK = /\]\((loadtest\/results\/published\/([a-z0-9-]+)\/[^)]*|docs\/reliability\.md)\)/g;
 
@@ -32,6 +39,10 @@ function loadSource(link: string, published: string | undefined): Source {
   if (published === undefined) {
     const path = 'reliability/results.json';
     return { kind: 'reliability', path, results: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Reliability };
+  }
+  if (published === 'h2') {
+    const path = 'loadtest/results/published/h2/h2.json';
+    return { kind: 'h2', path, h2: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as H2Bench };
   }
   const dir = join(ROOT, 'loadtest/results/published', published);
   const path = `loadtest/results/published/${published}/run.json`;
@@ -268,6 +279,13 @@ const slow = (s: Source, topology: string, kind: string, n: number) =>
         .fraction as number | undefined)
     : undefined;
 const KINDS = ['slowloris', 'slowbody', 'slowread'];
+/** The rows of reliability/websockets.ts, every topology. */
+const ws = (s: Source) => (s.kind === 'reliability' ? (s.results.steps.websockets ?? []) : []);
+/** The largest of a figure over rows (undefined when no row has it). */
+const max = (rows: Array<{ figures: Record<string, unknown> }>, key: string) => {
+  const v = rows.map((r) => r.figures[key]).filter((x): x is number => typeof x === 'number');
+  return v.length ? Math.max(...v) : undefined;
+};
 /** The most slow clients of every kind at which each of the topologies kept its baseline throughput. */
 const heldUpTo = (s: Source, topologies: string[]) =>
   Math.max(
@@ -292,6 +310,8 @@ function gzipSaving(s: Source): number | undefined {
 
 const tlsRow = (s: Source, t: string, stepName: string) =>
   row(s, t, 'tls', (r) => (stepName === 'wrk' ? r.step.startsWith('wrk') : r.step === stepName));
+
+const h2 = (s: Source) => (s.kind === 'h2' ? s.h2 : undefined);
 
 const CLAIMS: Claim[] = [
   {
@@ -432,6 +452,42 @@ const CLAIMS: Claim[] = [
     values: (s) => [heldUpTo(s, ['proxy', 'full'])],
   },
   {
+    text: "an `Upgrade:` on an ordinary route cost {} of {} other clients' POSTs in every topology",
+    from: 'reliability',
+    values: (s) => {
+      const rows = ws(s).filter((r) => r.case.startsWith('Upgrade: '));
+      return [max(rows, 'victimFailures'), max(rows, 'victims')];
+    },
+  },
+  {
+    text: '{} idle WebSockets are the most the gateway alone holds ({} per worker',
+    from: 'reliability',
+    values: (s) => {
+      const idle = ws(s).find((r) => r.topology === 'gateway' && r.case.includes('idle WebSockets'));
+      const open = (idle?.figures.status as Record<string, number> | undefined)?.['101'];
+      return [open, open === undefined ? undefined : open / 2];
+    },
+  },
+  {
+    text: 'and {} opened cost {} of {} ordinary requests',
+    from: 'reliability',
+    values: (s) => {
+      const rows = ws(s).filter((r) => r.case.includes('idle WebSockets'));
+      const opened = Math.min(
+        ...rows.map((r) => Object.values(r.figures.status as Record<string, number>).reduce((a, b) => a + b, 0)),
+      );
+      return [opened, max(rows, 'failed'), max(rows, 'requests')];
+    },
+  },
+  {
+    text: 'stops being read after at most {} MiB, the serving processes growing at most {} MB',
+    from: 'reliability',
+    values: (s) => {
+      const rows = ws(s).filter((r) => r.case.startsWith('WebSocket client sending'));
+      return [max(rows, 'sent'), max(rows, 'rssGrowthMb')];
+    },
+  },
+  {
     text: 'fall to {}% at {} slowloris connections',
     from: 'reliability',
     values: (s) => {
@@ -439,7 +495,51 @@ const CLAIMS: Claim[] = [
       return [f === undefined ? undefined : f * 100, 100];
     },
   },
+  {
+    text: 'over HTTP/2 the gateway served {}× its HTTP/1.1 requests per second at {}× the CPU per request',
+    from: 'h2',
+    values: (s) => [h2(s)?.ratios.rpsH2OverH1, h2(s)?.ratios.cpuH2OverH1],
+  },
+  {
+    text: 'the gateway alone served {}× the requests per second at {}× the CPU per request ({} vs {} CPU s / 1k)',
+    from: 'h2',
+    values: (s) => [
+      h2(s)?.ratios.rpsGatewayH2OverNginxH2,
+      h2(s)?.ratios.cpuGatewayH2OverNginxH2,
+      h2(s)?.cases['gateway h2'].cpuPer1k,
+      h2(s)?.cases['nginx h2'].cpuPer1k,
+    ],
+  },
+  {
+    text:
+      'scripts/rollout replaced the backend with {} failed of {} requests in full and {} of {} in proxy ' +
+      '(Compose v2; with docker-compose 1.29: {} of {} and {} of {}), where compose recreating it failed ' +
+      '{} of {} and {} of {}',
+    from: 'reliability',
+    values: (s) => {
+      const r = (topology: string, way: string, cli: string) => rollout(s, topology, way, cli);
+      const v2 = 'docker compose';
+      const v1 = 'docker-compose';
+      return [
+        ...r('full', 'scripts/rollout', v2),
+        ...r('proxy', 'scripts/rollout', v2),
+        ...r('full', 'scripts/rollout', v1),
+        ...r('proxy', 'scripts/rollout', v1),
+        ...r('full', 'up --force-recreate', v2),
+        ...r('proxy', 'up --force-recreate', v2),
+      ];
+    },
+  },
 ];
+
+/** Failed and requests of a rollout row (reliability/faults/compose-rollout.ts). */
+function rollout(s: Source, topology: string, way: string, cli: string): Array<number | undefined> {
+  if (s.kind !== 'reliability') return [undefined, undefined];
+  const row = s.results.steps.rollout?.find(
+    (x) => x.topology === topology && x.figures.way === way && x.figures.cli === cli,
+  );
+  return [row?.figures.failed as number | undefined, row?.figures.requests as number | undefined];
+}
 
 /** The claim's sentence as a pattern: its text literally, each `{}` a number, each `{i}` a whole one. */
 const claimPattern = (text: string) =>

@@ -17,6 +17,7 @@ import { uploadRoutes } from './routes/upload.js';
 import { workRoutes } from './routes/work.js';
 import { installWebSocket } from './routes/ws.js';
 import { finiteKeyword } from './schema.js';
+import { installSecurityHeaders } from './security-headers.js';
 
 export type { Limits } from '@gw/limits';
 
@@ -74,6 +75,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // Before any route, so their responses inherit the hooks and handlers.
   installDraining(app);
   installErrorHandlers(app, production);
+  installSecurityHeaders(app);
 
   await app.register(infoRoutes);
   await app.register(healthRoutes);

@@ -7,7 +7,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Marks the app as draining: /readyz → 503, responses carry `Connection: close`. Idempotent. */
     markDraining(): void;
-    /** True once markDraining() was called or close() has begun. */
+    /**
+     * /readyz → 503 only, connections kept alive as usual: the shutdown delay, in which a balancer
+     * still sends requests (over its pooled connections: new ones would meet a listener that is
+     * about to close). Idempotent.
+     */
+    markNotReady(): void;
+    /** True once markNotReady() or markDraining() was called or close() has begun: /readyz 503. */
     isDraining(): boolean;
   }
 }
@@ -15,10 +21,14 @@ declare module 'fastify' {
 /** Decorates `app` with markDraining()/isDraining() and the hooks that honour them. */
 export function installDraining(app: FastifyInstance): void {
   let draining = false;
+  let notReady = false;
   app.decorate('markDraining', (): void => {
     draining = true;
   });
-  app.decorate('isDraining', (): boolean => draining);
+  app.decorate('markNotReady', (): void => {
+    notReady = true;
+  });
+  app.decorate('isDraining', (): boolean => draining || notReady);
 
   // Whoever closes the app (the standalone server, the gateway, a test) drains it.
   app.addHook('preClose', async () => {

@@ -58,10 +58,9 @@ export function parseLogLevel(value: string | undefined): string {
 
 /**
  * SHUTDOWN_DELAY: seconds, default 0. After SIGTERM the server reports not-ready (/readyz 503)
- * and answers every response with `Connection: close`, but keeps accepting this long, so a
- * balancer that still routes here (nginx until it re-resolves, Kubernetes endpoints) loses
- * nothing and its pooled connections retire one by one; then the drain. The gateway's
- * --shutdown-delay, for the app's own server.
+ * but keeps accepting and serving this long, so a balancer that still routes here (Kubernetes
+ * endpoints, Swarm's DNS, nginx until it re-resolves) loses nothing; then the drain. The
+ * gateway's --shutdown-delay, for the app's own server.
  *
  * @example
  * parseShutdownDelay('5') // 5

@@ -1,7 +1,7 @@
 // The app's own server, the `flask run` of this project: one process, no
 // workers. In the proxy topology it sits behind nginx. Listens on HOST:PORT,
 // and on SIGTERM/SIGINT drains and stops gracefully, after SHUTDOWN_DELAY.
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { loadLimits } from '@gw/limits';
 import { buildApp } from './app.js';
 import { readStandaloneEnv } from './env.js';
@@ -20,6 +20,8 @@ async function main(): Promise<void> {
   const close = (): void => {
     phase = 'closing';
     clearTimeout(delay);
+    // Every response from now on ends its connection.
+    app.markDraining();
     app.log.info('draining: finishing in-flight requests');
     let forced = false;
     const deadline = setTimeout(() => {
@@ -28,17 +30,31 @@ async function main(): Promise<void> {
       app.server.closeAllConnections();
     }, limits.gracefulTimeoutS * 1000);
     deadline.unref();
-    // close() stops the listener, closes idle keep-alive sockets and waits for busy ones.
-    app.close().then(
-      () => {
-        app.log.info('stopped');
-        process.exit(forced ? 1 : 0);
-      },
-      (error: unknown) => {
-        app.log.error({ err: error }, 'error while stopping');
-        process.exit(1);
-      },
-    );
+    // Stop accepting, but leave idle keep-alive connections to their peer for a moment: nginx
+    // closes an idle upstream connection after nginxUpstreamKeepAliveTimeoutS, and closing one
+    // here just as nginx sends a request on it would cut that request (a POST it cannot retry).
+    // app.close() then closes what is still idle and waits for what is busy.
+    net.Server.prototype.close.call(app.server);
+    const graceUntil = Date.now() + (limits.nginxUpstreamKeepAliveTimeoutS + 1) * 1000;
+    const closeApp = (): void => {
+      app.close().then(
+        () => {
+          app.log.info('stopped');
+          process.exit(forced ? 1 : 0);
+        },
+        (error: unknown) => {
+          app.log.error({ err: error }, 'error while stopping');
+          process.exit(1);
+        },
+      );
+    };
+    const waitForIdle = (): void => {
+      app.server.getConnections((err, open) => {
+        if (!err && open > 0 && Date.now() < graceUntil) setTimeout(waitForIdle, 100);
+        else closeApp();
+      });
+    };
+    waitForIdle();
   };
   const stop = (signal: NodeJS.Signals): void => {
     if (phase === 'closing') {
@@ -50,8 +66,8 @@ async function main(): Promise<void> {
       close();
       return;
     }
-    // /readyz turns 503 and every response carries Connection: close from now on.
-    app.markDraining();
+    // /readyz turns 503; connections stay alive until the drain.
+    app.markNotReady();
     if (env.shutdownDelayS === 0 || signal === 'SIGINT') {
       close();
       return;

@@ -183,9 +183,14 @@ const WS_METHOD =
   'send a message every INTERVAL_MS, check each echo and time its round trip; a VU reconnects after ' +
   'MESSAGES echoes. CPU per 1,000 echoes.';
 
+/** HTTP/2 is measured by its own benchmark (h2load, not k6); the TLS section says where. */
+const H2_NOTE =
+  'Every TLS hop here is HTTP/1.1. HTTP/2 (the gateway with ALPN h2 vs HTTP/1.1, and vs nginx terminating h2 ' +
+  'in front of it) is measured by `npm run bench:h2` (h2load), published in `loadtest/results/published/h2/`.';
+
 function tlsSection(rows: Row[]): string[] {
   return [
-    ...[`## ${titleOf('tls')}`, '', TLS_METHOD, '', tlsTable(rows), ''],
+    ...[`## ${titleOf('tls')}`, '', TLS_METHOD, '', H2_NOTE, '', tlsTable(rows), ''],
     ...bullets(tlsFindings(rows)),
     ...['![tls p99](tls-p99.svg)', '![tls CPU](tls-cpu.svg)', '![tls throughput](tls-rps.svg)', ''],
   ];

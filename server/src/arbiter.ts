@@ -2,7 +2,8 @@
  * The master process (Gunicorn's arbiter). It binds the sockets, forks the workers and hands them
  * the listening handles, keeps their number, replaces the dead and the hung, recycles and reloads
  * without dropping a request, and stops them on a signal (master-signals.ts: handlers only enqueue).
- * Beside it: a worker (worker-process.ts), metrics, health checks, the master's own servers, pid file.
+ * Beside it: worker-process.ts, master-metrics.ts, health.ts, master-endpoints.ts (its own servers,
+ * the control socket of control-socket.ts, which controls it as a ControlledMaster), the pid file.
  */
 import type { Logger } from 'pino';
 import { closeListener, type Listener } from './binds.js';
@@ -14,7 +15,7 @@ import { MasterMetrics, type RestartReason } from './master-metrics.js';
 import { type MasterSignal, SignalQueue } from './master-signals.js';
 import { OutputCapture } from './output-capture.js';
 import { removePidfile } from './pidfile.js';
-import { type MasterMessage, RECYCLE_REASONS, type RecycleReason, type WorkerMessage } from './protocol.js';
+import { RECYCLE_REASONS, type RecycleReason, type WorkerMessage } from './protocol.js';
 import { type ReloadWatcher, watchForReload, watchRoot } from './reload-watcher.js';
 import type { Config } from './settings.js';
 import { CrashBackoff, freeSlot, haltingBootError, type WorkerEvents, WorkerProcess } from './worker-process.js';
@@ -37,11 +38,11 @@ export class Arbiter {
   private readonly log: Logger;
   private readonly opts: ArbiterOptions;
   private listeners: Listener[] = [];
-  private readonly workers = new Map<number, WorkerProcess>();
-  private target: number;
-  private generation = 1;
+  readonly workers = new Map<number, WorkerProcess>();
+  target: number;
+  generation = 1;
   private nextWorkerId = 1;
-  private phase: 'booting' | 'running' | 'stopping' = 'booting';
+  phase: 'booting' | 'running' | 'stopping' = 'booting';
   /** A reload in progress, with what it replaced: a failed one puts them back. */
   private reload_: { from: number; startedAt: number; config: Config; target: number } | undefined;
   private pendingReload = false;
@@ -60,7 +61,7 @@ export class Arbiter {
   /** --capture-output and --reload, set up at start (a HUP does not turn them on or off). */
   private capture: OutputCapture | undefined;
   private watcher: ReloadWatcher | undefined;
-  /** From a TERM to the end of the shutdown delay: not ready, still serving. */
+  /** From a TERM to the end of the shutdown delay, or from a drain on: not ready, still serving. */
   private shutdownDelay: NodeJS.Timeout | undefined;
 
   constructor(opts: ArbiterOptions) {
@@ -76,7 +77,7 @@ export class Arbiter {
       this.booted = resolve;
     });
     this.metrics = new MasterMetrics(this.workers, () => this.target);
-    this.endpoints = new MasterEndpoints(opts.log, this.metrics, () => this.health());
+    this.endpoints = new MasterEndpoints(opts.log, this.metrics, () => this.health(), this);
     this.crashes = new CrashBackoff(opts.log);
     this.signals = new SignalQueue(opts.log, (sig) => this.handlers[sig]());
   }
@@ -107,9 +108,9 @@ export class Arbiter {
 
   /**
    * What each signal does (Gunicorn's handle_hup, handle_term, ...). TERM with a shutdown delay:
-   * /readyz 503 at once, so balancers take this gateway out, while it keeps serving what still comes,
-   * each connection closed after its next response (no idle one left in a balancer's pool); then the
-   * graceful stop. Skipped when no worker is ready (/readyz said 503 already); a second TERM cuts it.
+   * /readyz says 503 at once, so balancers and endpoint controllers take this gateway out, while it
+   * keeps accepting and serving what still comes (they have not caught up yet); then the graceful
+   * stop. Skipped when no worker is ready (/readyz said 503 already). A second TERM cuts it short.
    */
   private readonly handlers: Record<MasterSignal, () => void> = {
     HUP: () => void this.reload(),
@@ -119,7 +120,6 @@ export class Arbiter {
       if (this.phase === 'stopping' || delayS === 0 || this.health().ready === 0)
         return this.stop(!this.gracefulStop && this.phase !== 'stopping');
       this.log.info(`Shutdown delay: not ready from now on, serving ${delayS}s more before closing the listeners`);
-      for (const w of this.workers.values()) w.child.send({ t: 'retire' } satisfies MasterMessage);
       this.shutdownDelay = setTimeout(() => this.stop(true), delayS * 1000);
     },
     INT: () => this.stop(false),
@@ -133,7 +133,7 @@ export class Arbiter {
     },
   };
 
-  private scale(n: number): void {
+  scale(n: number): void {
     this.target = n;
     this.log.info(`Workers: ${n}`);
     this.manageWorkers();
@@ -213,7 +213,7 @@ export class Arbiter {
     const how = signal ? `was sent ${signal}` : `exited with code ${code}`;
     if (this.phase === 'stopping') {
       this.log.info(`Worker exiting (pid: ${w.pid})`);
-      if (this.workers.size === 0) void this.finish(this.halted?.exitCode ?? EXIT.OK);
+      if (this.workers.size === 0) void this.finish(this.haltedBy?.exitCode ?? EXIT.OK);
       return;
     }
     const wasReady = w.state !== 'booting';
@@ -335,11 +335,7 @@ export class Arbiter {
   // ---- stop ----------------------------------------------------------------------------------
 
   /** The error the master stopped on (a failed boot or app load), if it did. */
-  private halted: GatewayError | undefined;
-
-  get haltedBy(): GatewayError | undefined {
-    return this.halted;
-  }
+  haltedBy: GatewayError | undefined;
 
   /** Graceful: in-flight requests finish (up to graceful_timeout). Quick: workers exit now. */
   stop(graceful: boolean, cutShortBy?: string): void {
@@ -362,16 +358,14 @@ export class Arbiter {
     this.closeListeners();
     for (const w of this.workers.values()) w.stop(graceful ? 'SIGTERM' : 'SIGQUIT');
     const grace = graceful ? this.config.graceful_timeout * 1000 + 1000 : 1000;
-    setTimeout(() => {
-      for (const w of this.workers.values()) w.child.kill('SIGKILL');
-    }, grace).unref();
-    if (this.workers.size === 0) void this.finish(this.halted?.exitCode ?? EXIT.OK);
+    setTimeout(() => this.workers.forEach((w) => void w.child.kill('SIGKILL')), grace).unref();
+    if (this.workers.size === 0) void this.finish(this.haltedBy?.exitCode ?? EXIT.OK);
   }
 
   /** Stops on an error that leaves nothing to serve; the gateway exits with the error's status. */
   private halt(err: GatewayError): void {
     this.log.error({ code: err.code }, `Shutting down: ${err.message}`);
-    this.halted = err;
+    this.haltedBy = err;
     this.stop(false);
   }
 
@@ -379,6 +373,11 @@ export class Arbiter {
   private health(): HealthView {
     const stopping = this.phase === 'stopping' || this.shutdownDelay !== undefined;
     return healthView(this.workers.values(), { target: this.target, stopping, timeoutS: this.config.timeout });
+  }
+
+  /** The control socket's drain: the shutdown delay's state, with no end; a TERM then stops at once. */
+  drain(): void {
+    this.shutdownDelay ??= setInterval(() => {}, 2 ** 30);
   }
 
   private closeListeners(): void {

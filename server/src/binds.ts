@@ -44,7 +44,7 @@ export function parseBind(raw: string): Bind {
 }
 
 /** A unix socket file left by a killed server refuses connections: that one is safe to remove. */
-async function removeStaleSocket(path: string): Promise<void> {
+export async function removeStaleSocket(path: string): Promise<void> {
   if (!existsSync(path)) return;
   if (!lstatSync(path).isSocket()) {
     throw new GatewayError('GW_ERR_BIND', `${path} exists and is not a socket; refusing to replace it`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `gateway [OPTIONS] MODULE[:EXPORT]`: resolves the configuration, then runs the master. A bad
+ * `gateway [OPTIONS] MODULE[:EXPORT]`: resolves the configuration, then runs the master (and
+ * `gateway ctl COMMAND`: the control socket's client, ctl.ts). A bad
  * command line or configuration is one line on stderr, before anything starts. Every exit on an
  * error takes its status from the errors table (errors.ts): 2 for usage and configuration, 4 for an
  * app that cannot load, 1 for what stops the start (bind, pid file, TLS) and anything unforeseen.
@@ -8,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { loadApp } from './app-loader.js';
 import { helpText, type ParsedArgs, parseArgv, printConfig, resolveConfig } from './config.js';
+import { runCtl } from './ctl.js';
 import { EXIT, exitCodeFor, formatError, GatewayError } from './errors.js';
 import { startMaster } from './serve.js';
 
@@ -20,6 +22,8 @@ function die(err: unknown): never {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // `nodicorn ctl ...`: a client of a running master's control socket, not a master (ctl.ts).
+  if (argv[0] === 'ctl') process.exit(await runCtl(argv.slice(1)));
   let args: ParsedArgs;
   try {
     args = parseArgv(argv);

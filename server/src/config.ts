@@ -232,6 +232,7 @@ export function printConfig(config: Config, extra: Record<string, string | null>
 export function helpText(): string {
   const lines = [
     'usage: gateway [OPTIONS] MODULE[:EXPORT]',
+    "       gateway ctl [--socket PATH] COMMAND [ARG]   (a running master's --control-socket; ctl --help)",
     '',
     "Hosts MODULE's app (a request listener, a fetch handler, or a Fastify instance or factory)",
     'across a pool of worker processes. Signals on the master: TERM graceful stop, INT/QUIT quick stop,',

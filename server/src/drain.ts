@@ -8,13 +8,16 @@
  * connection within milliseconds, and closing it just as the client sends would reset a request
  * (a POST cannot be retried). They get IDLE_GRACE_MS to send one more request, answered and then
  * closed; what is still idle after that is closed (Node's idle list, in which a freshly accepted
- * connection counts as active, so its first request is still answered). Nothing here runs per
- * request.
+ * connection counts as active, so its first request is still answered). The grace is longer than
+ * the idle timeout of a pooling balancer in front (nginx's upstream keepalive_timeout, 4 s in this
+ * project's config), so such a balancer closes every connection it left idle before the gateway
+ * would. Nothing here runs per request.
  */
 import type { Server, ServerResponse } from 'node:http';
 import net from 'node:net';
 
-const IDLE_GRACE_MS = 1000;
+/** Longer than nginx's upstream keepalive_timeout (test/limits-agree.test.ts checks it). */
+export const IDLE_GRACE_MS = 5000;
 
 type WithResponse = net.Socket & { _httpMessage?: ServerResponse | null };
 
@@ -29,29 +32,15 @@ export class ConnectionDrain {
     });
   }
 
-  private retired = false;
-
-  /**
-   * From now on every response ends its connection (`Connection: close`), while the servers keep
-   * accepting: the shutdown delay, in which a balancer still sends requests and should hold no
-   * idle connection to us by the time the listeners close. Once only.
-   */
-  retire(servers: Server[]): void {
-    if (this.retired) return;
-    this.retired = true;
-    for (const server of servers)
-      server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
-  }
-
   /** Stops accepting on every server and resolves when all their connections are gone. */
   drain(servers: Server[]): Promise<void> {
     this.draining = true;
-    // Requests that start from now on are the connection's last.
-    this.retire(servers);
     const closed = Promise.all(
       servers.map(
         (server) =>
           new Promise<void>((resolve) => {
+            // Requests that start from now on are the connection's last.
+            server.prependListener('request', (_req, res: ServerResponse) => res.setHeader('connection', 'close'));
             // net.Server's close: stop accepting, leave the connections to the grace below.
             if (server.listening) net.Server.prototype.close.call(server, () => resolve());
             else resolve();

@@ -101,6 +101,38 @@ export const ERRORS = {
       'by the master before anything binds; during a HUP reload the new workers fail to boot and the old ones ' +
       'keep serving.',
   ),
+  GW_ERR_CTL_CONNECT: createError(
+    'The control socket does not answer',
+    'RUNTIME',
+    '`nodicorn ctl` cannot reach the master: no socket at the path (`--socket`, else `GATEWAY_CONTROL_SOCKET`; is ' +
+      "`--control-socket` set?), no permission (mode 0600: run it as the master's user), or no answer in time.",
+  ),
+  GW_ERR_CTL_BAD_REQUEST: createError(
+    'The control request is not a JSON object with a command',
+    'USAGE',
+    'A line on the control socket is not JSON, not an object, has no string `command`, or is over 64 KiB.',
+  ),
+  GW_ERR_CTL_UNKNOWN_COMMAND: createError(
+    'No such control command',
+    'USAGE',
+    'The command is none of workers, stats, reload, scale, kill, drain (the answer lists them).',
+  ),
+  GW_ERR_CTL_BAD_ARGUMENT: createError(
+    "The command's argument is missing or invalid",
+    'USAGE',
+    '`scale` needs a worker count from 1 to 1024, `kill` a pid (a positive integer).',
+  ),
+  GW_ERR_CTL_NO_WORKER: createError(
+    'No such worker',
+    'RUNTIME',
+    "`kill PID`: the pid is not one of the master's live workers (`workers` lists them), or it is already stopping.",
+  ),
+  GW_ERR_CTL_STATE: createError(
+    'The master cannot do that now',
+    'RUNTIME',
+    '`reload`, `kill` or `drain` before the first workers are ready or once the master is stopping, `reload` ' +
+      'also while draining, `scale` once stopping.',
+  ),
 } as const satisfies Record<`GW_ERR_${string}`, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -20,7 +20,8 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   const host = (req.headers['x-forwarded-host'] as string | undefined) ?? req.headers.host ?? 'localhost';
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
+    // HTTP/2's pseudo-headers (:method, :path, ...) are not header fields; Headers refuses the names.
+    if (value === undefined || name.charCodeAt(0) === 58) continue;
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else headers.set(name, value);
   }

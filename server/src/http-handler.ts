@@ -10,12 +10,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { RequestListener, UpgradeHandler } from './app-loader.js';
+import type { RequestListener } from './app-loader.js';
 import type { TrustFn } from './forwarded.js';
-import { mayContinue, vetForwarded, vetHead, vetUpgrade } from './head-checks.js';
+import { mayContinue, useTargetAuthority, vetForwarded, vetHead } from './head-checks.js';
 import type { AccessLog } from './logger.js';
 import { rawRefusal, reject } from './refusals.js';
 import type { Config } from './settings.js';
+import { dropForbiddenTrailers } from './trailers.js';
+import type { UpgradeGuard } from './upgrades.js';
 import type { WorkerStats } from './worker-stats.js';
 
 /**
@@ -75,13 +77,17 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
     const req = this.req;
     stats.inFlight--;
     const seconds = (performance.now() - this[START]!) / 1000;
-    stats.record(this.statusCode, seconds);
+    const h2 = req.httpVersionMajor === 2;
+    stats.record(this.statusCode, seconds, h2);
     if (accessLog) {
       const sock = req.socket;
       accessLog.write({
         method: req.method,
         path: req.url,
         status: this.statusCode,
+        // nginx's $server_protocol. On HTTP/2, bytes_sent is the connection's bytes written meanwhile:
+        // the stream's own share when it was the only one open, more when streams overlapped.
+        protocol: h2 ? 'HTTP/2.0' : req.httpVersionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1',
         // Like nginx's $bytes_sent: the whole response on the wire, head included.
         bytes_sent: sock.bytesWritten - this[WRITTEN]!,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
@@ -106,7 +112,11 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       reject(res, head.refusal.status, head.refusal.message);
       return;
     }
-    if (head.chunked && bodyLimit > 0) watchBody(req, res, bodyLimit);
+    useTargetAuthority(req, head);
+    if (head.chunked) {
+      if (bodyLimit > 0) watchBody(req, res, bodyLimit);
+      dropForbiddenTrailers(req);
+    }
     vetForwarded(req, head, trust);
     if (accessLog) {
       // A trusted proxy's request id is kept so one id follows the request through nginx and here.
@@ -138,10 +148,8 @@ export interface RequestPathOptions {
   trust: TrustFn;
   stats: WorkerStats;
   errorLog: Logger;
-  /** Takes a connection over after an HTTP Upgrade (the app's WebSocket server), if the app has one. */
-  upgrade: UpgradeHandler | undefined;
-  /** Whether the worker is draining: an upgrade is then refused with 503. */
-  draining: () => boolean;
+  /** HTTP Upgrade requests: vetted, bounded and handed to the app's WebSocket server (upgrades.ts). */
+  upgrades: UpgradeGuard;
 }
 
 /**
@@ -153,7 +161,7 @@ export function attachRequestPath(
   pipeline: (req: IncomingMessage, res: ServerResponse) => void,
   o: RequestPathOptions,
 ): void {
-  const { config, trust, stats, errorLog, upgrade, draining } = o;
+  const { config, stats, errorLog, upgrades } = o;
   server.on('request', pipeline);
   // Expect: 100-continue. Node's default would send "100 Continue" before any check, inviting an
   // oversized upload only to refuse it. Refused heads get their 413/414/431 instead (emitted as a
@@ -163,21 +171,8 @@ export function attachRequestPath(
     if (mayContinue(req, config)) res.writeContinue();
     server.emit('request', req, res);
   });
-  // HTTP Upgrade (WebSocket): vetted like any request, then the app takes the connection over.
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    const refusal = vetUpgrade(req, config, trust) ?? (upgrade ? undefined : rawRefusal(501));
-    if (refusal || draining()) {
-      socket.end(refusal ?? rawRefusal(503));
-      return;
-    }
-    try {
-      upgrade!(req, socket, head);
-    } catch (err) {
-      errorLog.error({ err }, 'Error handling upgrade');
-      socket.destroy();
-    }
-  });
+  // HTTP Upgrade (WebSocket): vetted like any request, bounded, then the app takes the connection over.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades.handle(req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const inProgress = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) {

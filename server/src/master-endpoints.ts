@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { closeListener, type Listener, listen, parseBind } from './binds.js';
+import { type ControlledMaster, ControlSocket } from './control-socket.js';
 import { GatewayError } from './errors.js';
 import { answerHealth, type HealthView } from './health.js';
 import type { MasterMetrics } from './master-metrics.js';
@@ -19,15 +20,23 @@ const notFound = (res: http.ServerResponse) => res.writeHead(404, { 'content-typ
 
 export class MasterEndpoints {
   private readonly servers: http.Server[] = [];
+  private control: ControlSocket | undefined;
 
   constructor(
     private readonly log: Logger,
     private readonly metrics: MasterMetrics,
     private readonly health: () => HealthView,
+    /** What --control-socket controls. */
+    private readonly master?: ControlledMaster,
   ) {}
 
   /** Binds what the configuration asks for, or throws GW_ERR_BIND (the caller undoes the rest). */
-  async start(config: Pick<Config, 'metrics_bind' | 'health_bind'>): Promise<void> {
+  async start(config: Pick<Config, 'metrics_bind' | 'health_bind' | 'control_socket'>): Promise<void> {
+    if (config.control_socket && this.master) {
+      this.control = new ControlSocket(config.control_socket, this.master, this.metrics, this.health, this.log);
+      await this.control.start();
+      this.log.info(`Control socket at: ${config.control_socket}`);
+    }
     if (config.metrics_bind) {
       const url = await this.serve(config.metrics_bind, 'metrics', (req, res) => {
         if (answerHealth(req, res, this.health)) return;
@@ -52,6 +61,7 @@ export class MasterEndpoints {
 
   /** Closes every server and every connection on it (a probe's keep-alive must not hold the exit). */
   async stop(): Promise<void> {
+    await this.control?.stop();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(

@@ -12,8 +12,8 @@ import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import type { Heartbeat, MetricsReply, RecycleReason } from './protocol.js';
 import { addCounts, emptyCounts, type RequestCounts, requestMetrics } from './worker-stats.js';
 
-/** Why a worker was replaced: the `reason` label of gateway_worker_restarts_total. */
-export const RESTART_REASONS = ['crash', 'timeout', 'recycle', 'reload', 'scale'] as const;
+/** Why a worker was replaced: the `reason` label of gateway_worker_restarts_total (kill: `nodicorn ctl kill PID`). */
+export const RESTART_REASONS = ['crash', 'timeout', 'recycle', 'reload', 'scale', 'kill'] as const;
 export type RestartReason = (typeof RESTART_REASONS)[number];
 
 export const WORKER_STATES = ['booting', 'ready', 'stopping'] as const;
@@ -29,7 +29,12 @@ export interface MetricsWorker {
   rss?: number;
   /** Its latest request counts (heartbeat or scrape), added to the retired total once it is gone. */
   counts?: RequestCounts;
+  /** Its requests in flight at the latest scrape (the control socket's `workers` asks for one). */
+  inFlight?: number;
 }
+
+/** The metrics as `nodicorn ctl stats` shows them, by sample name (see snapshot()). */
+export type MetricsSnapshot = Record<string, number | Record<string, number>>;
 
 /** One scrape's replies as they come in: Node's figures per worker, and the in-flight sum. */
 interface MetricsWaiter {
@@ -124,6 +129,7 @@ export class MasterMetrics {
 
   onReply(w: MetricsWorker, msg: MetricsReply): void {
     w.counts = msg.counts;
+    w.inFlight = msg.inFlight;
     const waiter = this.waiters.get(msg.id);
     if (!waiter) return;
     waiter.defaults.push(msg.defaults);
@@ -148,7 +154,7 @@ export class MasterMetrics {
    * request counters are summed here from each worker's latest counts, a silent worker's from its
    * last heartbeat, plus those of workers gone.
    */
-  async collect(): Promise<string> {
+  private async gather(): Promise<Registry> {
     const live = [...this.workers.values()].filter((w) => w.child.connected && w.state !== 'booting');
     const id = ++this.seq;
     const waiter: MetricsWaiter = { pending: live.length, defaults: [], inFlight: 0, done: () => {} };
@@ -168,8 +174,32 @@ export class MasterMetrics {
     addCounts(total, this.retired);
     for (const w of [...this.workers.values(), ...this.leaving]) if (w.counts) addCounts(total, w.counts);
     const parts = [requestMetrics(total, waiter.inFlight), ...waiter.defaults];
-    const merged = Registry.merge([AggregatorRegistry.aggregate(parts as never), this.registry]);
-    return merged.metrics();
+    return Registry.merge([AggregatorRegistry.aggregate(parts as never), this.registry]);
+  }
+
+  /** The text /metrics answers. */
+  async collect(): Promise<string> {
+    return (await this.gather()).metrics();
+  }
+
+  /**
+   * The same scrape as figures, for the control socket's `stats` (each worker's counts refreshed on
+   * the way): a sample without labels is its number, one with labels an object by `name=value,...`.
+   */
+  async snapshot(): Promise<MetricsSnapshot> {
+    const out: MetricsSnapshot = {};
+    for (const metric of await (await this.gather()).getMetricsAsJSON()) {
+      for (const v of metric.values as Array<{ value: number; labels: object; metricName?: string }>) {
+        const name = v.metricName ?? metric.name;
+        const labels = Object.entries(v.labels).map(([k, l]) => `${k}=${String(l)}`);
+        if (labels.length === 0) out[name] = v.value;
+        else {
+          const byLabels = out[name];
+          out[name] = { ...(typeof byLabels === 'object' ? byLabels : {}), [labels.join(',')]: v.value };
+        }
+      }
+    }
+    return out;
   }
 
   get contentType(): string {

@@ -21,15 +21,7 @@ export interface MetricsRequest {
   t: 'metrics';
   id: number;
 }
-/**
- * The master's shutdown delay began: keep accepting and serving, but end every connection after
- * its next response (`Connection: close`), so a balancer's pooled connections retire one by one
- * while it takes this gateway out, and none is idle in its pool when the listeners close.
- */
-export interface RetireConnections {
-  t: 'retire';
-}
-export type MasterMessage = BootMessage | ListenerMessage | MetricsRequest | RetireConnections;
+export type MasterMessage = BootMessage | ListenerMessage | MetricsRequest;
 
 /**
  * The worker's event loop is alive; `rss` feeds the memory ceiling. With metrics on, `counts` are

@@ -11,10 +11,13 @@ const STATUS_TEXT: Record<number, string> = {
   408: 'Request Timeout',
   413: 'Content Too Large',
   414: 'URI Too Long',
+  421: 'Misdirected Request',
+  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
 };
 
 /** An empty answer written straight on a socket that has no ServerResponse (bad head, upgrade). */
@@ -29,12 +32,15 @@ export function reject(res: ServerResponse, status: number, message: string): vo
     return;
   }
   const body = JSON.stringify({ statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message });
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close',
-  });
-  if (!res.req.complete) lingeringClose(res.req.socket);
+  const head = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  // HTTP/2 has no Connection header and closes only the stream (http2-server.ts ends a stream whose
+  // request is still coming once its answer is out); HTTP/1 closes the connection, lingering.
+  if (res.req.httpVersionMajor === 2) {
+    res.writeHead(status, head);
+  } else {
+    res.writeHead(status, { ...head, connection: 'close' });
+    if (!res.req.complete) lingeringClose(res.req.socket);
+  }
   res.end(body);
 }
 

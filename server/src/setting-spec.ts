@@ -12,6 +12,7 @@ export type Kind = 'int' | 'seconds' | 'string' | 'bool' | 'list';
 export type Section =
   | 'Server socket'
   | 'Worker processes'
+  | 'Upgrades (WebSockets)'
   | 'Security'
   | 'Logging'
   | 'Metrics'
@@ -123,6 +124,19 @@ function toList(raw: unknown): string[] {
 
 export function toCidrs(raw: unknown): string[] {
   return parseCidrList(toList(raw));
+}
+
+/**
+ * Host names as nginx's server_name takes them (`example.com`, `*.example.com`, `.example.com`, an
+ * IP address, `[::1]`, or `*`), comma- or space-separated, so that NGINX_SERVER_NAMES serves as is.
+ */
+export function toHostNames(raw: unknown): string[] {
+  const items = (typeof raw === 'string' ? [raw] : toList(raw)).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
+  for (const item of items) {
+    if (!/^(?:\*|(?:\*\.|\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/.test(item))
+      fail(`"${item}" is not a host name`);
+  }
+  return items.map((item) => item.toLowerCase());
 }
 
 export function toBinds(raw: unknown): Bind[] {

@@ -11,6 +11,7 @@ import {
   toBinds,
   toBool,
   toCidrs,
+  toHostNames,
   toInt,
   toLevel,
   toOctalMode,
@@ -19,8 +20,12 @@ import {
   toSeconds,
   toTlsVersion,
 } from './setting-spec.js';
+import { HTTP2_SETTINGS } from './settings-http2.js';
+import { CONTROL_SETTINGS, PROXY_PROTOCOL_SETTINGS } from './settings-proxy-control.js';
+import { UPGRADE_SETTINGS } from './settings-upgrades.js';
 import { WORKER_SETTINGS } from './settings-workers.js';
 import { limits } from './shared-limits.js';
+import { tlsPolicy } from './shared-tls-policy.js';
 
 export const SETTINGS = [
   spec({
@@ -93,6 +98,8 @@ export const SETTINGS = [
     desc: 'File mode of `unix:` sockets (octal). 660 lets the owning group (say, nginx) connect and nobody else.',
   }),
   ...WORKER_SETTINGS,
+  ...HTTP2_SETTINGS,
+  ...UPGRADE_SETTINGS,
   spec({
     name: 'keepalive',
     section: 'Server mechanics',
@@ -191,6 +198,21 @@ export const SETTINGS = [
       'Peers (addresses or CIDRs, `*` for any) whose X-Forwarded-For/Proto/Host and Forwarded headers are ' +
       'trusted. From anyone else they are replaced by the socket peer and scheme (the app always gets one value).',
   }),
+  ...PROXY_PROTOCOL_SETTINGS,
+  spec({
+    name: 'allowed_hosts',
+    section: 'Security',
+    flags: ['--allowed-hosts'],
+    kind: 'list',
+    meta: 'NAMES',
+    default: [],
+    validate: toHostNames,
+    desc:
+      "The host names served (nginx's server_name: `example.com`, `*.example.com`, `.example.com`, IP " +
+      'addresses; comma- or space-separated). A request for another host, by its Host field or by an ' +
+      'absolute-form target (which takes precedence), is refused with 400; one on a TLS connection made for ' +
+      'a server name (SNI) not in the list, with 421. Empty (the default): every host is served.',
+  }),
   spec({
     name: 'pidfile',
     section: 'Server mechanics',
@@ -201,6 +223,7 @@ export const SETTINGS = [
     validate: toOptionalString,
     desc: "Write the master's pid to this file (removed on exit).",
   }),
+  ...CONTROL_SETTINGS,
   spec({
     name: 'accesslog',
     section: 'Logging',
@@ -308,9 +331,9 @@ export const SETTINGS = [
     flags: ['--tls-min-version'],
     kind: 'string',
     meta: 'VERSION',
-    default: 'TLSv1.2',
+    default: tlsPolicy.protocols[0],
     validate: toTlsVersion,
-    desc: 'Oldest TLS version accepted (TLSv1.2 or TLSv1.3).',
+    desc: "Oldest TLS version accepted (TLSv1.2 or TLSv1.3). Default: the oldest of config/tls-policy.json's protocols, as nginx's.",
   }),
   spec({
     name: 'ciphers',
@@ -318,9 +341,12 @@ export const SETTINGS = [
     flags: ['--ciphers'],
     kind: 'string',
     meta: 'LIST',
-    default: null,
+    default: tlsPolicy.tls12Ciphers.join(':'),
     validate: toOptionalString,
-    desc: "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed by Node). Unset: Node's default list.",
+    desc:
+      'OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are fixed by Node, all AEAD). Default: the suites of ' +
+      "config/tls-policy.json, as nginx's ssl_ciphers (Mozilla intermediate: ECDHE with AES-GCM or ChaCha20-" +
+      "Poly1305, no CBC). Empty: Node's default list, which has CBC suites.",
   }),
   spec({
     name: 'reload',

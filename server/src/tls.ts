@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { GatewayError } from './errors.js';
+import { alpnProtocols } from './http2-server.js';
 import type { Config } from './settings.js';
 
 export function tlsEnabled(config: Config): boolean {
@@ -33,8 +34,8 @@ export function tlsOptions(config: Config): tls.SecureContextOptions & tls.TlsOp
     cert: read(config.certfile, 'certificate'),
     key: read(config.keyfile, 'key'),
     minVersion: config.tls_min_version as tls.SecureVersion,
-    // The gateway speaks HTTP/1.1; HTTP/2 belongs to nginx in front of it.
-    ALPNProtocols: ['http/1.1'],
+    // h2 and http/1.1 on the same port unless --http-protocols says h1 (http2-server.ts).
+    ALPNProtocols: alpnProtocols(config),
   };
   if (config.ca_certs) options.ca = read(config.ca_certs, 'CA file');
   if (config.ciphers) options.ciphers = config.ciphers;

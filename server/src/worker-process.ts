@@ -57,6 +57,7 @@ export class WorkerProcess implements MetricsWorker {
   stoppingSince?: number;
   abortedAt?: number;
   counts?: RequestCounts;
+  inFlight?: number;
   rss?: number;
 
   /** Forks the worker and sends it its configuration and the master's listening handles. */

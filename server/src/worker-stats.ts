@@ -6,6 +6,7 @@
  * recycled, reloaded or replaced (Prometheus would take the drop for a counter reset).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { PROXY_REFUSALS, type ProxyRefusal } from './proxy-protocol.js';
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -28,10 +29,30 @@ export interface RequestCounts {
   /** Per bucket of BUCKETS, not cumulative; requests slower than the last bucket only in `status`. */
   buckets: number[];
   sum: number;
+  /** Connections closed before HTTP for their PROXY protocol header (--proxy-protocol), by reason. */
+  proxyRefusals: Partial<Record<ProxyRefusal, number>>;
+  /** Requests answered over HTTP/2; the others were HTTP/1.x. */
+  h2: number;
+  /** Upgrade requests by outcome (upgrades.ts: switched, refused_worker_cap, idle_timeout, ...). */
+  upgrades?: Record<string, number>;
+  /** Close frames the app sent on its WebSockets, by close code (1002: the client broke the protocol). */
+  wsCloses?: Record<string, number>;
 }
 
 export function emptyCounts(): RequestCounts {
-  return { status: {}, buckets: new Array<number>(BUCKETS.length).fill(0), sum: 0 };
+  return {
+    status: {},
+    buckets: new Array<number>(BUCKETS.length).fill(0),
+    sum: 0,
+    proxyRefusals: {},
+    h2: 0,
+    upgrades: {},
+    wsCloses: {},
+  };
+}
+
+function addTo(into: Record<string, number>, from: Record<string, number> | undefined): void {
+  for (const [k, n] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + n;
 }
 
 export function addCounts(into: RequestCounts, from: RequestCounts): void {
@@ -40,6 +61,14 @@ export function addCounts(into: RequestCounts, from: RequestCounts): void {
     into.buckets[i] = (into.buckets[i] ?? 0) + n;
   });
   into.sum += from.sum;
+  for (const reason of PROXY_REFUSALS)
+    if (from.proxyRefusals[reason])
+      into.proxyRefusals[reason] = (into.proxyRefusals[reason] ?? 0) + from.proxyRefusals[reason];
+  into.h2 += from.h2 ?? 0;
+  into.upgrades ??= {};
+  into.wsCloses ??= {};
+  addTo(into.upgrades, from.upgrades);
+  addTo(into.wsCloses, from.wsCloses);
 }
 
 /** The request metrics in prom-client's JSON form, from counts summed over workers. */
@@ -73,6 +102,18 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
       { value: count, labels: {}, metricName: 'gateway_http_request_duration_seconds_count' },
     ],
   };
+  // Its own counter rather than a label on the one above: dashboards and alerts that sum by status
+  // stay as they are, and the split by protocol is one more series pair, not one per status.
+  const byProtocol: MetricJson = {
+    name: 'gateway_http_requests_by_protocol_total',
+    help: 'Requests answered, by HTTP version (http/1.1 counts HTTP/1.0 too).',
+    type: 'counter',
+    aggregator: 'sum',
+    values: [
+      { value: count - counts.h2, labels: { protocol: 'http/1.1' } },
+      { value: counts.h2, labels: { protocol: 'h2' } },
+    ],
+  };
   const inFlightMetric: MetricJson = {
     name: 'gateway_http_requests_in_flight',
     help: 'Requests being handled now.',
@@ -80,7 +121,29 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
     aggregator: 'sum',
     values: [{ value: inFlight, labels: {} }],
   };
-  return [requests, duration, inFlightMetric];
+  // Every reason from the start, at 0, so rate() sees the first refusal.
+  const proxyRefusals: MetricJson = {
+    name: 'gateway_proxy_protocol_refusals_total',
+    help: 'Connections closed before HTTP for their PROXY protocol header (--proxy-protocol), by reason.',
+    type: 'counter',
+    aggregator: 'sum',
+    values: PROXY_REFUSALS.map((reason) => ({ value: counts.proxyRefusals[reason] ?? 0, labels: { reason } })),
+  };
+  const upgrades: MetricJson = {
+    name: 'gateway_upgrades_total',
+    help: 'HTTP Upgrade requests (WebSockets) by outcome: switched (101), answered (not 101), refused_*, idle_timeout.',
+    type: 'counter',
+    aggregator: 'sum',
+    values: Object.entries(counts.upgrades ?? {}).map(([outcome, value]) => ({ value, labels: { outcome } })),
+  };
+  const wsCloses: MetricJson = {
+    name: 'gateway_websocket_server_closes_total',
+    help: 'Close frames the app sent on WebSockets, by code (1002, 1007, 1009: a malformed or oversized frame).',
+    type: 'counter',
+    aggregator: 'sum',
+    values: Object.entries(counts.wsCloses ?? {}).map(([code, value]) => ({ value, labels: { code } })),
+  };
+  return [requests, duration, byProtocol, inFlightMetric, proxyRefusals, upgrades, wsCloses];
 }
 
 export class WorkerStats {
@@ -90,6 +153,10 @@ export class WorkerStats {
   private readonly byStatus = new Map<number, number>();
   private readonly bucketCounts = new Array<number>(BUCKETS.length).fill(0);
   private durationSum = 0;
+  private readonly proxyRefusals: Partial<Record<ProxyRefusal, number>> = {};
+  private h2 = 0;
+  private readonly upgrades: Record<string, number> = {};
+  private readonly wsCloses: Record<string, number> = {};
   private readonly defaults = new Registry();
 
   private collecting = false;
@@ -107,7 +174,8 @@ export class WorkerStats {
     collectDefaultMetrics({ register: this.defaults });
   }
 
-  record(status: number, seconds: number): void {
+  record(status: number, seconds: number, h2 = false): void {
+    if (h2) this.h2++;
     this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
     this.durationSum += seconds;
     for (let i = 0; i < BUCKETS.length; i++) {
@@ -118,8 +186,30 @@ export class WorkerStats {
     }
   }
 
+  refusedProxy(reason: ProxyRefusal): void {
+    this.proxyRefusals[reason] = (this.proxyRefusals[reason] ?? 0) + 1;
+  }
+
+  /** An upgrade request's outcome (upgrades.ts). */
+  upgrade(outcome: string): void {
+    this.upgrades[outcome] = (this.upgrades[outcome] ?? 0) + 1;
+  }
+
+  /** A close frame the app sent on a WebSocket. */
+  wsClose(code: number): void {
+    this.wsCloses[code] = (this.wsCloses[code] ?? 0) + 1;
+  }
+
   counts(): RequestCounts {
-    return { status: Object.fromEntries(this.byStatus), buckets: [...this.bucketCounts], sum: this.durationSum };
+    return {
+      status: Object.fromEntries(this.byStatus),
+      buckets: [...this.bucketCounts],
+      sum: this.durationSum,
+      proxyRefusals: { ...this.proxyRefusals },
+      h2: this.h2,
+      upgrades: { ...this.upgrades },
+      wsCloses: { ...this.wsCloses },
+    };
   }
 
   /** prom-client's default set for this process (empty unless collectDefaults was called). */

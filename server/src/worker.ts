@@ -15,11 +15,14 @@ import { EXIT, exitCodeOf, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
 import { compileTrust } from './forwarded.js';
 import { attachRequestPath, createPipeline } from './http-handler.js';
+import { Http2Sessions, http2Enabled } from './http2-server.js';
 import { guardListen, ownServer } from './listen-guard.js';
 import { type AccessLog, createAccessLog, createErrorLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, Heartbeat, MasterMessage, RecycleReason, WorkerMessage } from './protocol.js';
+import { acceptProxyProtocol, proxyProtocolOptions } from './proxy-protocol.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
+import { UpgradeGuard } from './upgrades.js';
 import { WorkerStats } from './worker-stats.js';
 
 /** Resolves once the message is written to the channel, or at once if the master is gone ('disconnect' handles that). */
@@ -44,6 +47,8 @@ class Worker {
   /** After how many requests this worker asks to be recycled (max_requests plus its jitter); 0: never. */
   private readonly maxRequests: number;
   private hosted: HostedApp | undefined;
+  /** HTTP/2 sessions, made from the connections of the servers below that speak it (http2-server.ts). */
+  private http2: Http2Sessions | undefined;
   private listening = false;
   private recycleReason: RecycleReason | undefined;
 
@@ -98,13 +103,19 @@ class Worker {
       // Asked once; the heartbeat repeats the request until the master grants it.
       onMaxRequests: () => this.askRecycle('max_requests'),
     });
-    const path = { config, trust, stats, errorLog: log, upgrade: hosted.upgrade, draining: () => this.draining };
+    if (http2Enabled(config)) this.http2 = new Http2Sessions({ config, trust, pipeline, errorLog: log });
+    const upgrades = new UpgradeGuard({
+      ...{ config, trust, stats, errorLog: log, accessLog: this.accessLog, upgrade: hosted.upgrade },
+      draining: () => this.draining,
+    });
+    const path = { config, trust, stats, errorLog: log, upgrades };
     try {
       // TLS files are read here, once per worker boot: a HUP reload serves a renewed certificate.
       const tls = tlsEnabled(config) ? tlsOptions(config) : undefined;
       for (let i = 0; i < boot.listeners; i++) {
         const server = this.createServer(tls);
         attachRequestPath(server, pipeline, path);
+        if (config.proxy_protocol) acceptProxyProtocol(server, proxyProtocolOptions(config, stats, log));
         this.servers.push(server);
       }
     } catch (err) {
@@ -131,6 +142,8 @@ class Worker {
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       this.log.debug({ code: err.code, peer: socket.remoteAddress }, `TLS handshake failed: ${err.message}`);
     });
+    if (tls) this.http2?.attachTls(server as https.Server);
+    else this.http2?.attachCleartext(server);
     ownServer(server);
     this.connections.track(server);
     // No truncation: Node would silently drop headers past the count (Host among them); the pipeline
@@ -194,11 +207,6 @@ class Worker {
       .then((defaults) => send({ t: 'metrics', id, counts: stats.counts(), inFlight: stats.inFlight, defaults }));
   }
 
-  /** The master's shutdown delay: still serving, each connection's next response is its last. */
-  retireConnections(): void {
-    this.connections.retire(this.servers);
-  }
-
   reopenLogs(): void {
     this.errorLog.reopen();
     this.accessLog?.reopen();
@@ -213,6 +221,8 @@ class Worker {
     // drain then waits for their connections like any other, up to the graceful timeout.
     const wss = this.hosted?.webSockets?.();
     if (wss) for (const client of wss.clients) client.close(1001, 'going away');
+    // HTTP/2 connections get GOAWAY: their open streams finish, then they close like any other.
+    this.http2?.drain();
     await this.connections.drain(this.servers);
     try {
       await this.hosted?.close?.();
@@ -251,9 +261,6 @@ process.on('message', (msg: MasterMessage, handle?: object) => {
       break;
     case 'metrics':
       worker?.scrape(msg.id);
-      break;
-    case 'retire':
-      worker?.retireConnections();
       break;
   }
 });

@@ -31,9 +31,19 @@ test('each error code is bound to the exit status the CLI stops with', () => {
     'GW_ERR_CONFIG_FILE',
     'GW_ERR_CONFIG_INVALID',
     'GW_ERR_CONFIG_UNKNOWN',
+    'GW_ERR_CTL_BAD_ARGUMENT',
+    'GW_ERR_CTL_BAD_REQUEST',
+    'GW_ERR_CTL_UNKNOWN_COMMAND',
     'GW_ERR_USAGE',
   ]);
-  assert.deepEqual(byExit(EXIT.RUNTIME), ['GW_ERR_BIND', 'GW_ERR_PIDFILE', 'GW_ERR_TLS']);
+  assert.deepEqual(byExit(EXIT.RUNTIME), [
+    'GW_ERR_BIND',
+    'GW_ERR_CTL_CONNECT',
+    'GW_ERR_CTL_NO_WORKER',
+    'GW_ERR_CTL_STATE',
+    'GW_ERR_PIDFILE',
+    'GW_ERR_TLS',
+  ]);
   assert.deepEqual(byExit(EXIT.WORKER_BOOT_ERROR), ['GW_ERR_WORKER_BOOT']);
   assert.deepEqual(byExit(EXIT.APP_LOAD_ERROR), [
     'GW_ERR_APP_EXPORT',

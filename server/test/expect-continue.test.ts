@@ -11,6 +11,7 @@ import pino from 'pino';
 import { parseArgv, resolveConfig } from '../src/config.js';
 import { compileTrust } from '../src/forwarded.js';
 import { attachRequestPath, createPipeline } from '../src/http-handler.js';
+import { UpgradeGuard } from '../src/upgrades.js';
 import { WorkerStats } from '../src/worker-stats.js';
 import { fixture, rawExchange, startGateway } from './helpers.js';
 
@@ -82,7 +83,11 @@ test('the head of an Expect: 100-continue request is scanned once, before the 10
     onMaxRequests() {},
   });
   const server = http.createServer();
-  attachRequestPath(server, pipeline, { config, trust, stats, errorLog, upgrade: undefined, draining: () => false });
+  const upgrades = new UpgradeGuard({
+    ...{ config, trust, stats, errorLog, accessLog: undefined, upgrade: undefined },
+    draining: () => false,
+  });
+  attachRequestPath(server, pipeline, { config, trust, stats, errorLog, upgrades });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => server.close());
   const { port } = server.address() as AddressInfo;

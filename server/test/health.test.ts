@@ -163,20 +163,7 @@ describe('--shutdown-delay', () => {
     assert.equal(r.json().status, 'stopping');
     assert.equal((await request(`${gw.healthUrl}/livez`)).status, 200, 'alive while it stops');
     // New connections are still accepted and served: the balancer has not caught up yet.
-    // Each response ends its connection from now on (the master tells the workers right after the
-    // line above), so a balancer's pooled connections retire while it takes the gateway out.
-    let closing = false;
-    for (let i = 0; i < 40 && !closing; i++) {
-      const res = await request(`${gw.url}/`);
-      assert.equal(res.status, 200);
-      closing = res.headers.connection === 'close';
-    }
-    assert.ok(closing, 'responses in the shutdown delay should carry Connection: close');
-    for (let i = 0; i < 3; i++) {
-      const res = await request(`${gw.url}/`);
-      assert.equal(res.status, 200);
-      assert.equal(res.headers.connection, 'close');
-    }
+    for (let i = 0; i < 5; i++) assert.equal((await request(`${gw.url}/`)).status, 200);
     assert.equal(gw.count(/^Shutting down gracefully$/), 0, 'those were served inside the delay');
     await gw.waitFor(/^Shutting down gracefully$/);
     let wasRefused = false;
