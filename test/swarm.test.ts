@@ -30,6 +30,7 @@ import {
   IMAGE,
   log,
   removeImages,
+  runAsync,
   runningImages,
   STACK_FILE,
   tagsOf,
@@ -146,6 +147,18 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
     if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
 
+  /** What nginx logged about trouble lately (errors, workers that died), for a failed window. */
+  const nginxTrouble = async (service: string): Promise<void> => {
+    const r = await runAsync('docker', ['service', 'logs', '--raw', '--since', '4m', svc(service)], 30_000);
+    const lines = `${r.stdout}${r.stderr}`
+      .split('\n')
+      .filter(
+        (l) =>
+          /\[(alert|crit|emerg|error)\]|exited on signal|"status":5\d\d/.test(l) && !/could not be resolved/.test(l),
+      );
+    log(`${service} on the failures:\n${lines.slice(-15).join('\n')}`);
+  };
+
   it('runs hardened, with the certificate from its secret, nginx config from a Docker config, backends by DNS', () => {
     const byService = (name: string) =>
       docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${svc(name)}`])
@@ -191,13 +204,17 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
       updateUnderLoad(CLI, full, svc('gateway'), args),
       updateUnderLoad(CLI, proxy, svc('app'), args),
     ]);
-    for (const [name, r] of [
-      ['gateway (full)', g],
-      ['app (proxy)', a],
-    ] as const) {
+    const rows = [
+      ['gateway (full)', g, 'nginx-full'],
+      ['app (proxy)', a, 'nginx-proxy'],
+    ] as const;
+    for (const [name, r, nginx] of rows) {
       log(
         `rolling update of ${name} to ${TAGS.next} at ${RATE} req/s: ${describeWindow(r.window)}; settled "${r.state}" in ${r.tookS} s`,
       );
+      if (r.window.failed) await nginxTrouble(nginx);
+    }
+    for (const [, r] of rows) {
       assert.equal(r.ran.status, 0, r.ran.stderr);
       assert.equal(r.state, 'completed');
       assert.equal(r.window.failed, 0, describeWindow(r.window));
