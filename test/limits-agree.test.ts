@@ -470,3 +470,67 @@ describe('the gateway as the compose services run it agrees with config/limits.j
     assert.equal(config.get('keepalive'), 5);
   });
 });
+
+// deploy/swarm/stack.yml: what Swarm does with the same numbers (its YAML anchors merged).
+describe('deploy/swarm/stack.yml agrees with config/limits.json and the images', () => {
+  interface StackService {
+    stop_grace_period?: string;
+    environment?: Record<string, unknown>;
+    healthcheck?: { test: string[] };
+    deploy?: {
+      endpoint_mode?: string;
+      update_config?: { order?: string; failure_action?: string; parallelism?: number; delay?: string };
+    };
+  }
+  const stack = parseYaml(readFileSync(join(ROOT, 'deploy/swarm/stack.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, StackService>;
+  };
+  const services = Object.entries(stack.services);
+
+  it('every service has stop_grace_period = stopGracePeriodS; the backends the shutdown delay', () => {
+    assert.deepEqual(
+      services.map(([n]) => n),
+      ['gateway', 'nginx-full', 'app', 'nginx-proxy'],
+    );
+    for (const [name, s] of services)
+      assert.equal(
+        composeSeconds(s.stop_grace_period ?? '0'),
+        limits.stopGracePeriodS,
+        `stack: ${name} stop_grace_period`,
+      );
+    assert.equal(Number(stack.services.gateway?.environment?.GATEWAY_SHUTDOWN_DELAY), limits.shutdownDelayS);
+    assert.equal(Number(stack.services.app?.environment?.SHUTDOWN_DELAY), limits.shutdownDelayS);
+  });
+
+  it('the backends roll one at a time, start-first, rolled back on failure, found by DNS; nginx stop-first', () => {
+    for (const name of ['gateway', 'app']) {
+      const d = stack.services[name]?.deploy;
+      assert.equal(d?.endpoint_mode, 'dnsrr', `${name}: dnsrr (no IPVS needed)`);
+      assert.deepEqual(
+        [d?.update_config?.parallelism, d?.update_config?.order, d?.update_config?.failure_action],
+        [1, 'start-first', 'rollback'],
+        name,
+      );
+      // The next task goes only once nginx has re-resolved the name (nginxResolveValidS).
+      assert.ok(
+        composeSeconds(d?.update_config?.delay ?? '0') > (limits.nginxResolveValidS as number),
+        `${name}: update delay`,
+      );
+    }
+    // A host-mode port is held by one container per node: a start-first nginx could never start.
+    for (const name of ['nginx-full', 'nginx-proxy'])
+      assert.equal(stack.services[name]?.deploy?.update_config?.order, 'stop-first', name);
+  });
+
+  it("the healthchecks are the images' own (Dockerfile HEALTHCHECK)", () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const healthchecks = [...dockerfile.matchAll(/HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])/g)].map((m) =>
+      JSON.stringify(['CMD', ...(JSON.parse(m[1] as string) as string[])]),
+    );
+    for (const [name, s] of services)
+      assert.ok(
+        healthchecks.includes(JSON.stringify(s.healthcheck?.test)),
+        `stack: ${name} healthcheck differs from the image's`,
+      );
+  });
+});
