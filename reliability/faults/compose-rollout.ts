@@ -13,9 +13,8 @@
  * Needs a Docker engine with the project's images buildable (see docs/containers.md); skipped
  * with a reason otherwise. Uses its own compose project and free host ports, and tears down.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { composeCli, compose as composeRun, dockerAnswers, freePort, LEGACY_BUILDER, ROOT, sh } from '@gw/harness';
+import { composeCli, compose as composeRun, dockerAnswers, freePort, ROOT, runAsync, sh } from '@gw/harness';
 import { type CaseResult, failureKinds, Load, ok, report, round, type Sample, sleep } from '../lib/measure.js';
 
 const PROJECT = 'gwrollout';
@@ -34,32 +33,6 @@ function window(samples: Sample[], from: number, to: number): Window {
   const byKind: Record<string, number> = {};
   for (const f of failed) byKind[f.error ?? String(f.status)] = (byKind[f.error ?? String(f.status)] ?? 0) + 1;
   return { requests: inside.length, failed: failed.length, byKind };
-}
-
-/**
- * A command run without blocking this process: the load's clock must keep firing while compose
- * works (a spawnSync would hold every request until the command returned).
- */
-function runAsync(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...LEGACY_BUILDER, ...env } });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, out });
-    });
-  });
 }
 
 const rows: CaseResult[] = [];
@@ -130,10 +103,7 @@ if (!cli) {
           way: 'scripts/rollout',
           run: (tag: string) =>
             runAsync(join(ROOT, 'scripts/rollout'), ['-p', PROJECT, c.service], {
-              ...env,
-              STACK_TAG: tag,
-              COMPOSE: cli.join(' '),
-              COMPOSE_PROFILES: c.profile,
+              env: { ...env, STACK_TAG: tag, COMPOSE: cli.join(' '), COMPOSE_PROFILES: c.profile },
             }),
         },
         {
@@ -149,7 +119,7 @@ if (!cli) {
                 c.profile,
                 ...['up', '-d', '--no-deps', '--force-recreate', c.service],
               ],
-              { ...env, STACK_TAG: tag },
+              { env: { ...env, STACK_TAG: tag } },
             ),
         },
       ];
@@ -185,7 +155,7 @@ if (!cli) {
           result:
             `${r.failed} failed of ${r.requests} (GET / and POST /upload at ${RATE} req/s, ${cli.join(' ')})` +
             `${r.failed ? `: ${failureKinds(r.byKind)}` : ''}; the command took ${round(tookS, 1)} s` +
-            (pass ? '' : `; it FAILED: ${ran.out.slice(-400)}`),
+            (pass ? '' : `; it FAILED: ${(ran.stderr + ran.stdout).slice(-400)}`),
           figures: { ...r, tookS: round(tookS, 1), way: w.way, cli: cli.join(' ') },
         });
         await sleep(3000);
