@@ -14,26 +14,13 @@
  * with a reason otherwise. Uses its own compose project and free host ports, and tears down.
  */
 import { join } from 'node:path';
-import { composeCli, compose as composeRun, dockerAnswers, freePort, ROOT, runAsync, sh } from '@gw/harness';
-import { type CaseResult, failureKinds, Load, ok, report, round, type Sample, sleep } from '../lib/measure.js';
+import { composeCli, dockerAnswers, ROOT, runAsync, sh } from '@gw/harness';
+import { composeStack, failuresIn } from '../lib/compose-stack.js';
+import { type CaseResult, failureKinds, Load, ok, report, round, sleep } from '../lib/measure.js';
 
 const PROJECT = 'gwrollout';
 const RATE = Number(process.env.RATE ?? 100);
 const BODY = 'x'.repeat(4096);
-
-interface Window {
-  requests: number;
-  failed: number;
-  byKind: Record<string, number>;
-}
-
-function window(samples: Sample[], from: number, to: number): Window {
-  const inside = samples.filter((s) => s.start >= from && s.start < to);
-  const failed = inside.filter((s) => !ok(s));
-  const byKind: Record<string, number> = {};
-  for (const f of failed) byKind[f.error ?? String(f.status)] = (byKind[f.error ?? String(f.status)] ?? 0) + 1;
-  return { requests: inside.length, failed: failed.length, byKind };
-}
 
 const rows: CaseResult[] = [];
 const cli = dockerAnswers() ? composeCli() : undefined;
@@ -47,22 +34,8 @@ if (!cli) {
       figures: {},
     });
 } else {
-  const ports = {
-    HOST_PORT_GATEWAY: await freePort(),
-    HOST_PORT_PROXY: await freePort(),
-    HOST_PORT_FULL: await freePort(),
-    HOST_PORT_PROXY_TLS: await freePort(),
-    HOST_PORT_FULL_TLS: await freePort(),
-  };
-  const env = {
-    HOST_BIND: '127.0.0.1',
-    STACK_TAG: 'rollout-a',
-    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-  };
-  const compose = (profile: string, args: string[], extra: Record<string, string> = {}) => {
-    const r = composeRun({ cli, project: PROJECT, files: [], profile, env: { ...env, ...extra } }, args, 300_000);
-    return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-  };
+  const stack = await composeStack(cli, PROJECT, { STACK_TAG: 'rollout-a' });
+  const { ports, env, compose } = stack;
   // Each replacement brings a new tag of the same image: what a new version looks like to compose.
   const retag = (tag: string) => {
     for (const image of ['node-gateway-stack', 'node-gateway-stack-nginx'])
@@ -75,19 +48,10 @@ if (!cli) {
   ] as const;
   const tags: string[] = [];
   for (const c of cases.filter((x) => !only || only.includes(x.profile))) {
-    const down = () => compose(c.profile, ['down', '-v', '--remove-orphans', '--timeout', '10']);
+    const down = () => stack.down(c.profile);
     try {
       down();
-      const up = compose(c.profile, ['up', '-d', '--build']);
-      if (up.status !== 0) throw new Error(`compose up failed:\n${up.out.slice(-2000)}`);
-      const base = `https://127.0.0.1:${c.port}`;
-      let healthy = false;
-      for (let i = 0; i < 120 && !healthy; i++) {
-        const probe = new Load({ baseUrl: base, rate: 2, maxSeconds: 1, timeoutMs: 2000 });
-        await sleep(600);
-        healthy = (await probe.stop()).some((s) => s.status === 200);
-      }
-      if (!healthy) throw new Error('the stack did not become healthy in 60 s');
+      const base = await stack.upHealthy(c.profile, c.port);
 
       const load = new Load({
         baseUrl: base,
@@ -133,7 +97,7 @@ if (!cli) {
         const ran = await w.run(tag);
         const tookS = (performance.now() - t0) / 1000;
         await sleep(5000);
-        const r = window(load.samples, from, load.now());
+        const r = failuresIn(load.samples, from, load.now(), (s) => !ok(s));
         if (r.failed) {
           // What nginx says about them: its error lines and the failed requests' upstreams.
           const nginx = compose(c.profile, [
