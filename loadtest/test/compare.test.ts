@@ -476,6 +476,9 @@ Requests/sec:  16327.01
 `;
   assert.deepEqual(parseWrk(out), { rps: 16327.01, requests: 163270, p50: 1.96, p99: 21.97, errors: 7 });
   assert.equal(parseWrk('connection refused'), undefined);
+  // wrk pads the unit to two characters: seconds come as "1.14s " (with a trailing space).
+  const slow = out.replace('   1.96ms', '500.00us ').replace('  21.97ms', '    1.14s ');
+  assert.deepEqual(parseWrk(slow), { rps: 16327.01, requests: 163270, p50: 0.5, p99: 1140, errors: 7 });
 });
 
 test('CPU accounting: a busy child and its own child are found and their CPU counted', async () => {
