@@ -29,6 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { composeCli, endpoint, onPath, type Serving, startTopology, TOPOLOGIES, type TopologyName } from '@gw/harness';
 import {
   buildImages,
+  COMPOSE_EXTRA_TOPOLOGIES,
   COMPOSE_PROJECT,
   COMPOSE_TOPOLOGIES,
   type ComposeTopologyName,
@@ -54,7 +55,7 @@ const PYTHON_IN_COMPOSE =
   'no image (Python reference): see results/published/native/, or name it in --topologies to run it natively here';
 const isPython = (t: TopologyName) => t === 'gunicorn' || t === 'nginx-gunicorn';
 const isComposeTopology = (t: string): t is ComposeTopologyName =>
-  (COMPOSE_TOPOLOGIES as readonly string[]).includes(t);
+  [...COMPOSE_TOPOLOGIES, ...COMPOSE_EXTRA_TOPOLOGIES].includes(t as ComposeTopologyName);
 
 /** Re-runs this script under flock(1) on the measurement lock (unless --no-lock); returns in the process that holds it. */
 async function holdLock(o: Options): Promise<void> {
