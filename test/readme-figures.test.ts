@@ -150,7 +150,7 @@ const TLS_ROWS: Record<string, string> = {
 };
 
 const UDS_ROWS: Record<string, string> = {
-  'loopback TCP (`full`)': 'full',
+  'TCP (`full`)': 'full',
   'a unix socket (`full-uds`)': 'full-uds',
 };
 const capacityRow = (s: Source, t: string) => row(s, t, 'capacity');
