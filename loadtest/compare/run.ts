@@ -29,6 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { composeCli, endpoint, onPath, type Serving, startTopology, TOPOLOGIES, type TopologyName } from '@gw/harness';
 import {
   buildImages,
+  COMPOSE_EXTRA_TOPOLOGIES,
   COMPOSE_PROJECT,
   COMPOSE_TOPOLOGIES,
   type ComposeTopologyName,
@@ -54,7 +55,7 @@ const PYTHON_IN_COMPOSE =
   'no image (Python reference): see results/published/native/, or name it in --topologies to run it natively here';
 const isPython = (t: TopologyName) => t === 'gunicorn' || t === 'nginx-gunicorn';
 const isComposeTopology = (t: string): t is ComposeTopologyName =>
-  (COMPOSE_TOPOLOGIES as readonly string[]).includes(t);
+  [...COMPOSE_TOPOLOGIES, ...COMPOSE_EXTRA_TOPOLOGIES].includes(t as ComposeTopologyName);
 
 /** Re-runs this script under flock(1) on the measurement lock (unless --no-lock); returns in the process that holds it. */
 async function holdLock(o: Options): Promise<void> {
@@ -144,10 +145,6 @@ async function main(): Promise<void> {
   const hasWrk = onPath('wrk');
   const mode = resolveMode(o);
   const { topologies, scenarios } = selection(o, mode.compose ? COMPOSE_TOPOLOGIES : TOPOLOGIES);
-  if (spawnSync(K6, ['version'], { stdio: 'ignore' }).status !== 0) {
-    console.error(`compare: no k6 (${K6}) on PATH`);
-    process.exit(2);
-  }
   // Counted before this process pins itself (availableParallelism follows the affinity mask).
   const cores = availableParallelism();
   const hasTaskset = onPath('taskset');
@@ -160,6 +157,13 @@ async function main(): Promise<void> {
   const whyNot = (t: TopologyName) => (mode.compose && isComposeTopology(t) ? undefined : unavailable(t));
   const runnable = topologies.filter((t) => !whyNot(t));
   const plan = runnable.flatMap((t) => runOrder(scenarios, k, isPython(t)));
+  // k6 only where a step needs it: capacity alone is wrk's (where wrk is), so with --warmup 0 a
+  // capacity run needs no k6.
+  const needsK6 = plan.some((s) => s.name !== 'capacity' || !hasWrk);
+  if (needsK6 && spawnSync(K6, ['version'], { stdio: 'ignore' }).status !== 0) {
+    console.error(`compare: no k6 (${K6}) on PATH (a capacity-only run with --warmup 0 needs only wrk)`);
+    process.exit(2);
+  }
   const progress = new Progress(
     plan.length,
     plan.reduce((a, s) => a + s.planned(k) + 3, 0),

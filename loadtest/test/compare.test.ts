@@ -15,6 +15,7 @@ import {
   comparisonNginxConf,
   findCgroupCpuFile,
   overrideFile,
+  PROFILE,
   parseCgroupCpu,
   SERVICES,
 } from '../compare/containers.ts';
@@ -657,7 +658,11 @@ test('compose override: every service of the profile pinned to the cpuset, nginx
   assert.deepEqual(parse(overrideFile('gateway', undefined)).services, { gateway: {} });
   // The services named here exist in the committed compose file, in that profile.
   const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-  for (const [profile, { services }] of Object.entries(SERVICES)) {
+  for (const [name, { services }] of Object.entries(SERVICES)) {
+    const { profile, files } = PROFILE[name as keyof typeof PROFILE];
+    // An override over it (full-uds: docker-compose.uds.yml) names services of that profile only.
+    for (const f of files)
+      for (const svc of services) assert.match(readFileSync(join(ROOT, f), 'utf8'), new RegExp(`\n  ${svc}:\n`));
     for (const svc of services)
       assert.match(
         composeText,
