@@ -153,7 +153,8 @@ function publish(r: StaticBench, dir: string): void {
     `${r.setup}. ${r.node}, ${r.nginx}. Command: \`${r.command}\` (server/bench/static.ts).`,
     `Before: ${r.before}. After: ${r.after}.`,
     '',
-    '| topology | request | before: CPU s / 1k | after: CPU s / 1k | before: KiB / request | after: KiB / request | encoding before → after |',
+    '| topology | request | before: CPU s / 1k | after: CPU s / 1k | before: KiB / request | after: KiB / request | ' +
+      'encoding before → after |',
     '| --- | --- | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const t of topologies)
