@@ -633,7 +633,7 @@ test('the README table of static files before and after precompression matches s
     const pair = (cell: string | undefined, values: number[], scale = 1) => {
       const written = cell?.match(NUMBER) ?? [];
       assert.equal(written.length, 2, `${what}: "${cell}" should hold before → after`);
-      written.forEach((w, i) => checkFigure(what, w, values[i]! / scale, source));
+      for (const [i, w] of written.entries()) checkFigure(what, w, values[i]! / scale, source);
     };
     pair(cpuCell, [b.cpuPer1k, a.cpuPer1k]);
     pair(kibCell, [b.bytesPerRequest, a.bytesPerRequest], 1024);
