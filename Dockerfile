@@ -18,7 +18,9 @@
 #   e.g. --build-arg APP_DIR=examples --build-arg APP_BUILD= \
 #        --build-arg APP_MODULE=examples/express/app.mjs --build-arg APP_HEALTH_PATH=/
 # Static files: $APP_DIR/static after the build, if there is one, are what nginx
-# serves under /static/ (the sample app makes app/static); else nginx has none.
+# serves under /static/ (the sample app makes app/static, with a .gz and a .br
+# beside each text file: app/scripts/precompress.mjs, so nothing is compressed
+# per request and nothing is written at run time); else nginx has none.
 #
 # Buildable by the legacy builder (docker-compose 1.29, DOCKER_BUILDKIT=0) and by
 # BuildKit alike: no `# syntax=` line, no RUN --mount, no heredocs.

@@ -34,6 +34,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import {
   composeCli,
   dockerAnswers,
@@ -139,6 +140,8 @@ interface Reply {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body as received (not decoded): for compressed answers. */
+  bytes: Buffer;
 }
 
 function request(
@@ -169,9 +172,10 @@ function request(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
-        );
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString(), bytes });
+        });
         res.on('error', reject);
       },
     );
@@ -717,6 +721,28 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         assert.equal(r.status, 200);
         assert.equal(r.body.length, 1024);
         assert.equal(r.headers['x-served-by'], topo.nginx ? 'nginx-static' : undefined);
+      });
+
+      const sender = topo.nginx ? 'nginx' : 'the app';
+      it(`GET /static/1m.txt: the image's build precompressed it, and ${sender} sends the variant asked for`, async () => {
+        const plain = await request(port(), '/static/1m.txt', { headers: { 'accept-encoding': 'identity' } });
+        assert.equal(plain.headers['content-encoding'], undefined);
+        assert.equal(plain.bytes.length, 2 ** 20);
+        // nginx has no brotli: it answers `br, gzip` with the .gz; the app with the .br.
+        const cases: Array<[string, string]> = [
+          ['gzip', 'gzip'],
+          ['br, gzip', topo.nginx ? 'gzip' : 'br'],
+        ];
+        for (const [accept, encoding] of cases) {
+          const r = await request(port(), '/static/1m.txt', { headers: { 'accept-encoding': accept } });
+          assert.equal(r.status, 200, accept);
+          assert.equal(r.headers['content-encoding'], encoding, accept);
+          assert.equal(r.headers.vary, 'Accept-Encoding', accept);
+          // A file's length, not chunked: sent from disk as the build made it, not compressed per request.
+          assert.equal(r.headers['content-length'], String(r.bytes.length), accept);
+          const decoded = encoding === 'gzip' ? gunzipSync(r.bytes) : brotliDecompressSync(r.bytes);
+          assert.ok(decoded.equals(plain.bytes), `${accept}: does not decode to the file`);
+        }
       });
 
       it(`POST /upload: ${limits.bodyLimitBytes} bytes pass, one more is 413`, async () => {

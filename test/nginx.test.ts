@@ -36,7 +36,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   envsubst,
   freePort,
@@ -230,6 +230,9 @@ describe('nginx config (defaults) on the distribution nginx', { skip }, () => {
     tmp = mkdtempSync('/tmp/nginx-test-');
     chmodSync(tmp, 0o755);
     writeFileSync(join(tmp, 'hello.txt'), 'static hello from disk\n'.repeat(200));
+    // A file precompressed at build time, as app/scripts/precompress.mjs leaves it (level 9; on-the-fly is 5).
+    writeFileSync(join(tmp, 'packed.txt'), 'precompressed at build time\n'.repeat(400));
+    writeFileSync(join(tmp, 'packed.txt.gz'), gzipSync(readFileSync(join(tmp, 'packed.txt')), { level: 9 }));
     // The shared launcher (also used by the comparison runner) rewrites only the
     // deployment values: listen, upstream, /tmp/nginx*, /srv/www.
     nginx = await startNativeNginx({ upstreams: [`127.0.0.1:${upstreamPort}`], port, staticDir: tmp });
@@ -304,6 +307,32 @@ describe('nginx config (defaults) on the distribution nginx', { skip }, () => {
     assert.equal(missing.status, 404);
     assert.equal(missing.headers['x-served-by'], 'nginx-static');
     assert.equal(seen.length, before, 'the backend saw a static request');
+  });
+
+  it('sends FILE.gz from disk as it is (gzip_static) to a client that takes gzip, the file to one that does not', async () => {
+    const plain = readFileSync(join(tmp, 'packed.txt'));
+    const packed = readFileSync(join(tmp, 'packed.txt.gz'));
+    for (const accept of ['gzip', 'br, gzip', 'gzip, deflate, br, zstd']) {
+      const r = await request('/static/packed.txt', { headers: { 'accept-encoding': accept } });
+      assert.equal(r.status, 200, accept);
+      assert.equal(r.headers['content-encoding'], 'gzip', accept);
+      assert.equal(r.headers['content-length'], String(packed.length), `${accept}: the file's length, not chunked`);
+      assert.match(String(r.headers['content-type']), /^text\/plain/, accept);
+      // The bytes on disk (compressed on the fly, they would differ), and they decode to the file.
+      assert.deepEqual(r.body, packed, accept);
+      assert.deepEqual(gunzipSync(r.body), plain, accept);
+      assert.equal(r.headers.vary, 'Accept-Encoding', accept);
+    }
+    // No brotli in nginx: `br` alone, or no gzip, gets the file itself; Vary still says it depends.
+    for (const accept of ['identity', 'br', undefined]) {
+      const r = await request(
+        '/static/packed.txt',
+        accept === undefined ? {} : { headers: { 'accept-encoding': accept } },
+      );
+      assert.equal(r.headers['content-encoding'], undefined, String(accept));
+      assert.deepEqual(r.body, plain, String(accept));
+      assert.equal(r.headers.vary, 'Accept-Encoding', String(accept));
+    }
   });
 
   it(`accepts a body of exactly ${limits.bodyLimitBytes} bytes and refuses one byte more with 413 before the backend sees it`, async () => {

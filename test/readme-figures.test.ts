@@ -25,12 +25,21 @@ interface Reliability {
 type Source =
   | { kind: 'run'; path: string; run: RunInfo; dir: string }
   | { kind: 'reliability'; path: string; results: Reliability }
-  | { kind: 'h2'; path: string; h2: H2Bench };
+  | { kind: 'h2'; path: string; h2: H2Bench }
+  | { kind: 'static'; path: string; bench: StaticBench };
 
 /** What server/bench/h2.ts publishes (loadtest/results/published/h2/h2.json). */
 interface H2Bench {
   cases: Record<'gateway h2' | 'gateway h1' | 'nginx h2', { rps: number; cpuPer1k: number }>;
   ratios: Record<'rpsH2OverH1' | 'rpsGatewayH2OverNginxH2' | 'cpuH2OverH1' | 'cpuGatewayH2OverNginxH2', number>;
+}
+
+/** What server/bench/static.ts publishes (loadtest/results/published/static/static.json). */
+interface StaticBench {
+  figures: Record<
+    'before' | 'after',
+    Record<string, Record<string, { cpuPer1k: number; bytesPerRequest: number; encoding: string }>>
+  >;
 }
 
 const SOURCE_LINK = /\]\((loadtest\/results\/published\/([a-z0-9-]+)\/[^)]*|docs\/reliability\.md)\)/g;
@@ -39,6 +48,10 @@ function loadSource(link: string, published: string | undefined): Source {
   if (published === undefined) {
     const path = 'reliability/results.json';
     return { kind: 'reliability', path, results: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Reliability };
+  }
+  if (published === 'static') {
+    const path = 'loadtest/results/published/static/static.json';
+    return { kind: 'static', path, bench: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as StaticBench };
   }
   if (published === 'h2') {
     const path = 'loadtest/results/published/h2/h2.json';
@@ -560,6 +573,49 @@ const CLAIMS: Claim[] = [
   },
 ];
 
+/** A figure of server/bench/static.ts's run: tree, topology, variant, figure. */
+const staticFigure = (
+  s: Source,
+  tree: 'before' | 'after',
+  t: string,
+  v: string,
+  key: 'cpuPer1k' | 'bytesPerRequest',
+) => (s.kind === 'static' ? s.bench.figures[tree][t]?.[v]?.[key] : undefined);
+/** nginx's 1 MiB rows with gzip asked for (alone, or among a browser's encodings), both nginx topologies. */
+const nginxLargeGzip = (s: Source, tree: 'before' | 'after') =>
+  ['proxy', 'full'].flatMap((t) =>
+    ['large_gzip', 'large_br'].map((v) => staticFigure(s, tree, t, v, 'cpuPer1k') ?? NaN),
+  );
+
+CLAIMS.push(
+  {
+    text:
+      'the 1 MiB text file with gzip asked for cost it {}–{} CPU s per 1,000 requests at level 5 and now costs {}–{}, ' +
+      'what sending the file costs, and it sends {} KiB instead of {}',
+    from: 'static',
+    values: (s) => [
+      Math.min(...nginxLargeGzip(s, 'before')),
+      Math.max(...nginxLargeGzip(s, 'before')),
+      Math.min(...nginxLargeGzip(s, 'after')),
+      Math.max(...nginxLargeGzip(s, 'after')),
+      (staticFigure(s, 'after', 'full', 'large_gzip', 'bytesPerRequest') ?? NaN) / 1024,
+      (staticFigure(s, 'before', 'full', 'large_gzip', 'bytesPerRequest') ?? NaN) / 1024,
+    ],
+  },
+  {
+    text: 'now sends {} KiB of gzip or {} KiB of brotli for {} and {} CPU s / 1k instead of {} and {}',
+    from: 'static',
+    values: (s) => [
+      (staticFigure(s, 'after', 'gateway', 'large_gzip', 'bytesPerRequest') ?? NaN) / 1024,
+      (staticFigure(s, 'after', 'gateway', 'large_br', 'bytesPerRequest') ?? NaN) / 1024,
+      staticFigure(s, 'after', 'gateway', 'large_gzip', 'cpuPer1k'),
+      staticFigure(s, 'after', 'gateway', 'large_br', 'cpuPer1k'),
+      staticFigure(s, 'before', 'gateway', 'large_gzip', 'cpuPer1k'),
+      staticFigure(s, 'before', 'gateway', 'large_br', 'cpuPer1k'),
+    ],
+  },
+);
+
 /** Failed and requests of a rollout row (reliability/faults/compose-rollout.ts). */
 function rollout(s: Source, topology: string, way: string, cli: string): Array<number | undefined> {
   if (s.kind !== 'reliability') return [undefined, undefined];
@@ -610,6 +666,55 @@ test('the qualitative claims next to them hold too', () => {
     const r = row(run!, t, 'fixed-rate', step('at_80pct'));
     assert.ok(r && r.failed + r.dropped === 0, `${t} held 2,000 req/s without errors`);
   }
+});
+
+// ---- the static files before and after precompression (server/bench/static.ts) ---------------
+
+/** The request column of the README's table → the bench's variant. */
+const STATIC_REQUESTS: Record<string, string> = {
+  '1 KiB, `gzip`': 'small_gzip',
+  '1 KiB, `identity`': 'small_plain',
+  '1 MiB, `gzip`': 'large_gzip',
+  '1 MiB, `identity`': 'large_plain',
+  "1 MiB, a browser's `gzip, deflate, br`": 'large_br',
+};
+
+test('the README table of static files before and after precompression matches static.json, figure by figure', () => {
+  const tables = tablesOf(README).filter((t) => t.header[0] === 'static files: topology');
+  assert.equal(tables.length, 1, 'one README table starting "static files: topology"');
+  const table = tables[0]!;
+  const source = sourceAt(README, table.offset);
+  assert.ok(source?.kind === 'static', 'the static table cites loadtest/results/published/static/ before it');
+  assert.deepEqual(table.header.slice(1), [
+    'request, Accept-Encoding',
+    'CPU s / 1k req, before → after',
+    'KiB received / req, before → after',
+    'Content-Encoding, before → after',
+  ]);
+  const { figures }: StaticBench = source.bench;
+  const seen = new Set<string>();
+  for (const cells of table.rows) {
+    const [topology, request, cpuCell, kibCell, encodingCell] = cells.map((c) => c.replace(/\*/g, ''));
+    const variant = STATIC_REQUESTS[request ?? ''];
+    assert.ok(variant, `static table: no variant for "${request}"`);
+    const b = figures.before[topology!]?.[variant];
+    const a = figures.after[topology!]?.[variant];
+    const what = `README static table, ${topology} × ${request}`;
+    assert.ok(b && a, `${what}: ${source.path} has no such figures`);
+    const pair = (cell: string | undefined, values: number[], scale = 1) => {
+      const written = cell?.match(NUMBER) ?? [];
+      assert.equal(written.length, 2, `${what}: "${cell}" should hold before → after`);
+      for (const [i, w] of written.entries()) checkFigure(what, w, values[i]! / scale, source);
+    };
+    pair(cpuCell, [b.cpuPer1k, a.cpuPer1k]);
+    pair(kibCell, [b.bytesPerRequest, a.bytesPerRequest], 1024);
+    assert.equal(encodingCell, `${b.encoding} → ${a.encoding}`, `${what}: the encodings sent`);
+    seen.add(`${topology} ${variant}`);
+  }
+  // Every topology measured, every variant: the table leaves none out.
+  for (const t of Object.keys(figures.after))
+    for (const v of Object.values(STATIC_REQUESTS))
+      assert.ok(seen.has(`${t} ${v}`), `static table: no row for ${t} ${v}`);
 });
 
 test('the checker catches a figure edited by hand', () => {

@@ -30,7 +30,8 @@ function staticFiles(cpu: CpuOf): string {
     `static files, CPU s per 1k: 1 KiB ${vs('small_plain')} (${r('small_plain')}), ` +
     `1 MiB ${vs('large_plain')} (${r('large_plain')}); ` +
     `1 MiB with gzip asked for ${vs('large_gzip')} ` +
-    '(nginx compresses, which costs CPU and saves bytes; the app sends it uncompressed)'
+    // Both send the .gz the app's build made (app/scripts/precompress.mjs): nothing is compressed per request.
+    '(both send the file precompressed at build time: gzip_static in nginx, preCompressed in the app)'
   );
 }
 

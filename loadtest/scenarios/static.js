@@ -65,6 +65,8 @@ export const options = baseOptions(SCRIPT, {
     'static_gzip_served{gzip:on}': ['rate>=0'],
     'data_received{file:small}': ['count>=0'],
     'data_received{file:large}': ['count>=0'],
+    // Bytes received per variant (headers included): what gzip, on the fly or precompressed, saves.
+    ...Object.fromEntries(variants.map((v) => [`data_received{scenario:${v.name}}`, ['count>=0']])),
   },
 });
 

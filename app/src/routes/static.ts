@@ -1,6 +1,7 @@
 // GET /static/... serves the files in app/static through @fastify/static, so
 // the proxy topology can compare them with nginx serving the same directory.
-// The files are made by scripts/make-static.mjs (run by `npm run build`).
+// The files are made by scripts/make-static.mjs, and their .gz and .br variants
+// by scripts/precompress.mjs (both run by `npm run build`).
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyInstance } from 'fastify';
@@ -34,5 +35,16 @@ export async function staticRoutes(app: FastifyInstance, opts: { root: string })
     cacheControl: true,
     maxAge: STATIC_MAX_AGE_S * 1000,
     decorateReply: false,
+    // FILE.br or FILE.gz (made at build time by scripts/precompress.mjs) when the
+    // client's Accept-Encoding takes it, brotli first: nothing is compressed per
+    // request. Content-Type stays the file's; ETag and Content-Length are the
+    // variant's. A file without variants (too small, not text) is sent as it is.
+    preCompressed: true,
+    // Which representation is sent depends on Accept-Encoding, so a cache must
+    // keep them apart. @fastify/static does not say so itself; every static
+    // response says it (also of files without variants: one rule, no stat).
+    setHeaders: (res) => {
+      res.setHeader('Vary', 'Accept-Encoding');
+    },
   });
 }
