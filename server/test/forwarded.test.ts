@@ -97,3 +97,12 @@ test('CIDR lists are validated', () => {
   assert.throws(() => parseCidrList(['10.0.0.0/33']), /invalid prefix length/);
   assert.throws(() => parseCidrList(['example.com']), /not an IP address or CIDR/);
 });
+
+test('remembered verdicts stay right: the same address twice, and past the bound of what is kept', () => {
+  const trust = compileTrust(['10.0.0.0/8', '::1']);
+  const addr = (i: number) => (i % 2 ? `10.0.${(i >> 8) & 255}.${i & 255}` : `192.168.${(i >> 8) & 255}.${i & 255}`);
+  for (let pass = 0; pass < 2; pass++)
+    for (let i = 0; i < 3000; i++) assert.equal(trust(addr(i), 0), i % 2 === 1, `${addr(i)}, pass ${pass}`);
+  assert.equal(trust('::1', 0), true);
+  assert.equal(trust('::2', 3), false);
+});
