@@ -25,7 +25,13 @@ interface Reliability {
 type Source =
   | { kind: 'run'; path: string; run: RunInfo; dir: string }
   | { kind: 'reliability'; path: string; results: Reliability }
-  | { kind: 'h2'; path: string; h2: H2Bench };
+  | { kind: 'h2'; path: string; h2: H2Bench }
+  | { kind: 'nginx-cost'; path: string; cost: NginxCost };
+
+/** What loadtest/compare/nginx-cost.ts publishes (loadtest/results/published/minproxy/nginx-cost.json). */
+interface NginxCost {
+  variants: Array<{ name: string; rps: number; cpuPer1k: number; rpsOverShipped: number; cpuOverShipped: number }>;
+}
 
 /** What server/bench/h2.ts publishes (loadtest/results/published/h2/h2.json). */
 interface H2Bench {
@@ -39,6 +45,10 @@ function loadSource(link: string, published: string | undefined): Source {
   if (published === undefined) {
     const path = 'reliability/results.json';
     return { kind: 'reliability', path, results: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Reliability };
+  }
+  if (link.endsWith('/nginx-cost.json')) {
+    const path = `loadtest/results/published/${published}/nginx-cost.json`;
+    return { kind: 'nginx-cost', path, cost: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as NginxCost };
   }
   if (published === 'h2') {
     const path = 'loadtest/results/published/h2/h2.json';
@@ -149,6 +159,23 @@ const TLS_ROWS: Record<string, string> = {
   '(no TLS: gateway alone)': 'gateway',
 };
 
+/** The minimal-proxy table's rows: the nginx config in front of the gateway, and its transport. */
+const PROXY_ROWS: Record<string, string> = {
+  'shipped, TCP': 'full',
+  'minimal, TCP': 'minimal',
+  'shipped, unix socket': 'full-uds',
+  'minimal, unix socket': 'minimal-uds',
+};
+const MINIMAL_OF: Record<string, string> = {
+  full: 'minimal',
+  minimal: 'minimal',
+  'full-uds': 'minimal-uds',
+  'minimal-uds': 'minimal-uds',
+};
+const capacityRow = (s: Source, t: string) => row(s, t, 'capacity');
+const costVariant = (s: Source, name: string) =>
+  s.kind === 'nginx-cost' ? s.cost.variants.find((x) => x.name === name) : undefined;
+
 const TABLES: TableCheck[] = [
   {
     first: 'topology',
@@ -202,6 +229,35 @@ const TABLES: TableCheck[] = [
       },
     ],
   },
+  {
+    first: 'nginx config, transport',
+    key: (label) => PROXY_ROWS[label] ?? `(no topology for "${label}")`,
+    columns: [
+      { header: /^capacity, req\/s \(wrk\)$/, values: (s, t) => [capacityRow(s, t)?.rps] },
+      { header: /^CPU s \/ 1k req$/, values: (s, t) => [capacityRow(s, t)?.cpuPer1k ?? undefined] },
+      {
+        header: /^capacity ÷ minimal$/,
+        values: (s, t) => [ratio(capacityRow(s, t)?.rps, capacityRow(s, MINIMAL_OF[t] ?? '')?.rps)],
+      },
+      {
+        header: /^CPU ÷ minimal$/,
+        values: (s, t) => [
+          ratio(capacityRow(s, t)?.cpuPer1k ?? undefined, capacityRow(s, MINIMAL_OF[t] ?? '')?.cpuPer1k ?? undefined),
+        ],
+      },
+    ],
+  },
+  {
+    first: 'nginx in front of the gateway',
+    key: (label) => label.replace(/`/g, ''),
+    columns: [
+      { header: /^what changes$/ },
+      { header: /^req\/s$/, values: (s, v) => [costVariant(s, v)?.rps] },
+      { header: /^CPU s \/ 1k$/, values: (s, v) => [costVariant(s, v)?.cpuPer1k] },
+      { header: /^req\/s ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.rpsOverShipped] },
+      { header: /^CPU ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.cpuOverShipped] },
+    ],
+  },
 ];
 
 const NUMBER = /\d[\d,]*(?:\.\d+)?/g;
@@ -246,7 +302,8 @@ test('the README tables of figures match the run.json each cites, figure by figu
     assert.equal(mine.length, 1, `one README table starting "${spec.first}"`);
     const table = mine[0]!;
     const source = sourceAt(README, table.offset);
-    assert.ok(source?.kind === 'run', `the table "${spec.first}" cites a published run before it`);
+    const wants = spec.first === 'nginx in front of the gateway' ? 'nginx-cost' : 'run';
+    assert.ok(source?.kind === wants, `the table "${spec.first}" cites its published results before it`);
     const n = checkTable(spec, table, source);
     assert.ok(n >= table.rows.length * 3, `"${spec.first}": ${n} figures checked`);
   }

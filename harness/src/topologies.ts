@@ -5,13 +5,15 @@
 // can be pinned to the same CPUs (`taskset -c`, inherited by children), so each
 // gets the same CPU budget, nginx included; pids() lists all of them for CPU
 // accounting. The comparison runner, the reliability faults and the cross-package
-// tests start them here.
+// tests start them here. `minimal` and `minimal-uds` put nginx/minimal.conf (the least nginx can
+// do as a proxy, minimal.ts) in front of the same gateway as `full`, over TCP or a unix socket: the
+// yardstick for what the shipped config's own features cost.
 //
 //   const t = await startTopology('full', { workers: 2, cpus: '1' });
 //   // … load t.baseUrl …
 //   await t.stop();
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sharedDevCertDir } from './cert.ts';
@@ -19,15 +21,18 @@ import { Gateway } from './gateway.ts';
 import { httpStatus } from './http.ts';
 import { startNativeNginx } from './nginx.ts';
 import { freePort } from './ports.ts';
+import { startMinimalNginx, unixHttpStatus } from './minimal.ts';
 import { launch } from './process.ts';
 import { type Serving, servingOf, vanished } from './serving.ts';
 import { GUNICORN_BIN, missingBuild, NGINX_BIN, onPath, ROOT } from './tools.ts';
 
 /** The plain-HTTP topologies (the comparison's default run). */
-export const TOPOLOGIES = ['gateway', 'proxy', 'full', 'gunicorn', 'nginx-gunicorn'] as const;
+export const TOPOLOGIES = ['gateway', 'proxy', 'full', 'minimal', 'gunicorn', 'nginx-gunicorn'] as const;
+/** Measured only when named: nginx/minimal.conf in front of the gateway bound to a unix socket. */
+export const UDS_TOPOLOGIES = ['minimal-uds'] as const;
 /** The Node topologies with TLS at the entry: the gateway itself (--certfile/--keyfile), or nginx (its 8443 server). */
 export const TLS_TOPOLOGIES = ['gateway-tls', 'full-tls', 'proxy-tls'] as const;
-export const ALL_TOPOLOGIES = [...TOPOLOGIES, ...TLS_TOPOLOGIES] as const;
+export const ALL_TOPOLOGIES = [...TOPOLOGIES, ...UDS_TOPOLOGIES, ...TLS_TOPOLOGIES] as const;
 export type TopologyName = (typeof ALL_TOPOLOGIES)[number];
 export const isTls = (name: string): boolean => name.endsWith('-tls');
 const isPython = (name: TopologyName): boolean => name === 'gunicorn' || name === 'nginx-gunicorn';
@@ -90,11 +95,13 @@ interface Starting {
  * Waits until `path` answers 200 and the process tree has `minProcs` processes (a master and
  * its workers: the first worker up is not the whole pool); stops the process on failure.
  */
-async function ready(p: Starting, port: number, path: string, minProcs: number, what: string, tls = false) {
+async function ready(p: Starting, port: number | string, path: string, minProcs: number, what: string, tls = false) {
   const deadline = Date.now() + 20_000;
+  // A string is a unix socket's path.
+  const probe = () => (typeof port === 'string' ? unixHttpStatus(port, path) : httpStatus(port, path, { tls }));
   while (Date.now() < deadline) {
     if (p.exited()) break;
-    if ((await httpStatus(port, path, { tls })) === 200 && p.tree().length >= minProcs) {
+    if ((await probe()) === 200 && p.tree().length >= minProcs) {
       // Workers booting after the first answered: a moment for the rest to listen.
       await sleep(300);
       return;
@@ -102,14 +109,16 @@ async function ready(p: Starting, port: number, path: string, minProcs: number, 
     await sleep(100);
   }
   await p.stop();
-  throw new Error(`${what} did not become ready on 127.0.0.1:${port} within 20 s:\n${p.stderr()}`);
+  const at = typeof port === 'string' ? `unix:${port}` : `127.0.0.1:${port}`;
+  throw new Error(`${what} did not become ready on ${at} within 20 s:\n${p.stderr()}`);
 }
 
 const NODE_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'warn' };
 
 interface GatewaySpec {
   workers: number;
-  port: number;
+  /** A port on 127.0.0.1, or a unix socket's path. */
+  port: number | string;
   cpus: string | undefined;
   /** Behind nginx on the same host: believe its X-Forwarded-* (what compose does with private ranges). */
   behindProxy: boolean;
@@ -120,7 +129,10 @@ interface GatewaySpec {
 
 async function gateway(g: GatewaySpec): Promise<Gateway> {
   const args = [
-    ...['-w', String(g.workers), '-b', `127.0.0.1:${g.port}`, '--log-level', g.logLevel],
+    ...['-w', String(g.workers), '-b', typeof g.port === 'string' ? `unix:${g.port}` : `127.0.0.1:${g.port}`],
+    ...['--log-level', g.logLevel],
+    // nginx's workers run as `nobody` here (started by root), the socket is root's: let them connect.
+    ...(typeof g.port === 'string' ? ['--unix-socket-mode', '666'] : []),
     ...(g.tlsDir ? ['--certfile', join(g.tlsDir, 'tls.crt'), '--keyfile', join(g.tlsDir, 'tls.key')] : []),
     ...(g.behindProxy ? ['--forwarded-allow-ips', '127.0.0.1'] : []),
     ...g.extraArgs,
@@ -173,7 +185,7 @@ export async function startTopology(name: TopologyName, opts: TopologyOptions = 
     // `auto` means one worker per core; the budget here is `cpus`, not the machine.
     workerProcesses: opts.nginxWorkers ?? (oneCpu ? 1 : undefined),
   };
-  const gatewaySpec = (at: number, behindProxy: boolean, tlsDir?: string): GatewaySpec => ({
+  const gatewaySpec = (at: number | string, behindProxy: boolean, tlsDir?: string): GatewaySpec => ({
     workers,
     port: at,
     cpus,
@@ -214,6 +226,24 @@ export async function startTopology(name: TopologyName, opts: TopologyOptions = 
     if (name === 'gunicorn') {
       backends.push(await gunicorn(workers, port, cpus));
       return result();
+    }
+    if (name === 'minimal' || name === 'minimal-uds') {
+      // The same gateway as `full` (workers, --forwarded-allow-ips), behind nginx/minimal.conf.
+      let upstream = `127.0.0.1:${await freePort()}`;
+      if (name === 'minimal-uds') {
+        const dir = mkdtempSync('/tmp/gw-minimal-uds-');
+        chmodSync(dir, 0o755);
+        backends.push({
+          exited: () => false,
+          tree: () => [],
+          stderr: () => '',
+          stop: async () => rmSync(dir, { recursive: true, force: true }),
+        });
+        upstream = `unix:${join(dir, 'gateway.sock')}`;
+      }
+      const at = upstream.startsWith('unix:') ? upstream.slice('unix:'.length) : Number(upstream.split(':')[1]);
+      await addGateway(gatewaySpec(at, true));
+      return result(await startMinimalNginx({ upstream, port, cpus }));
     }
     const upstreams: string[] = [];
     if (name === 'proxy' || name === 'proxy-tls') {
