@@ -7,7 +7,7 @@
 //   const n = await startMinimalNginx({ upstream: '127.0.0.1:9000', cpus: '1' });
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpStatus } from './http.ts';
@@ -27,6 +27,11 @@ export interface MinimalNginxOptions {
   /** `taskset -c` list nginx is pinned to. */
   cpus?: string | undefined;
   nginxBin?: string;
+  /**
+   * When it counts as up: 'proxying' (default), the gateway's /healthz answers through it; 'listening', its port
+   * accepts connections and a worker runs (minimal-uds starts nginx first, to give its workers the socket's directory).
+   */
+  readyWhen?: 'proxying' | 'listening';
 }
 
 export interface MinimalNginx extends Serving {
@@ -83,10 +88,14 @@ export async function startMinimalNginx(o: MinimalNginxOptions): Promise<Minimal
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= nginx.stop().then(() => rmSync(prefix, { recursive: true, force: true })));
-  // No location of nginx's own: ready when the gateway's /healthz answers through it.
+  // No location of nginx's own: ready when the gateway's /healthz answers through it (or when it listens).
+  const up = async () =>
+    o.readyWhen === 'listening'
+      ? nginx.tree().length >= 2 && (await accepts(port))
+      : (await httpStatus(port, '/healthz')) === 200;
   for (let i = 0; i < 100; i++) {
     if (nginx.exited()) break;
-    if ((await httpStatus(port, '/healthz')) === 200) {
+    if (await up()) {
       const cpuSeconds = cpuCounter(nginx.tree);
       cpuSeconds();
       return {
@@ -103,17 +112,20 @@ export async function startMinimalNginx(o: MinimalNginxOptions): Promise<Minimal
     await sleep(100);
   }
   await stop();
-  throw new Error(`nginx (minimal.conf) did not proxy /healthz within 10 s:\n${nginx.stderr()}`);
+  throw new Error(`nginx (minimal.conf) was not up within 10 s:\n${nginx.stderr()}`);
 }
 
-/** GET `path` over the unix socket at `socketPath`: the status, or 0 when nothing answered within 2 s. */
-export function unixHttpStatus(socketPath: string, path: string): Promise<number> {
+/** A TCP connection to 127.0.0.1:port opens within 1 s. */
+function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ socketPath, path, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+    const c = net.connect(port, '127.0.0.1', () => {
+      c.destroy();
+      resolve(true);
     });
-    req.setTimeout(2000, () => req.destroy());
-    req.on('error', () => resolve(0));
+    c.setTimeout(1000, () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.on('error', () => resolve(false));
   });
 }

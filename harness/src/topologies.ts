@@ -13,26 +13,27 @@
 //   // … load t.baseUrl …
 //   await t.stop();
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sharedDevCertDir } from './cert.ts';
 import { Gateway } from './gateway.ts';
 import { httpStatus } from './http.ts';
+import { startMinimalNginx } from './minimal.ts';
 import { startNativeNginx } from './nginx.ts';
 import { freePort } from './ports.ts';
-import { startMinimalNginx, unixHttpStatus } from './minimal.ts';
 import { launch } from './process.ts';
 import { type Serving, servingOf, vanished } from './serving.ts';
 import { GUNICORN_BIN, missingBuild, NGINX_BIN, onPath, ROOT } from './tools.ts';
+import { nginxWorkerGid, socketDir } from './unix-socket.ts';
 
 /** The plain-HTTP topologies (the comparison's default run). */
 export const TOPOLOGIES = ['gateway', 'proxy', 'full', 'minimal', 'gunicorn', 'nginx-gunicorn'] as const;
-/** Measured only when named: nginx/minimal.conf in front of the gateway bound to a unix socket. */
-export const UDS_TOPOLOGIES = ['minimal-uds'] as const;
 /** The Node topologies with TLS at the entry: the gateway itself (--certfile/--keyfile), or nginx (its 8443 server). */
 export const TLS_TOPOLOGIES = ['gateway-tls', 'full-tls', 'proxy-tls'] as const;
-export const ALL_TOPOLOGIES = [...TOPOLOGIES, ...UDS_TOPOLOGIES, ...TLS_TOPOLOGIES] as const;
+/** Over a unix socket instead of loopback TCP (unix-socket.ts has the permissions): `full`, and `minimal`'s twin. */
+export const UDS_TOPOLOGIES = ['full-uds', 'minimal-uds'] as const;
+export const ALL_TOPOLOGIES = [...TOPOLOGIES, ...TLS_TOPOLOGIES, ...UDS_TOPOLOGIES] as const;
 export type TopologyName = (typeof ALL_TOPOLOGIES)[number];
 export const isTls = (name: string): boolean => name.endsWith('-tls');
 const isPython = (name: TopologyName): boolean => name === 'gunicorn' || name === 'nginx-gunicorn';
@@ -95,13 +96,20 @@ interface Starting {
  * Waits until `path` answers 200 and the process tree has `minProcs` processes (a master and
  * its workers: the first worker up is not the whole pool); stops the process on failure.
  */
-async function ready(p: Starting, port: number | string, path: string, minProcs: number, what: string, tls = false) {
+async function ready(
+  p: Starting,
+  port: number,
+  path: string,
+  minProcs: number,
+  what: string,
+  tls = false,
+  socket?: string,
+) {
   const deadline = Date.now() + 20_000;
-  // A string is a unix socket's path.
-  const probe = () => (typeof port === 'string' ? unixHttpStatus(port, path) : httpStatus(port, path, { tls }));
   while (Date.now() < deadline) {
     if (p.exited()) break;
-    if ((await probe()) === 200 && p.tree().length >= minProcs) {
+    const probe = { tls, ...(socket ? { socketPath: socket } : {}) };
+    if ((await httpStatus(port, path, probe)) === 200 && p.tree().length >= minProcs) {
       // Workers booting after the first answered: a moment for the rest to listen.
       await sleep(300);
       return;
@@ -109,30 +117,28 @@ async function ready(p: Starting, port: number | string, path: string, minProcs:
     await sleep(100);
   }
   await p.stop();
-  const at = typeof port === 'string' ? `unix:${port}` : `127.0.0.1:${port}`;
-  throw new Error(`${what} did not become ready on ${at} within 20 s:\n${p.stderr()}`);
+  throw new Error(`${what} did not become ready on ${socket ?? `127.0.0.1:${port}`} within 20 s:\n${p.stderr()}`);
 }
 
 const NODE_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'warn' };
 
 interface GatewaySpec {
   workers: number;
-  /** A port on 127.0.0.1, or a unix socket's path. */
-  port: number | string;
+  port: number;
   cpus: string | undefined;
   /** Behind nginx on the same host: believe its X-Forwarded-* (what compose does with private ranges). */
   behindProxy: boolean;
   tlsDir?: string | undefined;
+  /** Listen on this unix socket (its default mode, 660) instead of 127.0.0.1:port. */
+  unixSocket?: string;
   logLevel: string;
   extraArgs: string[];
 }
 
 async function gateway(g: GatewaySpec): Promise<Gateway> {
   const args = [
-    ...['-w', String(g.workers), '-b', typeof g.port === 'string' ? `unix:${g.port}` : `127.0.0.1:${g.port}`],
+    ...['-w', String(g.workers), '-b', g.unixSocket ? `unix:${g.unixSocket}` : `127.0.0.1:${g.port}`],
     ...['--log-level', g.logLevel],
-    // nginx's workers run as `nobody` here (started by root), the socket is root's: let them connect.
-    ...(typeof g.port === 'string' ? ['--unix-socket-mode', '666'] : []),
     ...(g.tlsDir ? ['--certfile', join(g.tlsDir, 'tls.crt'), '--keyfile', join(g.tlsDir, 'tls.key')] : []),
     ...(g.behindProxy ? ['--forwarded-allow-ips', '127.0.0.1'] : []),
     ...g.extraArgs,
@@ -145,7 +151,7 @@ async function gateway(g: GatewaySpec): Promise<Gateway> {
     stderr: () => gw.stderrText.slice(-32 * 1024),
     stop: () => gw.stop(),
   };
-  await ready(starting, g.port, '/healthz', g.workers + 1, 'gateway', g.tlsDir !== undefined);
+  await ready(starting, g.port, '/healthz', g.workers + 1, 'gateway', g.tlsDir !== undefined, g.unixSocket);
   // With the workers' lines logged, wait until each has said it is ready.
   if (g.logLevel === 'info' || g.logLevel === 'debug')
     await gw.until('all workers ready', () => gw.readyWorkers().length === g.workers);
@@ -185,7 +191,7 @@ export async function startTopology(name: TopologyName, opts: TopologyOptions = 
     // `auto` means one worker per core; the budget here is `cpus`, not the machine.
     workerProcesses: opts.nginxWorkers ?? (oneCpu ? 1 : undefined),
   };
-  const gatewaySpec = (at: number | string, behindProxy: boolean, tlsDir?: string): GatewaySpec => ({
+  const gatewaySpec = (at: number, behindProxy: boolean, tlsDir?: string): GatewaySpec => ({
     workers,
     port: at,
     cpus,
@@ -227,23 +233,41 @@ export async function startTopology(name: TopologyName, opts: TopologyOptions = 
       backends.push(await gunicorn(workers, port, cpus));
       return result();
     }
-    if (name === 'minimal' || name === 'minimal-uds') {
+    if (name === 'minimal') {
       // The same gateway as `full` (workers, --forwarded-allow-ips), behind nginx/minimal.conf.
-      let upstream = `127.0.0.1:${await freePort()}`;
-      if (name === 'minimal-uds') {
-        const dir = mkdtempSync('/tmp/gw-minimal-uds-');
-        chmodSync(dir, 0o755);
-        backends.push({
-          exited: () => false,
-          tree: () => [],
-          stderr: () => '',
-          stop: async () => rmSync(dir, { recursive: true, force: true }),
-        });
-        upstream = `unix:${join(dir, 'gateway.sock')}`;
+      const bport = await freePort();
+      await addGateway(gatewaySpec(bport, true));
+      return result(await startMinimalNginx({ upstream: `127.0.0.1:${bport}`, port, cpus }));
+    }
+    if (name === 'minimal-uds') {
+      // As full-uds below, with nginx/minimal.conf: nginx first (up when it listens), the socket's
+      // directory given to its workers' group, then the gateway, then a request through both.
+      const sock = socketDir();
+      backends.push({ exited: () => false, tree: () => [], stderr: () => '', stop: async () => sock.remove() });
+      const nginx = await startMinimalNginx({ upstream: `unix:${sock.path}`, port, cpus, readyWhen: 'listening' });
+      try {
+        sock.grant(nginxWorkerGid(nginx.pids()));
+        await addGateway({ ...gatewaySpec(0, false), unixSocket: sock.path });
+        if ((await httpStatus(port, '/healthz')) !== 200) throw new Error('minimal-uds: /healthz through nginx failed');
+      } catch (error) {
+        await nginx.stop();
+        throw error;
       }
-      const at = upstream.startsWith('unix:') ? upstream.slice('unix:'.length) : Number(upstream.split(':')[1]);
-      await addGateway(gatewaySpec(at, true));
-      return result(await startMinimalNginx({ upstream, port, cpus }));
+      return result(nginx);
+    }
+    if (name === 'full-uds') {
+      // nginx first: the socket's directory is given to its workers' group, read from a running worker.
+      const sock = socketDir();
+      backends.push({ exited: () => false, tree: () => [], stderr: () => '', stop: async () => sock.remove() });
+      const nginx = await startNativeNginx({ ...nginxOpts, port, upstreams: [`unix:${sock.path}`] });
+      try {
+        sock.grant(nginxWorkerGid(nginx.pids()));
+        await addGateway({ ...gatewaySpec(0, false), unixSocket: sock.path });
+      } catch (error) {
+        await nginx.stop();
+        throw error;
+      }
+      return result(nginx);
     }
     const upstreams: string[] = [];
     if (name === 'proxy' || name === 'proxy-tls') {
