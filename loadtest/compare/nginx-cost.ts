@@ -69,6 +69,16 @@ export const VARIANTS: Variant[] = [
     rewrites: [[HEADERS_SENT, '']],
   },
   {
+    name: 'no-real-ip-forwarded-host',
+    what: 'without X-Real-IP and X-Forwarded-Host (copies of X-Forwarded-For and Host)',
+    rewrites: [[/proxy_set_header (X-Real-IP|X-Forwarded-Host) .*;/g, '']],
+  },
+  {
+    name: 'no-request-id',
+    what: 'without X-Request-Id to the backend',
+    rewrites: [[/proxy_set_header X-Request-Id .*;/g, '']],
+  },
+  {
     name: 'no-upgrade-maps',
     what: 'Connection "" and no Upgrade header (instead of the two maps)',
     rewrites: [
@@ -95,6 +105,11 @@ export const VARIANTS: Variant[] = [
     ],
   },
   {
+    name: 'all-of-the-above-off',
+    what: 'every change above at once: what these features cost together',
+    rewrites: [],
+  },
+  {
     name: 'access-log-json',
     what: 'the JSON access log to a file (as shipped; the comparison turns it off)',
     rewrites: [[/access_log off;\n/, 'access_log access.log json;\n']],
@@ -105,6 +120,17 @@ export const VARIANTS: Variant[] = [
     rewrites: [[/access_log off;\n/, 'access_log access.log json buffer=64k flush=1s;\n']],
   },
 ];
+
+// The combined variant: the rewrites of every single-change variant between `shipped` and it.
+{
+  const all = VARIANTS.findIndex((x) => x.name === 'all-of-the-above-off');
+  const first = VARIANTS.findIndex((x) => x.name === 'shipped') + 1;
+  // (The two that split no-forwarded-headers are inside it already.)
+  const parts = VARIANTS.slice(first, all).filter(
+    (x) => !['no-real-ip-forwarded-host', 'no-request-id'].includes(x.name),
+  );
+  VARIANTS[all]!.rewrites = parts.flatMap((x) => x.rewrites ?? []);
+}
 
 interface Sample {
   round: number;
@@ -135,6 +161,37 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+
+/** The medians and ratios of the rounds so far (written to --out after every round: a cut-short run keeps them). */
+function summarize(variants: Variant[], samples: Map<string, Sample[]>, roundsDone: number) {
+  const med = (name: string, k: 'rps' | 'cpuPer1k') => median(samples.get(name)!.map((s) => s[k]));
+  const has = (n: string) => samples.has(n);
+  const result = {
+    startedBy: 'npm run bench:nginx-cost',
+    settings: { rounds: ROUNDS, durationS: DURATION, serverCpus: SERVER, loadCpus: LOAD, wrk: 'wrk -t1 -c50 GET /' },
+    nginx: nginxVersion(),
+    node: process.version,
+    roundsDone,
+    variants: variants
+      .filter((x) => samples.get(x.name)!.length > 0)
+      .map((x) => ({
+        name: x.name,
+        what: x.what,
+        rps: med(x.name, 'rps'),
+        cpuPer1k: med(x.name, 'cpuPer1k'),
+        rpsOverShipped: has('shipped') ? med(x.name, 'rps') / med('shipped', 'rps') : null,
+        cpuOverShipped: has('shipped') ? med(x.name, 'cpuPer1k') / med('shipped', 'cpuPer1k') : null,
+        rpsOverMinimal: has('minimal') ? med(x.name, 'rps') / med('minimal', 'rps') : null,
+        cpuOverMinimal: has('minimal') ? med(x.name, 'cpuPer1k') / med('minimal', 'cpuPer1k') : null,
+        samples: samples.get(x.name),
+      })),
+  };
+  if (v.out) {
+    mkdirSync(v.out, { recursive: true });
+    writeFileSync(join(v.out, 'nginx-cost.json'), `${JSON.stringify(result, null, 2)}\n`);
+  }
+  return result;
+}
 
 async function main(): Promise<void> {
   const variants = v.only ? VARIANTS.filter((x) => v.only!.split(',').includes(x.name)) : VARIANTS;
@@ -176,34 +233,12 @@ async function main(): Promise<void> {
           await nginx.stop();
         }
       }
+      summarize(variants, samples, round);
     }
   } finally {
     await gw.stop();
   }
-  const med = (name: string, k: 'rps' | 'cpuPer1k') => median(samples.get(name)!.map((s) => s[k]));
-  const has = (n: string) => samples.has(n);
-  const result = {
-    startedBy: 'npm run bench:nginx-cost',
-    settings: { rounds: ROUNDS, durationS: DURATION, serverCpus: SERVER, loadCpus: LOAD, wrk: 'wrk -t1 -c50 GET /' },
-    nginx: nginxVersion(),
-    node: process.version,
-    variants: variants.map((x) => ({
-      name: x.name,
-      what: x.what,
-      rps: med(x.name, 'rps'),
-      cpuPer1k: med(x.name, 'cpuPer1k'),
-      rpsOverShipped: has('shipped') ? med(x.name, 'rps') / med('shipped', 'rps') : null,
-      cpuOverShipped: has('shipped') ? med(x.name, 'cpuPer1k') / med('shipped', 'cpuPer1k') : null,
-      rpsOverMinimal: has('minimal') ? med(x.name, 'rps') / med('minimal', 'rps') : null,
-      cpuOverMinimal: has('minimal') ? med(x.name, 'cpuPer1k') / med('minimal', 'cpuPer1k') : null,
-      samples: samples.get(x.name),
-    })),
-  };
-  const text = `${JSON.stringify(result, null, 2)}\n`;
-  if (v.out) {
-    mkdirSync(v.out, { recursive: true });
-    writeFileSync(join(v.out, 'nginx-cost.json'), text);
-  }
+  const result = summarize(variants, samples, ROUNDS);
   for (const x of result.variants)
     console.log(
       `${x.name.padEnd(22)} ${x.rps.toFixed(0).padStart(6)} req/s ×${x.rpsOverMinimal?.toFixed(2)} of minimal ` +
