@@ -46,8 +46,9 @@ function loadSource(link: string, published: string | undefined): Source {
     const path = 'reliability/results.json';
     return { kind: 'reliability', path, results: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Reliability };
   }
-  if (link.endsWith('/nginx-cost.json')) {
-    const path = `loadtest/results/published/${published}/nginx-cost.json`;
+  const costFile = /\/(nginx-cost(?:-first)?\.json)$/.exec(link)?.[1];
+  if (costFile) {
+    const path = `loadtest/results/published/${published}/${costFile}`;
     return { kind: 'nginx-cost', path, cost: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as NginxCost };
   }
   if (published === 'h2') {
@@ -261,6 +262,17 @@ const TABLES: TableCheck[] = [
       { header: /^CPU ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.cpuOverShipped] },
     ],
   },
+  {
+    first: 'first run: nginx in front of the gateway',
+    key: (label) => label.replace(/`/g, ''),
+    columns: [
+      { header: /^what changes$/ },
+      { header: /^req\/s$/, values: (s, v) => [costVariant(s, v)?.rps] },
+      { header: /^CPU s \/ 1k$/, values: (s, v) => [costVariant(s, v)?.cpuPer1k] },
+      { header: /^req\/s ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.rpsOverShipped] },
+      { header: /^CPU ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.cpuOverShipped] },
+    ],
+  },
 ];
 
 const NUMBER = /\d[\d,]*(?:\.\d+)?/g;
@@ -306,7 +318,7 @@ test('the README tables of figures match the run.json each cites, figure by figu
     assert.equal(mine.length, 1, `one README table starting "${spec.first}"`);
     const table = mine[0]!;
     const source = sourceAt(README, table.offset);
-    const wants = spec.first === 'nginx in front of the gateway' ? 'nginx-cost' : 'run';
+    const wants = spec.first.endsWith('nginx in front of the gateway') ? 'nginx-cost' : 'run';
     assert.ok(source?.kind === wants, `the table "${spec.first}" cites its published results before it`);
     const n = checkTable(spec, table, source);
     assert.ok(n >= table.rows.length * 3, `"${spec.first}": ${n} figures checked`);
@@ -590,6 +602,22 @@ const CLAIMS: Claim[] = [
         ...r('proxy', 'up --force-recreate', v2),
       ];
     },
+  },
+  {
+    text: "the shipped config served {}× the minimal proxy's requests per second at {}× its CPU per request",
+    from: 'nginx-cost',
+    values: (s) => {
+      const [shipped, minimal] = [costVariant(s, 'shipped'), costVariant(s, 'minimal')];
+      return [ratio(shipped?.rps, minimal?.rps), ratio(shipped?.cpuPer1k, minimal?.cpuPer1k)];
+    },
+  },
+  {
+    text: '`full` {}× over TCP and `full-uds` {}× over the socket',
+    from: 'run',
+    values: (s) => [
+      ratio(capacityRow(s, 'full')?.rps, capacityRow(s, 'minimal')?.rps),
+      ratio(capacityRow(s, 'full-uds')?.rps, capacityRow(s, 'minimal-uds')?.rps),
+    ],
   },
 ];
 
