@@ -5,7 +5,8 @@
 // in --rounds alternating rounds; everything serving is pinned to --server-cpus, wrk to
 // --load-cpus. Reported per variant: the median req/s and CPU s per 1,000 requests (nginx and
 // gateway together) over the rounds, and both as a ratio to the shipped config and to minimal.
-// Holds /tmp/gw-measure.lock when started through flock (npm run bench:nginx-cost does).
+// It takes no lock itself: run it under flock /tmp/gw-measure.lock, as below. Writes --out/nginx-cost.json
+// after every round, so a run cut short keeps the rounds it finished.
 //
 //   flock /tmp/gw-measure.lock npm run bench:nginx-cost -- --rounds 3 --duration 5 --out DIR
 import { spawn } from 'node:child_process';
