@@ -26,7 +26,13 @@ type Source =
   | { kind: 'run'; path: string; run: RunInfo; dir: string }
   | { kind: 'reliability'; path: string; results: Reliability }
   | { kind: 'h2'; path: string; h2: H2Bench }
-  | { kind: 'static'; path: string; bench: StaticBench };
+  | { kind: 'static'; path: string; bench: StaticBench }
+  | { kind: 'nginx-cost'; path: string; cost: NginxCost };
+
+/** What loadtest/compare/nginx-cost.ts publishes (loadtest/results/published/minproxy/nginx-cost.json). */
+interface NginxCost {
+  variants: Array<{ name: string; rps: number; cpuPer1k: number; rpsOverShipped: number; cpuOverShipped: number }>;
+}
 
 /** What server/bench/h2.ts publishes (loadtest/results/published/h2/h2.json). */
 interface H2Bench {
@@ -52,6 +58,11 @@ function loadSource(link: string, published: string | undefined): Source {
   if (published === 'static') {
     const path = 'loadtest/results/published/static/static.json';
     return { kind: 'static', path, bench: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as StaticBench };
+  }
+  const costFile = /\/(nginx-cost(?:-first)?\.json)$/.exec(link)?.[1];
+  if (costFile) {
+    const path = `loadtest/results/published/${published}/${costFile}`;
+    return { kind: 'nginx-cost', path, cost: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as NginxCost };
   }
   if (published === 'h2') {
     const path = 'loadtest/results/published/h2/h2.json';
@@ -150,6 +161,8 @@ interface ColumnCheck {
 interface TableCheck {
   /** The first header cell, which names the table. */
   first: string;
+  /** The README may leave it out (its figures are checked when it is there). */
+  optional?: boolean;
   /** Row label → topology. */
   key: (label: string) => string;
   columns: ColumnCheck[];
@@ -187,6 +200,21 @@ const udsTable = (first: string): TableCheck => ({
     },
   ],
 });
+/** The minimal-proxy table's rows: the nginx config in front of the gateway, and its transport. */
+const PROXY_ROWS: Record<string, string> = {
+  'shipped, TCP': 'full',
+  'minimal, TCP': 'minimal',
+  'shipped, unix socket': 'full-uds',
+  'minimal, unix socket': 'minimal-uds',
+};
+const MINIMAL_OF: Record<string, string> = {
+  full: 'minimal',
+  minimal: 'minimal',
+  'full-uds': 'minimal-uds',
+  'minimal-uds': 'minimal-uds',
+};
+const costVariant = (s: Source, name: string) =>
+  s.kind === 'nginx-cost' ? s.cost.variants.find((x) => x.name === name) : undefined;
 
 const TABLES: TableCheck[] = [
   {
@@ -241,6 +269,47 @@ const TABLES: TableCheck[] = [
       },
     ],
   },
+  {
+    first: 'nginx config, transport',
+    optional: true,
+    key: (label) => PROXY_ROWS[label] ?? `(no topology for "${label}")`,
+    columns: [
+      { header: /^capacity, req\/s \(wrk\)$/, values: (s, t) => [capacityRow(s, t)?.rps] },
+      { header: /^CPU s \/ 1k req$/, values: (s, t) => [capacityRow(s, t)?.cpuPer1k ?? undefined] },
+      {
+        header: /^capacity ÷ minimal$/,
+        values: (s, t) => [ratio(capacityRow(s, t)?.rps, capacityRow(s, MINIMAL_OF[t] ?? '')?.rps)],
+      },
+      {
+        header: /^CPU ÷ minimal$/,
+        values: (s, t) => [
+          ratio(capacityRow(s, t)?.cpuPer1k ?? undefined, capacityRow(s, MINIMAL_OF[t] ?? '')?.cpuPer1k ?? undefined),
+        ],
+      },
+    ],
+  },
+  {
+    first: 'nginx in front of the gateway',
+    key: (label) => label.replace(/`/g, ''),
+    columns: [
+      { header: /^what changes$/ },
+      { header: /^req\/s$/, values: (s, v) => [costVariant(s, v)?.rps] },
+      { header: /^CPU s \/ 1k$/, values: (s, v) => [costVariant(s, v)?.cpuPer1k] },
+      { header: /^req\/s ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.rpsOverShipped] },
+      { header: /^CPU ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.cpuOverShipped] },
+    ],
+  },
+  {
+    first: 'first run: nginx in front of the gateway',
+    key: (label) => label.replace(/`/g, ''),
+    columns: [
+      { header: /^what changes$/ },
+      { header: /^req\/s$/, values: (s, v) => [costVariant(s, v)?.rps] },
+      { header: /^CPU s \/ 1k$/, values: (s, v) => [costVariant(s, v)?.cpuPer1k] },
+      { header: /^req\/s ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.rpsOverShipped] },
+      { header: /^CPU ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.cpuOverShipped] },
+    ],
+  },
 ];
 
 TABLES.push(udsTable('nginx → gateway over'), udsTable('compose: nginx → gateway over'));
@@ -284,10 +353,12 @@ test('the README tables of figures match the run.json each cites, figure by figu
   const tables = tablesOf(README);
   for (const spec of TABLES) {
     const mine = tables.filter((t) => t.header[0] === spec.first);
+    if (spec.optional && mine.length === 0) continue;
     assert.equal(mine.length, 1, `one README table starting "${spec.first}"`);
     const table = mine[0]!;
     const source = sourceAt(README, table.offset);
-    assert.ok(source?.kind === 'run', `the table "${spec.first}" cites a published run before it`);
+    const wants = spec.first.endsWith('nginx in front of the gateway') ? 'nginx-cost' : 'run';
+    assert.ok(source?.kind === wants, `the table "${spec.first}" cites its published results before it`);
     const n = checkTable(spec, table, source);
     assert.ok(n >= table.rows.length * 3, `"${spec.first}": ${n} figures checked`);
   }
@@ -570,6 +641,22 @@ const CLAIMS: Claim[] = [
         ...r('proxy', 'up --force-recreate', v2),
       ];
     },
+  },
+  {
+    text: "the shipped config served {}× the minimal proxy's requests per second at {}× its CPU per request",
+    from: 'nginx-cost',
+    values: (s) => {
+      const [shipped, minimal] = [costVariant(s, 'shipped'), costVariant(s, 'minimal')];
+      return [ratio(shipped?.rps, minimal?.rps), ratio(shipped?.cpuPer1k, minimal?.cpuPer1k)];
+    },
+  },
+  {
+    text: '`full` {}× over TCP and `full-uds` {}× over the socket',
+    from: 'run',
+    values: (s) => [
+      ratio(capacityRow(s, 'full')?.rps, capacityRow(s, 'minimal')?.rps),
+      ratio(capacityRow(s, 'full-uds')?.rps, capacityRow(s, 'minimal-uds')?.rps),
+    ],
   },
 ];
 

@@ -6,6 +6,7 @@ export * from './cgroup.ts';
 export * from './compose.ts';
 export * from './gateway.ts';
 export * from './http.ts';
+export * from './minimal.ts';
 export * from './nginx.ts';
 export * from './nginx-templates.ts';
 export * from './ports.ts';

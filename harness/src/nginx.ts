@@ -68,6 +68,8 @@ export interface NativeNginxOptions {
   plainHttp?: 'site' | 'redirect';
   /** The HTTPS port the redirect names (what the image's entrypoint writes from NGINX_HTTPS_PORT); absent: none, i.e. 443. */
   httpsRedirectPort?: number;
+  /** More rewrites of the rendered files, applied last; each must match at least once (a benchmark's one-change variants). */
+  rewrites?: Array<[RegExp, string]>;
   /** Template variables (docs/containers.md); unset: the defaults. The backend and plain HTTP come from the options above. */
   template?: Omit<NginxTemplateVars, 'NGINX_BACKEND' | 'NGINX_PLAIN_HTTP'>;
 }
@@ -152,6 +154,7 @@ export async function startNativeNginx(opts: NativeNginxOptions): Promise<Native
   if (opts.accessLog === 'off') rewrites.push([/access_log \/dev\/stdout json;/g, 'access_log off;']);
   if (opts.workerProcesses !== undefined)
     rewrites.push([/worker_processes auto;/g, `worker_processes ${opts.workerProcesses};`]);
+  rewrites.push(...(opts.rewrites ?? []));
   const hits = new Map<RegExp, number>(rewrites.map(([re]) => [re, 0]));
   for (const file of files) {
     let text = readFileSync(join(prefix, 'conf', file), 'utf8');

@@ -5,7 +5,9 @@
 // can be pinned to the same CPUs (`taskset -c`, inherited by children), so each
 // gets the same CPU budget, nginx included; pids() lists all of them for CPU
 // accounting. The comparison runner, the reliability faults and the cross-package
-// tests start them here.
+// tests start them here. `minimal` and `minimal-uds` put nginx/minimal.conf (the least nginx can
+// do as a proxy, minimal.ts) in front of the same gateway as `full`, over TCP or a unix socket: the
+// yardstick for what the shipped config's own features cost.
 //
 //   const t = await startTopology('full', { workers: 2, cpus: '1' });
 //   // … load t.baseUrl …
@@ -17,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sharedDevCertDir } from './cert.ts';
 import { Gateway } from './gateway.ts';
 import { httpStatus } from './http.ts';
+import { startMinimalNginx } from './minimal.ts';
 import { startNativeNginx } from './nginx.ts';
 import { freePort } from './ports.ts';
 import { launch } from './process.ts';
@@ -25,11 +28,11 @@ import { GUNICORN_BIN, missingBuild, NGINX_BIN, onPath, ROOT } from './tools.ts'
 import { nginxWorkerGid, socketDir } from './unix-socket.ts';
 
 /** The plain-HTTP topologies (the comparison's default run). */
-export const TOPOLOGIES = ['gateway', 'proxy', 'full', 'gunicorn', 'nginx-gunicorn'] as const;
+export const TOPOLOGIES = ['gateway', 'proxy', 'full', 'minimal', 'gunicorn', 'nginx-gunicorn'] as const;
 /** The Node topologies with TLS at the entry: the gateway itself (--certfile/--keyfile), or nginx (its 8443 server). */
 export const TLS_TOPOLOGIES = ['gateway-tls', 'full-tls', 'proxy-tls'] as const;
-/** `full` with nginx → gateway over a unix socket instead of loopback TCP (unix-socket.ts has the permissions). */
-export const UDS_TOPOLOGIES = ['full-uds'] as const;
+/** Over a unix socket instead of loopback TCP (unix-socket.ts has the permissions): `full`, and `minimal`'s twin. */
+export const UDS_TOPOLOGIES = ['full-uds', 'minimal-uds'] as const;
 export const ALL_TOPOLOGIES = [...TOPOLOGIES, ...TLS_TOPOLOGIES, ...UDS_TOPOLOGIES] as const;
 export type TopologyName = (typeof ALL_TOPOLOGIES)[number];
 export const isTls = (name: string): boolean => name.endsWith('-tls');
@@ -229,6 +232,28 @@ export async function startTopology(name: TopologyName, opts: TopologyOptions = 
     if (name === 'gunicorn') {
       backends.push(await gunicorn(workers, port, cpus));
       return result();
+    }
+    if (name === 'minimal') {
+      // The same gateway as `full` (workers, --forwarded-allow-ips), behind nginx/minimal.conf.
+      const bport = await freePort();
+      await addGateway(gatewaySpec(bport, true));
+      return result(await startMinimalNginx({ upstream: `127.0.0.1:${bport}`, port, cpus }));
+    }
+    if (name === 'minimal-uds') {
+      // As full-uds below, with nginx/minimal.conf: nginx first (up when it listens), the socket's
+      // directory given to its workers' group, then the gateway, then a request through both.
+      const sock = socketDir();
+      backends.push({ exited: () => false, tree: () => [], stderr: () => '', stop: async () => sock.remove() });
+      const nginx = await startMinimalNginx({ upstream: `unix:${sock.path}`, port, cpus, readyWhen: 'listening' });
+      try {
+        sock.grant(nginxWorkerGid(nginx.pids()));
+        await addGateway({ ...gatewaySpec(0, false), unixSocket: sock.path });
+        if ((await httpStatus(port, '/healthz')) !== 200) throw new Error('minimal-uds: /healthz through nginx failed');
+      } catch (error) {
+        await nginx.stop();
+        throw error;
+      }
+      return result(nginx);
     }
     if (name === 'full-uds') {
       // nginx first: the socket's directory is given to its workers' group, read from a running worker.

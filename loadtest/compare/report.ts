@@ -3,6 +3,7 @@
 // point: the rows (rows.ts), tables (tables.ts) and findings (findings.ts) it is
 // made of are re-exported from here.
 import { findings, tlsFindings } from './findings.ts';
+import { proxyCostSection } from './proxy-cost.ts';
 import type { Row } from './rows.ts';
 import { barChart } from './svg.ts';
 import { find, headline, scenarioTable, type TopologyInfo, tlsTable, wsTable } from './tables.ts';
@@ -227,6 +228,7 @@ export function renderReport(info: RunInfo): Report {
     ...machineSection(info),
     ...methodSection(info),
     ...headlineSection(info),
+    ...proxyCostSection(info.rows),
     ...scenarios.flatMap((sc) => SECTIONS[sc]?.(info.rows) ?? scenarioSection(info.rows, sc)),
     'Raw k6 summaries: `<script>-<topology>.json` in this folder; `run.json` holds every row above.',
     '',

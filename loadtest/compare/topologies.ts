@@ -20,6 +20,8 @@ export const DESCRIPTIONS: Record<TopologyName, string> = {
   gateway: 'client → gateway (N workers) → app',
   proxy: "client → nginx → N × app's own server (one process each)",
   full: 'client → nginx → gateway (N workers) → app',
+  minimal: 'client → nginx (nginx/minimal.conf: keep-alive, nothing else) → gateway (N workers) → app',
+  'minimal-uds': 'client → nginx (nginx/minimal.conf) —unix socket→ gateway (N workers) → app',
   gunicorn: 'client → gunicorn (N sync workers) → Flask',
   'nginx-gunicorn': 'client → nginx → gunicorn (N sync workers) → Flask',
   'gateway-tls': 'client —TLS→ gateway (N workers, --certfile/--keyfile) → app',
