@@ -9,7 +9,9 @@
 //   npm run compare -- --topologies gateway,full --scenarios fixed-rate,static --duration 30
 //   npm run compare -- --mode compose        (or --mode auto: compose where it can run)
 //   npm run compare -- --topologies gateway-tls,full-tls,gateway,full --scenarios tls,ws --duration 8
-//     (TLS at the gateway vs at nginx, and WebSocket echo; a tls/ws-only run is linked as results/latest-tls)
+//     (TLS at the gateway vs at nginx, and WebSocket echo; a tls/ws/h2-only run is linked as results/latest-tls)
+//   npm run compare -- --topologies gateway-tls,full-tls --scenarios h2
+//     (HTTP/2 vs HTTP/1.1 at the gateway, and the gateway's h2 vs nginx's h2 in front of it: h2load, h2.ts)
 //
 // Fairness: every serving process of a topology (nginx included) is pinned to
 // --server-cpus (default core 1), k6 and this runner to --load-cpus (core 0), so
@@ -144,7 +146,9 @@ async function main(): Promise<void> {
   const hasWrk = onPath('wrk');
   const mode = resolveMode(o);
   const { topologies, scenarios } = selection(o, mode.compose ? COMPOSE_TOPOLOGIES : TOPOLOGIES);
-  if (spawnSync(K6, ['version'], { stdio: 'ignore' }).status !== 0) {
+  // k6 runs every scenario but h2 (h2load) and the warm-up: an h2-only run needs none (h2 warms up on its own).
+  const hasK6 = spawnSync(K6, ['version'], { stdio: 'ignore' }).status === 0;
+  if (!hasK6 && scenarios.some((s) => s !== 'h2')) {
     console.error(`compare: no k6 (${K6}) on PATH`);
     process.exit(2);
   }
@@ -155,7 +159,7 @@ async function main(): Promise<void> {
   if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', o.loadCpus, String(process.pid)], { stdio: 'ignore' });
   const OUT = runFolder(o);
 
-  const k: Knobs = { ...o, hasWrk };
+  const k: Knobs = { ...o, hasWrk, ...(hasK6 ? {} : { warmup: 0 }) };
   /** Why a topology is not measured in this run, or undefined. */
   const whyNot = (t: TopologyName) => (mode.compose && isComposeTopology(t) ? undefined : unavailable(t));
   const runnable = topologies.filter((t) => !whyNot(t));
@@ -169,7 +173,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const cpuModel =
     /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? osCpus()[0]?.model ?? 'unknown CPU';
-  const k6Version = (spawnSync(K6, ['version'], { encoding: 'utf8' }).stdout ?? '')
+  const k6Version = (hasK6 ? (spawnSync(K6, ['version'], { encoding: 'utf8' }).stdout ?? '') : '')
     .trim()
     .replace(/^k6 (v\S+).*/s, '$1');
 
@@ -292,7 +296,7 @@ async function main(): Promise<void> {
   writeReport(OUT, info);
   const complete =
     mode.compose && !interrupted && COMPOSE_TOPOLOGIES.every((t) => infos.some((i) => i.name === t && !i.skipped));
-  const onlyTlsWs = scenarios.every((s) => s === 'tls' || s === 'ws');
+  const onlyTlsWs = scenarios.every((s) => s === 'tls' || s === 'ws' || s === 'h2');
   progress.say(`done: ${join(OUT, 'report.md')}${copyLatest(o, OUT, mode.compose, complete, onlyTlsWs)}`);
 }
 

@@ -1,6 +1,7 @@
 // The "Settings" of a comparison report: how the run was made, in words, from the
 // options and the facts of the run (mode, tools, versions). Only prose lives here.
 import { COMPOSE_PROJECT, COMPOSE_TOPOLOGIES } from './containers.ts';
+import { h2Setting } from './h2.ts';
 import type { Options } from './options.ts';
 import type { ScenarioName } from './scenarios.ts';
 
@@ -45,6 +46,7 @@ function common(f: RunFacts): Record<string, string> {
             `${o.duration}s with Connection: close. k6 speaks HTTP/1.1 to every topology (GODEBUG=http2client=0)`,
         }
       : {}),
+    ...(f.scenarios.includes('h2') ? { h2: h2Setting(o) } : {}),
     ...(f.scenarios.includes('ws')
       ? {
           ws:
