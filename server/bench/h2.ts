@@ -10,8 +10,14 @@
  * The machine is shared and drifts: the targets run side by side, loaded in turn in short windows (a fixed number of requests),
  * round after round, in a shuffled order; each round gives the ratios of windows seconds apart, and
  * the figures are medians over the rounds. CPU seconds of the serving processes (nginx included)
- * per 1,000 requests beside the throughput. With --out, the figures are written as JSON too (what
- * loadtest/results/published/h2/ holds and the README cites).
+ * per 1,000 requests beside the throughput. With --out, the figures are written as JSON too.
+ *
+ * The figures the README cites come from the comparison runner's h2 scenario (loadtest/compare/h2.ts,
+ * `npm run compare -- --topologies gateway-tls,full-tls --scenarios h2`, published in
+ * loadtest/results/published/h2/), which adds latency percentiles and HTTP/1.1 through nginx but
+ * measures one topology after the other. This script stays as the check on its gateway-vs-nginx
+ * ratio: here both topologies are up at once and every round loads each, seconds apart. Both load
+ * through the same h2load driver (harness/src/h2load.ts).
  *
  *   npm run bench:h2 [-- --rounds 7 --per-connection 900 --clients 20 --streams 10 --out FILE]
  */
