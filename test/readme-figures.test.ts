@@ -202,7 +202,8 @@ const TABLES: TableCheck[] = [
         },
       },
     ],
-  },  {
+  },
+  {
     first: 'over TLS, ALPN',
     key: (label) => H2_ROWS[label] ?? `(no h2 row for "${label}")`,
     columns: [
