@@ -30,7 +30,9 @@ const METHOD =
   "h2load (Debian's nghttp2-client), one thread on the load core, GET / over TLS 1.3 with ALPN: `h2` " +
   '(several streams at once on each connection) or `--h1` (HTTP/1.1, one request at a time a connection), ' +
   'the same connections and URL. nginx terminates h2 in full-tls (`listen 8443 ssl http2`, the form nginx 1.22 ' +
-  'knows) and speaks HTTP/1.1 to the gateway behind it. Each round is one window of each protocol in a shuffled ' +
+  'knows) and speaks HTTP/1.1 to the gateway behind it. `h2` keeps 10 streams a connection busy (as a browser ' +
+  'does), `h2-1` one (as many requests in flight as HTTP/1.1: what h2 itself costs, apart from the concurrency ' +
+  'it allows). Each round is one window of each in a shuffled ' +
   "order, a fixed number of requests a connection (under nginx's 1,000 a connection); req/s and CPU per 1,000 " +
   'requests are medians over the rounds (CPU: every serving process, nginx included, in each window), p50/p99 ' +
   'over every request of the rounds. Closed model: h2load sends the next request when one is answered, so the ' +
@@ -38,10 +40,13 @@ const METHOD =
   'as by the server: read the CPU per request first, and the ratios of rounds (two windows seconds apart) over ' +
   'the ratios of topologies (measured one after the other).';
 
+const PROTOCOL: Record<string, string> = { h2: 'h2', 'h2-1': 'h2, 1 stream a connection', 'http/1.1': 'HTTP/1.1' };
+
 const COLUMNS: Array<Column<Row>> = [
   { header: 'topology', cell: (r) => r.topology },
   { header: 'TLS and h2 at', cell: (r) => tlsAt(r.topology) },
-  { header: 'protocol', cell: (r) => (r.step === 'h2' ? 'h2' : 'HTTP/1.1') },
+  { header: 'protocol', cell: (r) => PROTOCOL[r.step] ?? r.step },
+  { header: 'in flight', right: true, cell: (r) => (r.inFlight === undefined ? '–' : String(r.inFlight)) },
   { header: 'rounds', right: true, cell: (r) => String(r.rounds?.length ?? '–') },
   { header: 'req/s (median)', right: true, cell: (r) => fmt(r.rps) },
   { header: 'p50 ms', right: true, cell: (r) => ms(r.p50) },
@@ -62,9 +67,16 @@ const median = (xs: number[]): number | null => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** h2 over HTTP/1.1 on one topology: the medians of each round's ratio (req/s, CPU per request); null when not both. */
-export function h2OverH1(rows: Row[], topology: string): { rps: number | null; cpu: number | null; rounds: number } {
-  const a = h2Row(rows, topology, 'h2')?.rounds ?? [];
+/**
+ * A variant of h2 (`h2`, or `h2-1`) over HTTP/1.1 on one topology: the medians of each round's ratio (req/s, CPU per
+ * request); null when not both.
+ */
+export function h2OverH1(
+  rows: Row[],
+  topology: string,
+  step = 'h2',
+): { rps: number | null; cpu: number | null; rounds: number } {
+  const a = h2Row(rows, topology, step)?.rounds ?? [];
   const b = h2Row(rows, topology, 'http/1.1')?.rounds ?? [];
   const rps: number[] = [];
   const cpu: number[] = [];
@@ -94,21 +106,33 @@ export function h2Findings(rows: Row[]): string[] {
   for (const t of [...new Set(ofH2(rows).map((r) => r.topology))]) {
     const q = h2OverH1(rows, t);
     if (q.rounds === 0) continue;
+    const one = h2OverH1(rows, t, 'h2-1');
     lines.push(
       `**h2 / HTTP/1.1, ${t} (h2 at ${tlsAt(t)})**: ${times(q.rps)} the req/s at ${times(q.cpu)} the CPU per ` +
-        `request (medians of ${q.rounds} paired rounds).`,
+        `request (medians of ${q.rounds} paired rounds)` +
+        (one.rounds
+          ? `; with one stream a connection (HTTP/1.1's concurrency) ${times(one.rps)} the req/s at ` +
+            `${times(one.cpu)} the CPU per request.`
+          : '.'),
     );
   }
   for (const nginx of ['full-tls', 'proxy-tls']) {
     const h2 = h2Between(rows, 'gateway-tls', nginx, 'h2');
     if (!h2) continue;
     const h1 = h2Between(rows, 'gateway-tls', nginx, 'http/1.1');
+    const one = h2Between(rows, 'gateway-tls', nginx, 'h2-1');
+    const more = [
+      ...(one
+        ? [`h2 with one stream a connection ${times(one.rps)} the req/s, ${times(one.cpu)} the CPU per request`]
+        : []),
+      ...(h1 ? [`HTTP/1.1 ${times(h1.rps)} the req/s, ${times(h1.cpu)} the CPU per request`] : []),
+    ];
     lines.push(
       `**The gateway's h2 / nginx's h2 in front of it (gateway-tls / ${nginx})**: ${times(h2.rps)} the req/s ` +
         `(${fmt(h2.a.rps)} vs ${fmt(h2.b.rps)}), ${times(h2.cpu)} the CPU per request ` +
         `(${cpuCell(h2.a.cpuPer1k)} vs ${cpuCell(h2.b.cpuPer1k)} s / 1k, nginx's CPU counted in its topology), ` +
         `p50 ${ms(h2.a.p50)} vs ${ms(h2.b.p50)} ms, p99 ${ms(h2.a.p99)} vs ${ms(h2.b.p99)} ms` +
-        (h1 ? `; on HTTP/1.1 ${times(h1.rps)} the req/s, ${times(h1.cpu)} the CPU per request.` : '.'),
+        (more.length ? `; ${more.join('; ')}.` : '.'),
     );
   }
   return lines;

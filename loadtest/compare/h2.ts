@@ -31,17 +31,31 @@ export interface H2Plan {
   /** Unrecorded windows of each protocol first (TLS sessions, JIT, nginx's upstream pool). */
   warmupWindows: number;
   clients: number;
-  /** Concurrent streams a connection on h2. */
-  streams: number;
   /** Requests a connection in a window: under nginx's keepalive_requests (1000 a connection, h2 too), after which
    *  nginx sends GOAWAY and h2load ends that client instead of opening a new one. */
   perConnection: number;
-  protocols: H2loadProtocol[];
+  variants: H2Variant[];
   path: string;
 }
 
+/** One kind of window: its step name in the rows, the protocol, and the streams a connection on h2. */
+export interface H2Variant {
+  step: string;
+  protocol: H2loadProtocol;
+  streams: number;
+}
+
+/**
+ * h2 with STREAMS streams a connection (what browsers do: many requests on one connection), h2 with one (as many in
+ * flight as HTTP/1.1: the protocol's own cost, apart from the concurrency it allows), and HTTP/1.1.
+ */
+export const H2_VARIANTS: H2Variant[] = [
+  { step: 'h2', protocol: 'h2', streams: 10 },
+  { step: 'h2-1', protocol: 'h2', streams: 1 },
+  { step: 'http/1.1', protocol: 'http/1.1', streams: 1 },
+];
+
 export const H2_CLIENTS = 20;
-export const H2_STREAMS = 10;
 export const H2_PER_CONNECTION = 900;
 
 /** Rounds for a run: --duration / 2 (each round is two windows of a few seconds), at least 2. */
@@ -52,28 +66,28 @@ export function h2Plan(k: Pick<Knobs, 'duration'>): H2Plan {
     rounds: h2Rounds(k),
     warmupWindows: 2,
     clients: H2_CLIENTS,
-    streams: H2_STREAMS,
     perConnection: H2_PER_CONNECTION,
-    protocols: ['h2', 'http/1.1'],
+    variants: H2_VARIANTS,
     path: '/',
   };
 }
 
-/** Requests in flight at once with `protocol`: one a connection on HTTP/1.1, `streams` on h2. */
-export const inFlight = (plan: Pick<H2Plan, 'clients' | 'streams'>, protocol: string): number =>
-  protocol === 'h2' ? plan.clients * plan.streams : plan.clients;
+/** Requests in flight at once in a variant's window: `streams` a connection on h2, one on HTTP/1.1. */
+export const inFlight = (plan: Pick<H2Plan, 'clients'>, v: H2Variant): number =>
+  v.protocol === 'h2' ? plan.clients * v.streams : plan.clients;
 
 /** The report's settings line for h2: how its windows were made, or why it was not measured. */
 export function h2Setting(k: Pick<Knobs, 'duration'>): string {
   const missing = h2loadUnavailable();
   if (missing) return `not measured: ${missing}`;
   const p = h2Plan(k);
+  const each = p.variants.map((v) => `${v.step} (${inFlight(p, v)} requests in flight)`).join(', ');
   return (
-    `h2load, one thread, on the load core: ${p.warmupWindows} unrecorded windows of each protocol, then ` +
-    `${p.rounds} rounds (--duration / 2) of one window each of h2 (${p.clients} connections × ${p.streams} ` +
-    `streams, ${inFlight(p, 'h2')} requests in flight) and HTTP/1.1 (${p.clients} connections, ` +
-    `${inFlight(p, 'http/1.1')} in flight) in a shuffled order, ${p.clients} × ${p.perConnection} requests of GET ` +
-    `${p.path} a window; on the TLS topologies only`
+    `h2load, one thread, on the load core, ${p.clients} connections: ${p.warmupWindows} unrecorded windows of each ` +
+    `of ${each}, then ${p.rounds} rounds (--duration / 2) of one window of each in a shuffled order, ` +
+    `${p.clients} × ${p.perConnection} requests of GET ${p.path} a window; h2 = ALPN h2 with several streams a ` +
+    'connection, h2-1 = ALPN h2 with one (the concurrency of HTTP/1.1), http/1.1 = ALPN http/1.1; on the TLS ' +
+    'topologies only'
   );
 }
 
@@ -93,8 +107,8 @@ export const H2_SCENARIO: Scenario = {
         kind: 'h2load',
         plan: p,
         label:
-          `h2: h2load GET ${p.path}, ${p.clients} connections × ${p.perConnection} requests a window, h2 ` +
-          `(${p.streams} streams a connection) and HTTP/1.1 (ALPN), ${p.rounds} rounds in a shuffled order`,
+          `h2: h2load GET ${p.path}, ${p.clients} connections × ${p.perConnection} requests a window, ` +
+          `${p.variants.map((v) => v.step).join(', ')}, ${p.rounds} rounds in a shuffled order`,
       },
     ];
   },
@@ -119,34 +133,34 @@ function whyNotCounted(w: H2loadWindow, protocol: H2loadProtocol): string | unde
 export async function h2Windows(d: Drivers, topo: Serving, cpu: Sampler, plan: H2Plan): Promise<Row[]> {
   const to = endpoint(topo);
   const log = join(d.out, 'logs', `h2-${topo.name}.txt`);
-  const window = async (protocol: H2loadProtocol, what: string) => {
+  const window = async (v: H2Variant, what: string) => {
     const w = await runH2load({
       url: `${topo.baseUrl}${plan.path}`,
-      protocol,
+      protocol: v.protocol,
       clients: plan.clients,
-      streams: plan.streams,
+      streams: v.streams,
       requests: plan.clients * plan.perConnection,
       cpus: d.loadCpus,
       ...(topo.hosts ? { connectTo: `${to.host}:${to.port}` } : {}),
     });
-    appendFileSync(log, `---- ${what}, ${protocol}\n${w.text}\n`);
+    appendFileSync(log, `---- ${what}, ${v.step}\n${w.text}\n`);
     return w;
   };
-  for (let i = 0; i < plan.warmupWindows; i++) for (const p of plan.protocols) await window(p, `warm-up ${i + 1}`);
+  for (let i = 0; i < plan.warmupWindows; i++) for (const v of plan.variants) await window(v, `warm-up ${i + 1}`);
   const got = new Map<
-    H2loadProtocol,
+    H2Variant,
     { rounds: RoundFigures[]; latencies: number[]; failed: number; cpu: number; done: number }
-  >(plan.protocols.map((p) => [p, { rounds: [], latencies: [], failed: 0, cpu: 0, done: 0 }]));
+  >(plan.variants.map((v) => [v, { rounds: [], latencies: [], failed: 0, cpu: 0, done: 0 }]));
   for (let round = 1; round <= plan.rounds; round++) {
-    for (const protocol of shuffled(plan.protocols, round)) {
-      const w = await window(protocol, `round ${round}`);
-      const why = whyNotCounted(w, protocol);
+    for (const v of shuffled(plan.variants, round)) {
+      const w = await window(v, `round ${round}`);
+      const why = whyNotCounted(w, v.protocol);
       if (why) {
-        d.note(`round ${round}, ${protocol}: not counted (${why}); see logs/h2-${topo.name}.txt`);
+        d.note(`round ${round}, ${v.step}: not counted (${why}); see logs/h2-${topo.name}.txt`);
         continue;
       }
       const f = w.figures!;
-      const mine = got.get(protocol)!;
+      const mine = got.get(v)!;
       const cpuS = cpu.between(w.startedAt, w.endedAt);
       if (cpuS !== null) mine.cpu += cpuS;
       mine.done += f.done;
@@ -156,14 +170,15 @@ export async function h2Windows(d: Drivers, topo: Serving, cpu: Sampler, plan: H
     }
   }
   const rows: Row[] = [];
-  for (const [protocol, g] of got) {
+  for (const [v, g] of got) {
     if (g.rounds.length === 0) continue;
     const cpus = g.rounds.map((r) => r.cpuPer1k).filter((v): v is number => v !== null);
     rows.push({
       topology: topo.name,
       scenario: 'h2',
-      step: protocol,
+      step: v.step,
       offered: null,
+      inFlight: inFlight(plan, v),
       requests: g.done,
       rps: median(g.rounds.map((r) => r.rps)),
       p50: percentile(g.latencies, 0.5),

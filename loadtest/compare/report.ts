@@ -164,7 +164,11 @@ function methodSection(info: RunInfo): string[] {
 }
 
 function headlineSection(info: RunInfo): string[] {
-  const out = ['## Headline', '', headline(info), '', ...bullets(findings(info)), '![capacity](capacity.svg)', ''];
+  // An h2-only run has none of the headline's figures: its findings are in its own section.
+  const onlyH2 = info.rows.length > 0 && info.rows.every((r) => r.scenario === 'h2');
+  const out = onlyH2
+    ? ['## Headline', '', `${H2_TITLE}: see its section below.`, '']
+    : ['## Headline', '', headline(info), '', ...bullets(findings(info)), '![capacity](capacity.svg)', ''];
   const idle = measuredOf(info).filter((t) => t.idleCpuPerS !== undefined);
   if (idle.length) {
     const each = idle.map((t) => `${t.name} ${(t.idleCpuPerS! * 1000).toFixed(1)}`).join(', ');

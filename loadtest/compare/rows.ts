@@ -39,6 +39,8 @@ export interface Row {
   sessions?: number;
   /** h2 rows: each recorded round's window (the row's rps and cpuPer1k are their medians). */
   rounds?: RoundFigures[];
+  /** h2 rows: requests in flight at once (closed model: connections × streams). */
+  inFlight?: number;
 }
 
 /** One window of a row made of rounds (the h2 scenario, h2.ts): its round number, req/s and CPU s per 1,000. */

@@ -22,6 +22,8 @@ const WS_INTERVAL_MS = 20;
 
 function common(f: RunFacts): Record<string, string> {
   const { o } = f;
+  // An h2-only run (h2load, warmed up by its own windows) has none of the k6 and wrk lines.
+  if (f.scenarios.every((s) => s === 'h2')) return h2Only(f);
   return {
     'warm-up': `${o.warmup}s of GET / per topology before anything is measured`,
     capacity: f.hasWrk
@@ -54,6 +56,16 @@ function common(f: RunFacts): Record<string, string> {
             `ms apart (then a new session), for ${o.duration}s; rtt = send to echo; CPU per 1,000 echoes`,
         }
       : {}),
+  };
+}
+
+function h2Only(f: RunFacts): Record<string, string> {
+  const warm = f.k6Version && f.o.warmup > 0;
+  return {
+    ...(warm
+      ? { 'warm-up': `${f.o.warmup}s of GET / per topology with k6 ${f.k6Version} before anything is measured` }
+      : {}),
+    h2: h2Setting(f.o),
   };
 }
 

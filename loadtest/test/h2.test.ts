@@ -141,7 +141,15 @@ test('a real short h2 run on gateway-tls and full-tls: one row per protocol, rou
   const notes: string[] = [];
   const drivers = { out, loadCpus: undefined, connections: 4, duration: 1, note: (t: string) => notes.push(t) };
   // A few hundred requests a window: a check that the windows are made, parsed and counted, not a measurement.
-  const plan = { ...h2Plan({ duration: 4 }), warmupWindows: 1, clients: 4, streams: 4, perConnection: 25 };
+  const plan = {
+    ...h2Plan({ duration: 4 }),
+    ...{ warmupWindows: 1, clients: 4, perConnection: 25 },
+    variants: [
+      { step: 'h2', protocol: 'h2' as const, streams: 4 },
+      { step: 'h2-1', protocol: 'h2' as const, streams: 1 },
+      { step: 'http/1.1', protocol: 'http/1.1' as const, streams: 1 },
+    ],
+  };
   const rows: Row[] = [];
   try {
     for (const name of ['gateway-tls', 'full-tls'] as const) {
@@ -157,12 +165,20 @@ test('a real short h2 run on gateway-tls and full-tls: one row per protocol, rou
     assert.deepEqual(notes, [], 'every window counted (the protocol asked for was the one negotiated)');
     assert.deepEqual(
       rows.map((r) => `${r.topology} ${r.step}`),
-      ['gateway-tls h2', 'gateway-tls http/1.1', 'full-tls h2', 'full-tls http/1.1'],
+      [
+        'gateway-tls h2',
+        'gateway-tls h2-1',
+        'gateway-tls http/1.1',
+        'full-tls h2',
+        'full-tls h2-1',
+        'full-tls http/1.1',
+      ],
     );
     for (const r of rows) {
       assert.equal(r.scenario, 'h2');
       assert.equal(r.requests, plan.rounds * plan.clients * plan.perConnection, `${r.topology} ${r.step}: requests`);
       assert.equal(r.failed, 0, `${r.topology} ${r.step}: no failures`);
+      assert.equal(r.inFlight, r.step === 'h2' ? 16 : 4, `${r.topology} ${r.step}: requests in flight`);
       assert.deepEqual(
         r.rounds?.map((x) => x.round),
         [1, 2],
@@ -171,7 +187,12 @@ test('a real short h2 run on gateway-tls and full-tls: one row per protocol, rou
       assert.ok(r.cpuPer1k !== null && r.cpuPer1k > 0, `${r.topology} ${r.step}: the serving processes used CPU`);
     }
     const log = readFileSync(join(out, 'logs', 'h2-full-tls.txt'), 'utf8');
-    assert.equal(log.match(/Application protocol: h2\n/g)?.length, 3, 'one warm-up and two rounds of h2 through nginx');
+    assert.equal(
+      log.match(/Application protocol: h2\n/g)?.length,
+      6,
+      'one warm-up and two rounds of h2 and h2-1 through nginx',
+    );
+    assert.equal(log.match(/Application protocol: http\/1\.1\n/g)?.length, 3);
     assert.equal(h2OverH1(rows, 'gateway-tls').rounds, 2);
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -185,6 +206,7 @@ function h2Rows(): Row[] {
     scenario: 'h2',
     step,
     offered: null,
+    inFlight: step === 'h2' ? 200 : 20,
     requests: 36_000,
     rps: median(rounds.map((r) => r[0])),
     p50,
@@ -207,6 +229,17 @@ function h2Rows(): Row[] {
       ],
       15,
       40,
+    ),
+    // With one stream: 6,000/5,000 = 1.2 and 8,000/8,000 = 1 → 1.1; CPU 0.9 and 1 → 0.95.
+    row(
+      'gateway-tls',
+      'h2-1',
+      [
+        [6_000, 0.054],
+        [8_000, 0.05],
+      ],
+      3,
+      8,
     ),
     row(
       'gateway-tls',
@@ -264,7 +297,8 @@ test('h2 findings: h2 / HTTP/1.1 as medians of paired rounds; the gateway agains
   assert.equal(
     gw,
     '**h2 / HTTP/1.1, gateway-tls (h2 at gateway)**: 1.75× the req/s at 1.10× the CPU per request ' +
-      '(medians of 2 paired rounds).',
+      "(medians of 2 paired rounds); with one stream a connection (HTTP/1.1's concurrency) 1.10× the req/s at " +
+      '0.95× the CPU per request.',
   );
   assert.match(nginx!, /^\*\*h2 \/ HTTP\/1\.1, full-tls \(h2 at nginx\)\*\*: 1\.38× the req\/s at 1\.25× the CPU/);
   // Medians: 11,000 vs 5,500 req/s; 0.060 vs 0.155 CPU s / 1k.
@@ -272,7 +306,7 @@ test('h2 findings: h2 / HTTP/1.1 as medians of paired rounds; the gateway agains
     between,
     "**The gateway's h2 / nginx's h2 in front of it (gateway-tls / full-tls)**: 2.00× the req/s (11,000 vs " +
       "5,500), 0.39× the CPU per request (0.060 vs 0.155 s / 1k, nginx's CPU counted in its topology), p50 " +
-      '15.0 vs 30.0 ms, p99 40.0 vs 80.0 ms; on HTTP/1.1 1.63× the req/s, 0.42× the CPU per request.',
+      '15.0 vs 30.0 ms, p99 40.0 vs 80.0 ms; HTTP/1.1 1.63× the req/s, 0.42× the CPU per request.',
   );
 });
 
@@ -280,10 +314,11 @@ test('report with h2: its own section, table, findings and charts; the TLS secti
   const { markdown, charts } = renderReport(h2Info(h2Rows()));
   assert.match(markdown, /\n## HTTP\/2: h2 vs HTTP\/1\.1 over TLS, at the gateway and at nginx\n/);
   assert.ok(
-    markdown.includes('\n| gateway-tls | gateway | h2 | 2 | 11,000 | 15.0 | 40.0 | 0 | 0.060 |\n'),
+    markdown.includes('\n| gateway-tls | gateway | h2 | 200 | 2 | 11,000 | 15.0 | 40.0 | 0 | 0.060 |\n'),
     'the h2 table',
   );
-  assert.ok(markdown.includes('\n| full-tls | nginx | HTTP/1.1 | 2 | 4,000 | 5.00 | 12.0 | 0 | 0.130 |\n'));
+  assert.ok(markdown.includes('\n| full-tls | nginx | HTTP/1.1 | 20 | 2 | 4,000 | 5.00 | 12.0 | 0 | 0.130 |\n'));
+  assert.ok(markdown.includes('\n| gateway-tls | gateway | h2, 1 stream a connection | 20 | 2 | 7,000 |'));
   assert.ok(markdown.includes("- **The gateway's h2 / nginx's h2 in front of it (gateway-tls / full-tls)**"));
   assert.ok(!markdown.includes('| topology | step | offered req/s |'), 'no generic table for h2');
   for (const name of ['h2-rps.svg', 'h2-cpu.svg', 'h2-p99.svg']) {
