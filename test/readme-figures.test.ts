@@ -504,7 +504,7 @@ const CLAIMS: Claim[] = [
     },
   },
   {
-    text: 'over HTTP/2 the gateway served {}× its HTTP/1.1 requests per second at {}× the CPU per request',
+    text: 'Over HTTP/2 the gateway served {}× its HTTP/1.1 requests per second at {}× the CPU per request',
     from: 'run',
     values: (s) => {
       const q = s.kind === 'run' ? h2OverH1(s.run.rows, 'gateway-tls') : undefined;
