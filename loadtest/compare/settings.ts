@@ -72,7 +72,7 @@ function h2Only(f: RunFacts): Record<string, string> {
 const nativeBudget = (o: Options) =>
   `every serving process of a topology pinned to CPU ${o.serverCpus} (taskset; children inherit): nginx master and ` +
   'worker, gateway master and workers, app processes, gunicorn master and workers. ' +
-  `nginx's CPU is counted in its topology's CPU seconds. k6 and the runner on CPU ${o.loadCpus}.`;
+  `nginx's CPU is counted in its topology's CPU seconds. The load generators (k6, wrk, h2load) and the runner on CPU ${o.loadCpus}.`;
 const NATIVE_CPU =
   'utime+stime from /proc/<pid>/stat of every serving process, sampled every 100 ms and integrated over ' +
   "each step's window; per 1,000 completed requests";
