@@ -512,6 +512,11 @@ const CLAIMS: Claim[] = [
     },
   },
   {
+    text: "nginx's h2, at 200 requests in flight, cost it {}× its own HTTP/1.1 CPU per request",
+    from: 'run',
+    values: (s) => [s.kind === 'run' ? (h2OverH1(s.run.rows, 'full-tls').cpu ?? undefined) : undefined],
+  },
+  {
     text: 'the gateway alone served {}× the requests per second at {}× the CPU per request ({} vs {} CPU s / 1k)',
     from: 'run',
     values: (s) => {
