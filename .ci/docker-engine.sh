@@ -29,8 +29,16 @@ fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   echo "docker-engine: starting dockerd (log: $log)"
-  # setsid + nohup: dockerd must survive this script and the CI step that ran it.
-  setsid nohup dockerd >"$log" 2>&1 </dev/null &
+  # setsid + nohup: dockerd must survive this script and the CI step that ran it. Every inherited
+  # descriptor above 2 is closed first: run under `flock /work/docker.lock`, dockerd would
+  # otherwise keep flock's descriptor, and with it the lock, for as long as it runs.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-"; fi
+    done 2>/dev/null
+    exec setsid nohup dockerd >"$log" 2>&1 </dev/null
+  ) &
 fi
 
 start=$SECONDS

@@ -12,9 +12,8 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { endpoint } from '@gw/harness';
+import { type Exchange, endpoint, exchange, lastBody, statuses } from '@gw/harness';
 import { missing, ROOT, startTarget, type Target, type TopologyName } from '../reliability/lib/targets.js';
-import { type Exchange, exchange, lastBody, statuses } from '../reliability/lib/wire.js';
 
 const limits = JSON.parse(readFileSync(join(ROOT, 'config/limits.json'), 'utf8')) as {
   bodyLimitBytes: number;

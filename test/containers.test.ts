@@ -25,7 +25,6 @@
 // Environment: COMPOSE_CLI ("docker compose" or "docker-compose"; default: the
 // first that works), REQUIRE_DOCKER=1, KEEP_STACK=1 (leave the last profile up).
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import http2 from 'node:http2';
@@ -38,11 +37,11 @@ import { fileURLToPath } from 'node:url';
 import {
   composeCli,
   dockerAnswers,
-  DOCKER_ENV as ENV,
   freePort,
   type Ran,
   renderNginxTemplates,
   run,
+  runAsync,
   pollFor as waitFor,
 } from '@gw/harness';
 import { WebSocket } from 'ws';
@@ -115,31 +114,10 @@ function compose(profiles: string[], args: string[], opts: Parameters<typeof run
 function composeAsync(profiles: string[], args: string[], timeoutMs = 180_000): Promise<Ran> {
   assert.ok(cli);
   const full = [...cli.slice(1), '-p', PROJECT, ...profiles.flatMap((p) => ['--profile', p]), ...args];
-  return spawnAsync(cli[0] as string, full, composeEnv(), timeoutMs).then((r) => {
+  return runAsync(cli[0] as string, full, { env: composeEnv(), timeoutMs }).then((r) => {
     if (r.status !== 0)
       throw new Error(`${cli.join(' ')} ${full.join(' ')} exited ${r.status}:\n${r.stderr.slice(-3000)}`);
     return r;
-  });
-}
-
-/** A command without blocking this process (load keeps flowing meanwhile); never rejects on a status. */
-function spawnAsync(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<Ran> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolvePromise({ status, stdout, stderr });
-    });
   });
 }
 
@@ -362,12 +340,10 @@ async function rolloutUnderLoad(
     path: (i) => (i % 2 ? { path: '/upload', method: 'POST', body: 'x'.repeat(4096) } : { path: '/' }),
   });
   await sleep(2000);
-  const ran = await spawnAsync(
-    join(ROOT, 'scripts/rollout'),
-    ['-p', PROJECT, service],
-    { ...composeEnv(), COMPOSE: rolloutCli.join(' '), COMPOSE_PROFILES: profile, ...env },
-    5 * 60_000,
-  );
+  const ran = await runAsync(join(ROOT, 'scripts/rollout'), ['-p', PROJECT, service], {
+    env: { ...composeEnv(), COMPOSE: rolloutCli.join(' '), COMPOSE_PROFILES: profile, ...env },
+    timeoutMs: 5 * 60_000,
+  });
   await sleep(5000);
   const samples = await load.stop();
   const failed = samples.filter((s) => !ok(s)).map((s) => s.error ?? `status ${s.status}`);

@@ -9,9 +9,9 @@
 // into test/bad-input.test.ts and fixed in server/src.
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
+import { exchange, statuses } from '@gw/harness';
 import { type FuzzCase, generate, rng } from '../reliability/lib/fuzz.js';
 import { startGatewayTarget, type Target } from '../reliability/lib/targets.js';
-import { exchange, statuses } from '../reliability/lib/wire.js';
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 15);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);

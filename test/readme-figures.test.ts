@@ -149,6 +149,31 @@ const h2Row = (s: Source, key: string) => {
   const [topology, protocol] = key.split('|');
   return row(s, topology!, 'h2', step(protocol!));
 };
+const UDS_ROWS: Record<string, string> = {
+  'TCP (`full`)': 'full',
+  'a unix socket (`full-uds`)': 'full-uds',
+};
+const capacityRow = (s: Source, t: string) => row(s, t, 'capacity');
+/** The unix-socket hop against TCP (nginx → gateway), natively and in compose: one table each, its own run. */
+const udsTable = (first: string): TableCheck => ({
+  first,
+  key: (label) => UDS_ROWS[label] ?? `(no topology for "${label}")`,
+  columns: [
+    { header: /^capacity, req\/s \(one core\)$/, values: (s, t) => [knee(s, t)] },
+    {
+      header: /^p50 \/ p99 ms at capacity$/,
+      values: (s, t) => [capacityRow(s, t)?.p50, capacityRow(s, t)?.p99],
+    },
+    { header: /^CPU s \/ 1k req at capacity$/, values: (s, t) => [capacityRow(s, t)?.cpuPer1k ?? undefined] },
+    { header: /^capacity vs TCP$/, values: (s, t) => [ratio(knee(s, t), knee(s, 'full'))] },
+    {
+      header: /^CPU per request vs TCP$/,
+      values: (s, t) => [
+        ratio(capacityRow(s, t)?.cpuPer1k ?? undefined, capacityRow(s, 'full')?.cpuPer1k ?? undefined),
+      ],
+    },
+  ],
+});
 
 const TABLES: TableCheck[] = [
   {
@@ -213,6 +238,8 @@ const TABLES: TableCheck[] = [
     ],
   },
 ];
+
+TABLES.push(udsTable('nginx → gateway over'), udsTable('compose: nginx → gateway over'));
 
 const NUMBER = /\d[\d,]*(?:\.\d+)?/g;
 

@@ -2,9 +2,8 @@
 // Docker-in-Docker nodes): the images, the stack's environment, docker commands that do not block
 // this process (a Load runs in it: a spawnSync would stall the load's clock and fake the figures),
 // waiting for a service update to settle, and the figures of a window of the load.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { DOCKER_ENV, type Ran, ROOT, run } from '@gw/harness';
+import { type Ran, ROOT, run, runAsync } from '@gw/harness';
 import { type Load, ok, type Sample } from '../reliability/lib/measure.js';
 
 export const STACK_FILE = join(ROOT, 'deploy/swarm/stack.yml');
@@ -24,32 +23,6 @@ export const tagsOf = (name: string): Tags => ({ base: name, next: `${name}-next
 export const log = (line: string): void => {
   process.stdout.write(`# swarm: ${line}\n`);
 };
-
-/** A command without blocking this process; never rejects on a status. */
-export function runAsync(
-  cmd: string,
-  args: string[],
-  timeoutMs: number,
-  env: Record<string, string> = {},
-): Promise<Ran> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...DOCKER_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolvePromise({ status, stdout, stderr });
-    });
-  });
-}
 
 /** Builds the two images of this tree under tags.base, the same under tags.next, and the broken one. */
 export function buildImages(tags: Tags): void {
@@ -111,7 +84,7 @@ export async function settled(cli: DockerCli, service: string, timeoutMs: number
     const r = await runAsync(
       cmd,
       [...pre, 'service', 'inspect', service, '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}'],
-      30_000,
+      { timeoutMs: 30_000 },
     );
     const state = r.stdout.trim();
     if (r.status === 0 && state && !/updating|rollback_started/.test(state)) return state;
@@ -130,7 +103,7 @@ export async function updateUnderLoad(
   const [cmd, ...pre] = cli;
   const from = load.now();
   const t0 = performance.now();
-  const ran = await runAsync(cmd, [...pre, 'service', 'update', '--detach', ...args, service], 60_000);
+  const ran = await runAsync(cmd, [...pre, 'service', 'update', '--detach', ...args, service], { timeoutMs: 60_000 });
   const state = ran.status === 0 ? await settled(cli, service, timeoutMs) : undefined;
   const tookS = Math.round((performance.now() - t0) / 100) / 10;
   await new Promise((r) => setTimeout(r, 5000));
@@ -143,7 +116,7 @@ export async function runningImages(cli: DockerCli, service: string): Promise<st
   const r = await runAsync(
     cmd,
     [...pre, 'service', 'ps', service, '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}'],
-    30_000,
+    { timeoutMs: 30_000 },
   );
   return r.stdout.split('\n').filter(Boolean);
 }

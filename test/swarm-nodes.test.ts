@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEV_CERT_SCRIPT, dockerAnswers, pollFor, ROOT, run } from '@gw/harness';
+import { DEV_CERT_SCRIPT, dockerAnswers, pollFor, ROOT, run, runAsync } from '@gw/harness';
 import { Load, sleep } from '../reliability/lib/measure.js';
 import {
   buildImages,
@@ -28,7 +28,6 @@ import {
   IMAGE,
   log,
   removeImages,
-  runAsync,
   runningImages,
   tagsOf,
   updateUnderLoad,
@@ -133,7 +132,9 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
       await pollFor(
         `dockerd in ${node}`,
         async () =>
-          (await runAsync('docker', ['exec', node, 'docker', 'info'], 10_000)).status === 0 ? true : undefined,
+          (await runAsync('docker', ['exec', node, 'docker', 'info'], { timeoutMs: 10_000 })).status === 0
+            ? true
+            : undefined,
         90_000,
         1000,
       );
@@ -147,7 +148,9 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
       },
     );
     const loaded = await Promise.all(
-      NODES.map((n) => runAsync('sh', ['-c', `docker exec -i ${n} docker load -q < "${archive}"`], 300_000)),
+      NODES.map((n) =>
+        runAsync('sh', ['-c', `docker exec -i ${n} docker load -q < "${archive}"`], { timeoutMs: 300_000 }),
+      ),
     );
     for (const r of loaded) assert.equal(r.status, 0, r.stderr);
     rmSync(archive);
@@ -283,7 +286,7 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
     const drained = await runAsync(
       'docker',
       ['exec', MANAGER, 'docker', 'node', 'update', '--availability', 'drain', 'node3'],
-      60_000,
+      { timeoutMs: 60_000 },
     );
     assert.equal(drained.status, 0, drained.stderr);
     // Drained: nothing left on node 3, and the gateway back at 3 running tasks on the other two.
@@ -293,7 +296,7 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
         const left = await runAsync(
           'docker',
           ['exec', MANAGER, 'docker', 'node', 'ps', 'node3', '--filter', 'desired-state=running', '-q'],
-          30_000,
+          { timeoutMs: 30_000 },
         );
         const running = (await runningImages(CLI, `${STACK}_gateway`)).filter((l) => / Running /.test(l)).length;
         return left.status === 0 && !left.stdout.trim() && running === 3 ? true : undefined;

@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEV_CERT_SCRIPT, dockerAnswers, freePort, pollFor, run } from '@gw/harness';
+import { DEV_CERT_SCRIPT, dockerAnswers, freePort, pollFor, run, runAsync } from '@gw/harness';
 import { Load, ok, sleep } from '../reliability/lib/measure.js';
 import {
   buildImages,
@@ -30,7 +30,6 @@ import {
   IMAGE,
   log,
   removeImages,
-  runAsync,
   runningImages,
   STACK_FILE,
   tagsOf,
@@ -149,7 +148,9 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
 
   /** What nginx logged about trouble lately (errors, workers that died), for a failed window. */
   const nginxTrouble = async (service: string): Promise<void> => {
-    const r = await runAsync('docker', ['service', 'logs', '--raw', '--since', '4m', svc(service)], 30_000);
+    const r = await runAsync('docker', ['service', 'logs', '--raw', '--since', '4m', svc(service)], {
+      timeoutMs: 30_000,
+    });
     const lines = `${r.stdout}${r.stderr}`
       .split('\n')
       .filter(

@@ -3,7 +3,7 @@
 // 1.29 uses it anyway, and a docker CLI without the buildx plugin cannot build with
 // BuildKit); a project taken down with everything it left (containers, networks).
 import assert from 'node:assert/strict';
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './tools.ts';
@@ -138,4 +138,37 @@ export function run(
     );
   }
   return ran;
+}
+
+/**
+ * One command without blocking this process (a load in this process keeps its clock while it
+ * runs, which a spawnSync would stop), from the repository root with DOCKER_ENV, killed after
+ * `timeoutMs` (default 5 minutes). Never rejects on a status: the caller reads it.
+ */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: Record<string, string | undefined> } = {},
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...DOCKER_ENV, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }

@@ -38,15 +38,18 @@ export interface ProbeOptions {
   hostHeader?: string;
   /** HTTPS, the certificate not verified (the development certificates are self-signed). */
   tls?: boolean;
+  /** Connect to this unix socket instead (host and port unused). */
+  socketPath?: string;
 }
 
-/** GET `path` on `port`: the status, or 0 when nothing answered within 2 s. Never rejects. */
+/** GET `path` on `port` (or `o.socketPath`): the status, or 0 when nothing answered within 2 s. Never rejects. */
 export function httpStatus(port: number, path: string, o: ProbeOptions = {}): Promise<number> {
   return new Promise((resolve) => {
     const opts = {
       host: o.host ?? '127.0.0.1',
       port,
       path,
+      ...(o.socketPath ? { socketPath: o.socketPath } : {}),
       agent: false as const,
       rejectUnauthorized: false,
       ...(o.hostHeader ? { headers: { host: o.hostHeader } } : {}),

@@ -15,3 +15,5 @@ export * from './procstat.ts';
 export * from './serving.ts';
 export * from './tools.ts';
 export * from './topologies.ts';
+export * from './unix-socket.ts';
+export * from './wire.ts';

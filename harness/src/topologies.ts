@@ -22,12 +22,15 @@ import { freePort } from './ports.ts';
 import { launch } from './process.ts';
 import { type Serving, servingOf, vanished } from './serving.ts';
 import { GUNICORN_BIN, missingBuild, NGINX_BIN, onPath, ROOT } from './tools.ts';
+import { nginxWorkerGid, socketDir } from './unix-socket.ts';
 
 /** The plain-HTTP topologies (the comparison's default run). */
 export const TOPOLOGIES = ['gateway', 'proxy', 'full', 'gunicorn', 'nginx-gunicorn'] as const;
 /** The Node topologies with TLS at the entry: the gateway itself (--certfile/--keyfile), or nginx (its 8443 server). */
 export const TLS_TOPOLOGIES = ['gateway-tls', 'full-tls', 'proxy-tls'] as const;
-export const ALL_TOPOLOGIES = [...TOPOLOGIES, ...TLS_TOPOLOGIES] as const;
+/** `full` with nginx → gateway over a unix socket instead of loopback TCP (unix-socket.ts has the permissions). */
+export const UDS_TOPOLOGIES = ['full-uds'] as const;
+export const ALL_TOPOLOGIES = [...TOPOLOGIES, ...TLS_TOPOLOGIES, ...UDS_TOPOLOGIES] as const;
 export type TopologyName = (typeof ALL_TOPOLOGIES)[number];
 export const isTls = (name: string): boolean => name.endsWith('-tls');
 const isPython = (name: TopologyName): boolean => name === 'gunicorn' || name === 'nginx-gunicorn';
@@ -90,11 +93,20 @@ interface Starting {
  * Waits until `path` answers 200 and the process tree has `minProcs` processes (a master and
  * its workers: the first worker up is not the whole pool); stops the process on failure.
  */
-async function ready(p: Starting, port: number, path: string, minProcs: number, what: string, tls = false) {
+async function ready(
+  p: Starting,
+  port: number,
+  path: string,
+  minProcs: number,
+  what: string,
+  tls = false,
+  socket?: string,
+) {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (p.exited()) break;
-    if ((await httpStatus(port, path, { tls })) === 200 && p.tree().length >= minProcs) {
+    const probe = { tls, ...(socket ? { socketPath: socket } : {}) };
+    if ((await httpStatus(port, path, probe)) === 200 && p.tree().length >= minProcs) {
       // Workers booting after the first answered: a moment for the rest to listen.
       await sleep(300);
       return;
@@ -102,7 +114,7 @@ async function ready(p: Starting, port: number, path: string, minProcs: number, 
     await sleep(100);
   }
   await p.stop();
-  throw new Error(`${what} did not become ready on 127.0.0.1:${port} within 20 s:\n${p.stderr()}`);
+  throw new Error(`${what} did not become ready on ${socket ?? `127.0.0.1:${port}`} within 20 s:\n${p.stderr()}`);
 }
 
 const NODE_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'warn' };
@@ -114,13 +126,16 @@ interface GatewaySpec {
   /** Behind nginx on the same host: believe its X-Forwarded-* (what compose does with private ranges). */
   behindProxy: boolean;
   tlsDir?: string | undefined;
+  /** Listen on this unix socket (its default mode, 660) instead of 127.0.0.1:port. */
+  unixSocket?: string;
   logLevel: string;
   extraArgs: string[];
 }
 
 async function gateway(g: GatewaySpec): Promise<Gateway> {
   const args = [
-    ...['-w', String(g.workers), '-b', `127.0.0.1:${g.port}`, '--log-level', g.logLevel],
+    ...['-w', String(g.workers), '-b', g.unixSocket ? `unix:${g.unixSocket}` : `127.0.0.1:${g.port}`],
+    ...['--log-level', g.logLevel],
     ...(g.tlsDir ? ['--certfile', join(g.tlsDir, 'tls.crt'), '--keyfile', join(g.tlsDir, 'tls.key')] : []),
     ...(g.behindProxy ? ['--forwarded-allow-ips', '127.0.0.1'] : []),
     ...g.extraArgs,
@@ -133,7 +148,7 @@ async function gateway(g: GatewaySpec): Promise<Gateway> {
     stderr: () => gw.stderrText.slice(-32 * 1024),
     stop: () => gw.stop(),
   };
-  await ready(starting, g.port, '/healthz', g.workers + 1, 'gateway', g.tlsDir !== undefined);
+  await ready(starting, g.port, '/healthz', g.workers + 1, 'gateway', g.tlsDir !== undefined, g.unixSocket);
   // With the workers' lines logged, wait until each has said it is ready.
   if (g.logLevel === 'info' || g.logLevel === 'debug')
     await gw.until('all workers ready', () => gw.readyWorkers().length === g.workers);
@@ -214,6 +229,20 @@ export async function startTopology(name: TopologyName, opts: TopologyOptions = 
     if (name === 'gunicorn') {
       backends.push(await gunicorn(workers, port, cpus));
       return result();
+    }
+    if (name === 'full-uds') {
+      // nginx first: the socket's directory is given to its workers' group, read from a running worker.
+      const sock = socketDir();
+      backends.push({ exited: () => false, tree: () => [], stderr: () => '', stop: async () => sock.remove() });
+      const nginx = await startNativeNginx({ ...nginxOpts, port, upstreams: [`unix:${sock.path}`] });
+      try {
+        sock.grant(nginxWorkerGid(nginx.pids()));
+        await addGateway({ ...gatewaySpec(0, false), unixSocket: sock.path });
+      } catch (error) {
+        await nginx.stop();
+        throw error;
+      }
+      return result(nginx);
     }
     const upstreams: string[] = [];
     if (name === 'proxy' || name === 'proxy-tls') {

@@ -16,6 +16,7 @@ import {
   missingBuild,
   onPath,
   request,
+  runAsync,
   startTopology,
   vanished,
   waitListening,
@@ -65,6 +66,18 @@ test('launch: the program runs from the repository root, listens, and stop() end
   await p.stop();
   assert.ok(p.exited());
   assert.deepEqual(vanished([p.pid]), [p.pid]);
+});
+
+test('runAsync: the status and both streams without blocking; a command past its time is killed', async () => {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 20);
+  const ran = await runAsync('sh', ['-c', 'sleep 0.3; echo out; echo err >&2; exit 3'], { env: { X: '1' } });
+  clearInterval(timer);
+  assert.deepEqual(ran, { status: 3, stdout: 'out\n', stderr: 'err\n' });
+  assert.ok(ticks > 0, 'this process kept running while the command did');
+  const killed = await runAsync('sleep', ['30'], { timeoutMs: 200 });
+  assert.equal(killed.status, null);
+  await assert.rejects(runAsync('/nonexistent/command', []), /ENOENT/);
 });
 
 test('endpoint: where to connect, through the host names a Serving maps', () => {

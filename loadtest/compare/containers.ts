@@ -47,7 +47,16 @@ import {
 export { baseImages, cgroupCpuFiles, findCgroupCpuFile, parseCgroupCpu } from '@gw/harness';
 
 export const COMPOSE_TOPOLOGIES = ['gateway', 'proxy', 'full'] as const;
-export type ComposeTopologyName = (typeof COMPOSE_TOPOLOGIES)[number];
+/** Measured in compose mode when named: `full-uds` is profile full with docker-compose.uds.yml over it. */
+export const COMPOSE_EXTRA_TOPOLOGIES = ['full-uds'] as const;
+export type ComposeTopologyName = (typeof COMPOSE_TOPOLOGIES)[number] | (typeof COMPOSE_EXTRA_TOPOLOGIES)[number];
+/** The profile a topology runs, and the override files over docker-compose.yml it adds. */
+export const PROFILE: Record<ComposeTopologyName, { profile: string; files: string[] }> = {
+  gateway: { profile: 'gateway', files: [] },
+  proxy: { profile: 'proxy', files: [] },
+  full: { profile: 'full', files: [] },
+  'full-uds': { profile: 'full', files: ['docker-compose.uds.yml'] },
+};
 export const COMPOSE_PROJECT = process.env.COMPARE_COMPOSE_PROJECT ?? 'gwcompare';
 /** Image names of the comparison (not the `local` tag a developer uses, nor the container test's). */
 export const STACK_IMAGE = 'node-gateway-stack';
@@ -59,6 +68,7 @@ export const SERVICES: Record<ComposeTopologyName, { entry: string; services: st
   gateway: { entry: 'gateway', services: ['gateway'], entryPort: 8000 },
   proxy: { entry: 'nginx-proxy', services: ['nginx-proxy', 'app'], entryPort: 8080 },
   full: { entry: 'nginx-full', services: ['nginx-full', 'gateway-full'], entryPort: 8080 },
+  'full-uds': { entry: 'nginx-full', services: ['nginx-full', 'gateway-full'], entryPort: 8080 },
 };
 
 /**
@@ -202,10 +212,10 @@ export async function startComposeTopology(
   if (!cli) throw new Error('no compose CLI');
   const workers = opts.workers ?? 2;
   const dir = mkdtempSync(join(tmpdir(), 'compare-compose-'));
-  const files = [join(ROOT, 'docker-compose.yml')];
+  const files = [join(ROOT, 'docker-compose.yml'), ...PROFILE[name].files.map((f) => join(ROOT, f))];
   const oneCpu = opts.cpus !== undefined && /^\d+$/.test(opts.cpus);
   let nginxConf: string | undefined;
-  if (name !== 'gateway') {
+  if (SERVICES[name].entry !== 'gateway') {
     nginxConf = join(dir, 'nginx.conf.template');
     const shippedConf = readFileSync(join(ROOT, 'nginx/templates/nginx.conf.template'), 'utf8');
     const workerProcesses = opts.nginxWorkers ?? (oneCpu ? 1 : undefined);
@@ -230,7 +240,8 @@ export async function startComposeTopology(
     GATEWAY_CERTFILE: '',
     GATEWAY_KEYFILE: '',
   };
-  const stack: ComposeStack = { cli, project: opts.project ?? COMPOSE_PROJECT, files, profile: name, env };
+  const project = opts.project ?? COMPOSE_PROJECT;
+  const stack: ComposeStack = { cli, project, files, profile: PROFILE[name].profile, env };
   const down = (): void => {
     compose(stack, ['down', '-v', '--remove-orphans', '--timeout', '10']);
     rmSync(dir, { recursive: true, force: true });

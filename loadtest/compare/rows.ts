@@ -204,8 +204,8 @@ export function parseWrk(
   return {
     rps,
     requests,
-    p50: wrkMs(/^\s+50%\s+(\S+)$/m.exec(out)?.[1]),
-    p99: wrkMs(/^\s+99%\s+(\S+)$/m.exec(out)?.[1]),
+    p50: wrkMs(/^\s+50%\s+(\S+)\s*$/m.exec(out)?.[1]),
+    p99: wrkMs(/^\s+99%\s+(\S+)\s*$/m.exec(out)?.[1]),
     errors: wrkErrors(out),
   };
 }

@@ -31,6 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { composeCli, endpoint, onPath, type Serving, startTopology, TOPOLOGIES, type TopologyName } from '@gw/harness';
 import {
   buildImages,
+  COMPOSE_EXTRA_TOPOLOGIES,
   COMPOSE_PROJECT,
   COMPOSE_TOPOLOGIES,
   type ComposeTopologyName,
@@ -56,7 +57,7 @@ const PYTHON_IN_COMPOSE =
   'no image (Python reference): see results/published/native/, or name it in --topologies to run it natively here';
 const isPython = (t: TopologyName) => t === 'gunicorn' || t === 'nginx-gunicorn';
 const isComposeTopology = (t: string): t is ComposeTopologyName =>
-  (COMPOSE_TOPOLOGIES as readonly string[]).includes(t);
+  [...COMPOSE_TOPOLOGIES, ...COMPOSE_EXTRA_TOPOLOGIES].includes(t as ComposeTopologyName);
 
 /** Re-runs this script under flock(1) on the measurement lock (unless --no-lock); returns in the process that holds it. */
 async function holdLock(o: Options): Promise<void> {
@@ -146,12 +147,7 @@ async function main(): Promise<void> {
   const hasWrk = onPath('wrk');
   const mode = resolveMode(o);
   const { topologies, scenarios } = selection(o, mode.compose ? COMPOSE_TOPOLOGIES : TOPOLOGIES);
-  // k6 runs every scenario but h2 (h2load) and the warm-up: an h2-only run needs none (h2 warms up on its own).
   const hasK6 = spawnSync(K6, ['version'], { stdio: 'ignore' }).status === 0;
-  if (!hasK6 && scenarios.some((s) => s !== 'h2')) {
-    console.error(`compare: no k6 (${K6}) on PATH`);
-    process.exit(2);
-  }
   // Counted before this process pins itself (availableParallelism follows the affinity mask).
   const cores = availableParallelism();
   const hasTaskset = onPath('taskset');
@@ -159,11 +155,19 @@ async function main(): Promise<void> {
   if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', o.loadCpus, String(process.pid)], { stdio: 'ignore' });
   const OUT = runFolder(o);
 
-  const k: Knobs = { ...o, hasWrk, ...(hasK6 ? {} : { warmup: 0 }) };
+  // An h2-only run warms up with its own h2load windows: without k6 it skips k6's warm-up instead of stopping.
+  const k: Knobs = { ...o, hasWrk, ...(!hasK6 && scenarios.every((s) => s === 'h2') ? { warmup: 0 } : {}) };
   /** Why a topology is not measured in this run, or undefined. */
   const whyNot = (t: TopologyName) => (mode.compose && isComposeTopology(t) ? undefined : unavailable(t));
   const runnable = topologies.filter((t) => !whyNot(t));
   const plan = runnable.flatMap((t) => runOrder(scenarios, k, isPython(t)));
+  // k6 only where a step needs it: capacity alone is wrk's (where wrk is), so with --warmup 0 a
+  // capacity run needs no k6; h2 is h2load's.
+  const needsK6 = plan.some((s) => s.name !== 'h2' && (s.name !== 'capacity' || !hasWrk));
+  if (needsK6 && !hasK6) {
+    console.error(`compare: no k6 (${K6}) on PATH (a capacity-only run with --warmup 0 needs only wrk)`);
+    process.exit(2);
+  }
   const progress = new Progress(
     plan.length,
     plan.reduce((a, s) => a + s.planned(k) + 3, 0),

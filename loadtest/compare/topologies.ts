@@ -25,6 +25,7 @@ export const DESCRIPTIONS: Record<TopologyName, string> = {
   'gateway-tls': 'client —TLS→ gateway (N workers, --certfile/--keyfile) → app',
   'full-tls': 'client —TLS→ nginx → gateway (N workers) → app',
   'proxy-tls': "client —TLS→ nginx → N × app's own server (one process each)",
+  'full-uds': 'client → nginx —unix socket→ gateway (N workers) → app',
 };
 
 /** Versions of what serves, for the report. */

@@ -15,6 +15,7 @@ import {
   comparisonNginxConf,
   findCgroupCpuFile,
   overrideFile,
+  PROFILE,
   parseCgroupCpu,
   SERVICES,
 } from '../compare/containers.ts';
@@ -476,6 +477,9 @@ Requests/sec:  16327.01
 `;
   assert.deepEqual(parseWrk(out), { rps: 16327.01, requests: 163270, p50: 1.96, p99: 21.97, errors: 7 });
   assert.equal(parseWrk('connection refused'), undefined);
+  // wrk pads the unit to two characters: seconds come as "1.14s " (with a trailing space).
+  const slow = out.replace('   1.96ms', '500.00us ').replace('  21.97ms', '    1.14s ');
+  assert.deepEqual(parseWrk(slow), { rps: 16327.01, requests: 163270, p50: 0.5, p99: 1140, errors: 7 });
 });
 
 test('CPU accounting: a busy child and its own child are found and their CPU counted', async () => {
@@ -654,7 +658,11 @@ test('compose override: every service of the profile pinned to the cpuset, nginx
   assert.deepEqual(parse(overrideFile('gateway', undefined)).services, { gateway: {} });
   // The services named here exist in the committed compose file, in that profile.
   const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-  for (const [profile, { services }] of Object.entries(SERVICES)) {
+  for (const [name, { services }] of Object.entries(SERVICES)) {
+    const { profile, files } = PROFILE[name as keyof typeof PROFILE];
+    // An override over it (full-uds: docker-compose.uds.yml) names services of that profile only.
+    for (const f of files)
+      for (const svc of services) assert.match(readFileSync(join(ROOT, f), 'utf8'), new RegExp(`\n  ${svc}:\n`));
     for (const svc of services)
       assert.match(
         composeText,

@@ -9,25 +9,22 @@
  * Needs a Docker engine with the project's images buildable (see docs/containers.md); skipped
  * with a reason otherwise. Uses its own compose project and free host ports, and tears down.
  */
-import { composeCli, compose as composeRun, dockerAnswers, freePort, sh } from '@gw/harness';
+import { composeCli, dockerAnswers, sh } from '@gw/harness';
+import { composeStack, failuresIn } from '../lib/compose-stack.js';
 import { type CaseResult, failureKinds, Load, report, round, type Sample, sleep } from '../lib/measure.js';
 
 const PROJECT = 'gwfaults';
 const RATE = Number(process.env.RATE ?? 100);
 
-/** Failures after the event, and when the last one was (the recovery time). */
+/** Failures after the event (errors and 5xx), and how long until the last one ended (the recovery time). */
 function afterEvent(samples: Sample[], eventAt: number, until: number) {
-  const window = samples.filter((s) => s.start >= eventAt && s.start < until);
-  const failed = window.filter((s) => s.error !== undefined || s.status >= 500 || s.status === 0);
-  const byKind: Record<string, number> = {};
-  for (const f of failed) byKind[f.error ?? String(f.status)] = (byKind[f.error ?? String(f.status)] ?? 0) + 1;
-  const lastFailure = failed.length ? Math.max(...failed.map((f) => f.end)) : eventAt;
-  return {
-    requests: window.length,
-    failed: failed.length,
-    byKind,
-    recoverMs: failed.length ? lastFailure - eventAt : 0,
-  };
+  const { lastFailureEnd, ...r } = failuresIn(
+    samples,
+    eventAt,
+    until,
+    (s) => s.error !== undefined || s.status >= 500 || s.status === 0,
+  );
+  return { ...r, recoverMs: lastFailureEnd === undefined ? 0 : lastFailureEnd - eventAt };
 }
 
 const rows: CaseResult[] = [];
@@ -46,40 +43,18 @@ const cli = dockerAnswers() ? composeCli() : undefined;
 if (!cli) {
   skipAll('no Docker engine or compose CLI');
 } else {
-  const ports = {
-    HOST_PORT_GATEWAY: await freePort(),
-    HOST_PORT_PROXY: await freePort(),
-    HOST_PORT_FULL: await freePort(),
-    HOST_PORT_PROXY_TLS: await freePort(),
-    HOST_PORT_FULL_TLS: await freePort(),
-  };
-  // (harness sh and compose use the legacy builder.)
-  const env = { HOST_BIND: '127.0.0.1', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
-  const compose = (profile: string, args: string[]) => {
-    const r = composeRun({ cli, project: PROJECT, files: [], profile, env }, args, 300_000);
-    return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-  };
+  const stack = await composeStack(cli, PROJECT);
+  const { ports, compose } = stack;
   const cases: Array<{ profile: 'proxy' | 'full'; service: string; port: number }> = [
     // nginx as shipped: HTTPS (development certificate), plain HTTP redirects.
     { profile: 'full', service: 'gateway-full', port: ports.HOST_PORT_FULL_TLS },
     { profile: 'proxy', service: 'app', port: ports.HOST_PORT_PROXY_TLS },
   ];
   for (const c of cases) {
-    const down = () => compose(c.profile, ['down', '-v', '--remove-orphans']);
+    const down = () => stack.down(c.profile);
     try {
       down();
-      const up = compose(c.profile, ['up', '-d', '--build']);
-      if (up.status !== 0) throw new Error(`compose up failed:\n${up.out.slice(-2000)}`);
-      // 127.0.0.1 is among the names nginx serves (it refuses unknown Host names).
-      const base = `https://127.0.0.1:${c.port}`;
-      // Healthy: answers 200 on / through nginx (bounded wait).
-      let healthy = false;
-      for (let i = 0; i < 120 && !healthy; i++) {
-        const probe = new Load({ baseUrl: base, rate: 2, maxSeconds: 1, timeoutMs: 2000 });
-        await sleep(600);
-        healthy = (await probe.stop()).some((s) => s.status === 200);
-      }
-      if (!healthy) throw new Error('the stack did not become healthy in 60 s');
+      const base = await stack.upHealthy(c.profile, c.port);
 
       const nginxService = c.profile === 'full' ? 'nginx-full' : 'nginx-proxy';
       const nginxStarted = () => {

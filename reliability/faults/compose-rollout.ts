@@ -13,54 +13,14 @@
  * Needs a Docker engine with the project's images buildable (see docs/containers.md); skipped
  * with a reason otherwise. Uses its own compose project and free host ports, and tears down.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { composeCli, compose as composeRun, dockerAnswers, freePort, LEGACY_BUILDER, ROOT, sh } from '@gw/harness';
-import { type CaseResult, failureKinds, Load, ok, report, round, type Sample, sleep } from '../lib/measure.js';
+import { composeCli, dockerAnswers, ROOT, runAsync, sh } from '@gw/harness';
+import { composeStack, failuresIn } from '../lib/compose-stack.js';
+import { type CaseResult, failureKinds, Load, ok, report, round, sleep } from '../lib/measure.js';
 
 const PROJECT = 'gwrollout';
 const RATE = Number(process.env.RATE ?? 100);
 const BODY = 'x'.repeat(4096);
-
-interface Window {
-  requests: number;
-  failed: number;
-  byKind: Record<string, number>;
-}
-
-function window(samples: Sample[], from: number, to: number): Window {
-  const inside = samples.filter((s) => s.start >= from && s.start < to);
-  const failed = inside.filter((s) => !ok(s));
-  const byKind: Record<string, number> = {};
-  for (const f of failed) byKind[f.error ?? String(f.status)] = (byKind[f.error ?? String(f.status)] ?? 0) + 1;
-  return { requests: inside.length, failed: failed.length, byKind };
-}
-
-/**
- * A command run without blocking this process: the load's clock must keep firing while compose
- * works (a spawnSync would hold every request until the command returned).
- */
-function runAsync(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...LEGACY_BUILDER, ...env } });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, out });
-    });
-  });
-}
 
 const rows: CaseResult[] = [];
 const cli = dockerAnswers() ? composeCli() : undefined;
@@ -74,22 +34,8 @@ if (!cli) {
       figures: {},
     });
 } else {
-  const ports = {
-    HOST_PORT_GATEWAY: await freePort(),
-    HOST_PORT_PROXY: await freePort(),
-    HOST_PORT_FULL: await freePort(),
-    HOST_PORT_PROXY_TLS: await freePort(),
-    HOST_PORT_FULL_TLS: await freePort(),
-  };
-  const env = {
-    HOST_BIND: '127.0.0.1',
-    STACK_TAG: 'rollout-a',
-    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-  };
-  const compose = (profile: string, args: string[], extra: Record<string, string> = {}) => {
-    const r = composeRun({ cli, project: PROJECT, files: [], profile, env: { ...env, ...extra } }, args, 300_000);
-    return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-  };
+  const stack = await composeStack(cli, PROJECT, { STACK_TAG: 'rollout-a' });
+  const { ports, env, compose } = stack;
   // Each replacement brings a new tag of the same image: what a new version looks like to compose.
   const retag = (tag: string) => {
     for (const image of ['node-gateway-stack', 'node-gateway-stack-nginx'])
@@ -102,19 +48,10 @@ if (!cli) {
   ] as const;
   const tags: string[] = [];
   for (const c of cases.filter((x) => !only || only.includes(x.profile))) {
-    const down = () => compose(c.profile, ['down', '-v', '--remove-orphans', '--timeout', '10']);
+    const down = () => stack.down(c.profile);
     try {
       down();
-      const up = compose(c.profile, ['up', '-d', '--build']);
-      if (up.status !== 0) throw new Error(`compose up failed:\n${up.out.slice(-2000)}`);
-      const base = `https://127.0.0.1:${c.port}`;
-      let healthy = false;
-      for (let i = 0; i < 120 && !healthy; i++) {
-        const probe = new Load({ baseUrl: base, rate: 2, maxSeconds: 1, timeoutMs: 2000 });
-        await sleep(600);
-        healthy = (await probe.stop()).some((s) => s.status === 200);
-      }
-      if (!healthy) throw new Error('the stack did not become healthy in 60 s');
+      const base = await stack.upHealthy(c.profile, c.port);
 
       const load = new Load({
         baseUrl: base,
@@ -130,10 +67,7 @@ if (!cli) {
           way: 'scripts/rollout',
           run: (tag: string) =>
             runAsync(join(ROOT, 'scripts/rollout'), ['-p', PROJECT, c.service], {
-              ...env,
-              STACK_TAG: tag,
-              COMPOSE: cli.join(' '),
-              COMPOSE_PROFILES: c.profile,
+              env: { ...env, STACK_TAG: tag, COMPOSE: cli.join(' '), COMPOSE_PROFILES: c.profile },
             }),
         },
         {
@@ -149,7 +83,7 @@ if (!cli) {
                 c.profile,
                 ...['up', '-d', '--no-deps', '--force-recreate', c.service],
               ],
-              { ...env, STACK_TAG: tag },
+              { env: { ...env, STACK_TAG: tag } },
             ),
         },
       ];
@@ -163,7 +97,7 @@ if (!cli) {
         const ran = await w.run(tag);
         const tookS = (performance.now() - t0) / 1000;
         await sleep(5000);
-        const r = window(load.samples, from, load.now());
+        const r = failuresIn(load.samples, from, load.now(), (s) => !ok(s));
         if (r.failed) {
           // What nginx says about them: its error lines and the failed requests' upstreams.
           const nginx = compose(c.profile, [
@@ -185,7 +119,7 @@ if (!cli) {
           result:
             `${r.failed} failed of ${r.requests} (GET / and POST /upload at ${RATE} req/s, ${cli.join(' ')})` +
             `${r.failed ? `: ${failureKinds(r.byKind)}` : ''}; the command took ${round(tookS, 1)} s` +
-            (pass ? '' : `; it FAILED: ${ran.out.slice(-400)}`),
+            (pass ? '' : `; it FAILED: ${(ran.stderr + ran.stdout).slice(-400)}`),
           figures: { ...r, tookS: round(tookS, 1), way: w.way, cli: cli.join(' ') },
         });
         await sleep(3000);

@@ -113,7 +113,8 @@ export class Arbiter {
    * stop. Skipped when no worker is ready (/readyz said 503 already). A second TERM cuts it short.
    */
   private readonly handlers: Record<MasterSignal, () => void> = {
-    HUP: () => void this.reload(),
+    // A HUP while the first generation boots is kept until it is up (Gunicorn's loop acts on it too).
+    HUP: () => void (this.phase === 'booting' ? this.ready.then(() => this.reload()) : this.reload()),
     TERM: () => {
       const delayS = this.config.shutdown_delay;
       if (this.shutdownDelay) return this.stop(true, 'a second TERM');

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RequestListener } from './app-loader.js';
+import { limitBody } from './body-limit.js';
 import type { TrustFn } from './forwarded.js';
 import { mayContinue, useTargetAuthority, vetForwarded, vetHead } from './head-checks.js';
 import type { AccessLog } from './logger.js';
@@ -20,34 +21,19 @@ import { dropForbiddenTrailers } from './trailers.js';
 import type { UpgradeGuard } from './upgrades.js';
 import type { WorkerStats } from './worker-stats.js';
 
-/**
- * Counts body bytes as the parser pushes them, so a chunked body over the limit is cut off even
- * when the app streams it and never looks at its size.
- */
+/** The body cut at the limit: a 413, and the app's request stream ends with an error. */
 function watchBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
-  let seen = 0;
-  const push = req.push.bind(req);
-  req.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
-    if (chunk !== null && chunk !== undefined) {
-      seen += (chunk as Buffer).length;
-      if (seen > limit) {
-        // Nothing more of this body reaches the app: the parser goes on reading it (for the
-        // lingering close after the 413) into nothing.
-        req.push = () => true;
-        reject(res, 413, `request body is larger than ${limit} bytes`);
-        // The app's request stream ends with an error. Node would also destroy the socket of a
-        // request destroyed before its end, which resets the connection under the 413: without
-        // its socket for that one call, only the stream is destroyed, and the socket is left to
-        // the lingering close.
-        const socket = req.socket;
-        (req as { socket: Socket | null }).socket = null;
-        req.destroy(new Error(`request body is larger than ${limit} bytes`));
-        req.socket = socket;
-        return false;
-      }
-    }
-    return push(chunk, encoding);
-  };
+  limitBody(req, limit, () => {
+    reject(res, 413, `request body is larger than ${limit} bytes`);
+    // Node would also destroy the socket of a request destroyed before its end, which resets the
+    // connection under the 413: without its socket for that one call, only the stream is
+    // destroyed, and the socket is left to the lingering close (the parser reads the rest).
+    const socket = req.socket;
+    (req as { socket: Socket | null }).socket = null;
+    req.destroy(new Error(`request body is larger than ${limit} bytes`));
+    req.socket = socket;
+    return false;
+  });
 }
 
 export interface PipelineOptions {

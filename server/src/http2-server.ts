@@ -20,6 +20,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
+import { limitBody } from './body-limit.js';
 import type { TrustFn } from './forwarded.js';
 import { reject } from './refusals.js';
 import type { Config } from './settings.js';
@@ -63,26 +64,14 @@ function endStreamAfterAnswer(this: http2.ServerHttp2Stream): void {
   this.resume();
 }
 
-/**
- * An HTTP/2 body has no Content-Length to check up front when the client sends none: it is counted
- * as it arrives and cut at the limit with a 413 (the stream is then reset once the 413 is out).
- */
+/** The body cut at the limit with a 413 (the stream is then reset once the 413 is out). */
 function watchBody(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, limit: number): void {
-  let seen = 0;
-  const push = req.push.bind(req);
-  req.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
-    if (chunk !== null && chunk !== undefined) {
-      seen += (chunk as Buffer).length;
-      if (seen > limit) {
-        req.push = () => true;
-        reject(res as unknown as ServerResponse, 413, `request body is larger than ${limit} bytes`);
-        // Not false: a request paused now would be resumed by Node after its stream closed, which
-        // Node's compatibility layer does not expect (an internal assertion, as an 'error').
-        return true;
-      }
-    }
-    return push(chunk, encoding);
-  };
+  limitBody(req, limit, () => {
+    reject(res as unknown as ServerResponse, 413, `request body is larger than ${limit} bytes`);
+    // Not false: a request paused now would be resumed by Node after its stream closed, which
+    // Node's compatibility layer does not expect (an internal assertion, as an 'error').
+    return true;
+  });
 }
 
 /** The worker's HTTP/2 sessions: created from its HTTP/1 servers' connections, drained with GOAWAY. */

@@ -28,6 +28,21 @@ test('a boot of ~2 s (its loop blocked half of it) with --timeout 1 --boot-timeo
   }
 });
 
+test('a HUP while the first workers still boot is not lost: the reload follows once they are up', async () => {
+  const gw = new Gateway(['-w', '1', '-b', '127.0.0.1:0', fixture('slow-boot.mjs')], { BOOT_MS: '4000' });
+  try {
+    await gw.waitFor(/^Booting worker/);
+    assert.equal(gw.readyWorkers().length, 0, 'the worker is still booting when the HUP comes');
+    gw.signal('SIGHUP');
+    await gw.waitFor(/Reload complete/);
+    const first = gw.lines.find((l) => l.role === 'worker' && /^Worker ready/.test(l.msg ?? ''))?.pid;
+    await gw.until('the reloaded worker alone', () => gw.readyWorkers().length === 1 && gw.readyWorkers()[0] !== first);
+    assert.equal((await request(`${gw.url}/`)).json().pid, gw.readyWorkers()[0]);
+  } finally {
+    await gw.stop();
+  }
+});
+
 test('the default boot timeout is max(timeout, 30), shown by --print-config', () => {
   const printed = (args: string[]) =>
     spawnSync(process.execPath, [CLI, '--print-config', ...args], {

@@ -4,9 +4,8 @@
  * helpers only tests use. Waits are bounded so a broken gateway fails a test instead of hanging
  * it; nothing asserts on speed.
  */
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Reply } from '@gw/harness';
+import { exchange, type Reply } from '@gw/harness';
 
 export { CLI, Gateway, type LogLine, type Reply, request, startGateway } from '@gw/harness';
 
@@ -14,29 +13,15 @@ export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const fixture = (name: string): string => `${FIXTURES}${name}`;
 
 /** Sends raw bytes and returns everything the server writes back until it closes (or `limitMs`). */
-export function rawExchange(
+export async function rawExchange(
   port: number,
   payload: string | Buffer,
   limitMs = 5000,
   host = '127.0.0.1',
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, host);
-    let out = '';
-    sock.setEncoding('utf8');
-    sock.on('data', (c: string) => {
-      out += c;
-    });
-    sock.on('error', (err: NodeJS.ErrnoException) =>
-      err.code === 'ECONNRESET' || err.code === 'EPIPE' ? resolve(out) : reject(err),
-    );
-    sock.on('close', () => resolve(out));
-    sock.setTimeout(limitMs, () => {
-      sock.destroy();
-      resolve(out);
-    });
-    sock.write(payload);
-  });
+  const r = await exchange(port, payload, { host, limitMs });
+  if (r.error) throw new Error(`raw exchange with ${host}:${port}: ${r.error}`);
+  return Buffer.from(r.text, 'latin1').toString('utf8');
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

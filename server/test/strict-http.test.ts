@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { sharedDevCertDir } from '@gw/harness';
+import { exchange, sharedDevCertDir } from '@gw/harness';
 import { CLI, fixture, type Gateway, rawExchange, startGateway } from './helpers.js';
 
 const H = 'Host: localhost\r\n';
@@ -19,26 +19,7 @@ const status = (text: string) => Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?
 const bodyOf = (text: string) => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
 
 /** Sends `payload` and resolves once the server closes: everything it wrote, and whether it closed. */
-function untilClosed(port: number, payload: string, limitMs = 15_000): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve({ text, closed: false });
-    }, limitMs);
-    sock.setEncoding('latin1');
-    sock.on('data', (c: string) => {
-      text += c;
-    });
-    sock.on('error', () => undefined);
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text, closed: true });
-    });
-    sock.write(payload);
-  });
-}
+const untilClosed = (port: number, payload: string, limitMs = 15_000) => exchange(port, payload, { limitMs });
 
 describe('RFC 9112 strictness (the gateway alone)', () => {
   let gw: Gateway;

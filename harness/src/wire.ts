@@ -1,7 +1,7 @@
 /**
- * Raw HTTP/1.1 on a socket: what the bad-input tests, the fuzzer and the slow-client attackers
- * send, byte for byte, without a client library normalising it first. Every exchange is bounded
- * in time, and tells whether the server closed the connection (the point of many checks).
+ * Raw HTTP/1.1 on a socket: what the bad-input, strictness and fuzz tests and the slow-client
+ * attackers send, byte for byte, without a client library normalising it first. Every exchange is
+ * bounded in time, and tells whether the server closed the connection (the point of many checks).
  */
 import net from 'node:net';
 
