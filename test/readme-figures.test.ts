@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Row, RunInfo } from '../loadtest/compare/report.ts';
+import { h2Between, h2OverH1, type Row, type RunInfo } from '../loadtest/compare/report.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -25,19 +25,12 @@ interface Reliability {
 type Source =
   | { kind: 'run'; path: string; run: RunInfo; dir: string }
   | { kind: 'reliability'; path: string; results: Reliability }
-  | { kind: 'h2'; path: string; h2: H2Bench }
   | { kind: 'static'; path: string; bench: StaticBench }
   | { kind: 'nginx-cost'; path: string; cost: NginxCost };
 
 /** What loadtest/compare/nginx-cost.ts publishes (loadtest/results/published/minproxy/nginx-cost.json). */
 interface NginxCost {
   variants: Array<{ name: string; rps: number; cpuPer1k: number; rpsOverShipped: number; cpuOverShipped: number }>;
-}
-
-/** What server/bench/h2.ts publishes (loadtest/results/published/h2/h2.json). */
-interface H2Bench {
-  cases: Record<'gateway h2' | 'gateway h1' | 'nginx h2', { rps: number; cpuPer1k: number }>;
-  ratios: Record<'rpsH2OverH1' | 'rpsGatewayH2OverNginxH2' | 'cpuH2OverH1' | 'cpuGatewayH2OverNginxH2', number>;
 }
 
 /** What server/bench/static.ts publishes (loadtest/results/published/static/static.json). */
@@ -63,10 +56,6 @@ function loadSource(link: string, published: string | undefined): Source {
   if (costFile) {
     const path = `loadtest/results/published/${published}/${costFile}`;
     return { kind: 'nginx-cost', path, cost: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as NginxCost };
-  }
-  if (published === 'h2') {
-    const path = 'loadtest/results/published/h2/h2.json';
-    return { kind: 'h2', path, h2: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as H2Bench };
   }
   const dir = join(ROOT, 'loadtest/results/published', published);
   const path = `loadtest/results/published/${published}/run.json`;
@@ -175,6 +164,17 @@ const TLS_ROWS: Record<string, string> = {
   '(no TLS: gateway alone)': 'gateway',
 };
 
+/** The README's HTTP/2 table: a row label → the h2 row's topology and protocol, as "topology|protocol". */
+const H2_ROWS: Record<string, string> = {
+  'h2 to the gateway': 'gateway-tls|h2',
+  'HTTP/1.1 to the gateway': 'gateway-tls|http/1.1',
+  'h2 to nginx → gateway': 'full-tls|h2',
+  'HTTP/1.1 to nginx → gateway': 'full-tls|http/1.1',
+};
+const h2Row = (s: Source, key: string) => {
+  const [topology, protocol] = key.split('|');
+  return row(s, topology!, 'h2', step(protocol!));
+};
 const UDS_ROWS: Record<string, string> = {
   'TCP (`full`)': 'full',
   'a unix socket (`full-uds`)': 'full-uds',
@@ -310,6 +310,15 @@ const TABLES: TableCheck[] = [
       { header: /^CPU ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.cpuOverShipped] },
     ],
   },
+  {
+    first: 'over TLS, ALPN',
+    key: (label) => H2_ROWS[label] ?? `(no h2 row for "${label}")`,
+    columns: [
+      { header: /^req\/s \(median of the rounds\)$/, values: (s, k) => [h2Row(s, k)?.rps] },
+      { header: /^p50 \/ p99 ms$/, values: (s, k) => [h2Row(s, k)?.p50, h2Row(s, k)?.p99] },
+      { header: /^CPU s \/ 1k req$/, values: (s, k) => [h2Row(s, k)?.cpuPer1k ?? undefined] },
+    ],
+  },
 ];
 
 TABLES.push(udsTable('nginx → gateway over'), udsTable('compose: nginx → gateway over'));
@@ -422,8 +431,6 @@ function gzipSaving(s: Source): number | undefined {
 
 const tlsRow = (s: Source, t: string, stepName: string) =>
   row(s, t, 'tls', (r) => (stepName === 'wrk' ? r.step.startsWith('wrk') : r.step === stepName));
-
-const h2 = (s: Source) => (s.kind === 'h2' ? s.h2 : undefined);
 
 const CLAIMS: Claim[] = [
   {
@@ -608,19 +615,25 @@ const CLAIMS: Claim[] = [
     },
   },
   {
-    text: 'over HTTP/2 the gateway served {}× its HTTP/1.1 requests per second at {}× the CPU per request',
-    from: 'h2',
-    values: (s) => [h2(s)?.ratios.rpsH2OverH1, h2(s)?.ratios.cpuH2OverH1],
+    text: 'Over HTTP/2 the gateway served {}× its HTTP/1.1 requests per second at {}× the CPU per request',
+    from: 'run',
+    values: (s) => {
+      const q = s.kind === 'run' ? h2OverH1(s.run.rows, 'gateway-tls') : undefined;
+      return [q?.rps ?? undefined, q?.cpu ?? undefined];
+    },
+  },
+  {
+    text: "nginx's h2, at 200 requests in flight, cost it {}× its own HTTP/1.1 CPU per request",
+    from: 'run',
+    values: (s) => [s.kind === 'run' ? (h2OverH1(s.run.rows, 'full-tls').cpu ?? undefined) : undefined],
   },
   {
     text: 'the gateway alone served {}× the requests per second at {}× the CPU per request ({} vs {} CPU s / 1k)',
-    from: 'h2',
-    values: (s) => [
-      h2(s)?.ratios.rpsGatewayH2OverNginxH2,
-      h2(s)?.ratios.cpuGatewayH2OverNginxH2,
-      h2(s)?.cases['gateway h2'].cpuPer1k,
-      h2(s)?.cases['nginx h2'].cpuPer1k,
-    ],
+    from: 'run',
+    values: (s) => {
+      const b = s.kind === 'run' ? h2Between(s.run.rows, 'gateway-tls', 'full-tls', 'h2') : undefined;
+      return [b?.rps ?? undefined, b?.cpu ?? undefined, b?.a.cpuPer1k ?? undefined, b?.b.cpuPer1k ?? undefined];
+    },
   },
   {
     text:

@@ -5,6 +5,7 @@ export * from './cert.ts';
 export * from './cgroup.ts';
 export * from './compose.ts';
 export * from './gateway.ts';
+export * from './h2load.ts';
 export * from './http.ts';
 export * from './minimal.ts';
 export * from './nginx.ts';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Serving, TopologyName } from '@gw/harness';
 import { type Drivers, k6, type Sampler, sampler, wrkCapacity } from './drivers.ts';
+import { h2Windows } from './h2.ts';
 import { note, noteRow, type Progress } from './progress.ts';
 import { type Row, rowsOf, type TopologyInfo, wsRowOf } from './report.ts';
 import { type Knobs, runOrder, type Scenario, type ScenarioName, type StepContext } from './scenarios.ts';
@@ -29,6 +30,13 @@ async function runScenario(run: Run, s: Scenario, topo: Serving, cpu: Sampler, c
   if (typeof steps === 'string') return note(steps);
   for (const step of steps) {
     run.progress.say(`${topo.name}: ${step.label}`);
+    if (step.kind === 'h2load') {
+      for (const row of await h2Windows(run.drivers, topo, cpu, step.plan)) {
+        run.rows.push(row);
+        noteRow(row);
+      }
+      continue;
+    }
     if (step.kind === 'wrk') {
       const row = await wrkCapacity(run.drivers, topo, cpu, s.name);
       if (!row) continue;

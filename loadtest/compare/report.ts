@@ -3,12 +3,14 @@
 // point: the rows (rows.ts), tables (tables.ts) and findings (findings.ts) it is
 // made of are re-exported from here.
 import { findings, tlsFindings } from './findings.ts';
+import { H2_TITLE, h2Pointer, h2RpsChart, h2Section } from './h2-report.ts';
 import { proxyCostSection } from './proxy-cost.ts';
 import type { Row } from './rows.ts';
 import { barChart } from './svg.ts';
 import { find, headline, scenarioTable, type TopologyInfo, tlsTable, wsTable } from './tables.ts';
 
 export { findings, tlsFindings } from './findings.ts';
+export { h2Between, h2Findings, h2OverH1, h2Table } from './h2-report.ts';
 export {
   type CpuOfWindow,
   durationMs,
@@ -49,6 +51,7 @@ const SCENARIO_TITLES: Record<string, string> = {
   churn: 'Connection churn: keep-alive vs a new TCP connection per request',
   tls: 'TLS: where it terminates',
   ws: 'WebSocket echo',
+  h2: H2_TITLE,
 };
 const titleOf = (scenario: string) => SCENARIO_TITLES[scenario] ?? scenario;
 
@@ -119,6 +122,7 @@ function chartsOf(info: RunInfo, scenarios: string[]): Record<string, string> {
   const charts: Record<string, string> = { 'capacity.svg': capacityChart(measuredOf(info)) };
   for (const sc of scenarios) if (sc !== 'capacity') Object.assign(charts, scenarioCharts(info.rows, sc));
   if (scenarios.includes('tls')) charts['tls-rps.svg'] = tlsRpsChart(info.rows);
+  if (scenarios.includes('h2')) charts['h2-rps.svg'] = h2RpsChart(info.rows);
   return charts;
 }
 
@@ -161,7 +165,11 @@ function methodSection(info: RunInfo): string[] {
 }
 
 function headlineSection(info: RunInfo): string[] {
-  const out = ['## Headline', '', headline(info), '', ...bullets(findings(info)), '![capacity](capacity.svg)', ''];
+  // An h2-only run has none of the headline's figures: its findings are in its own section.
+  const onlyH2 = info.rows.length > 0 && info.rows.every((r) => r.scenario === 'h2');
+  const out = onlyH2
+    ? ['## Headline', '', `${H2_TITLE}: see its section below.`, '']
+    : ['## Headline', '', headline(info), '', ...bullets(findings(info)), '![capacity](capacity.svg)', ''];
   const idle = measuredOf(info).filter((t) => t.idleCpuPerS !== undefined);
   if (idle.length) {
     const each = idle.map((t) => `${t.name} ${(t.idleCpuPerS! * 1000).toFixed(1)}`).join(', ');
@@ -184,14 +192,9 @@ const WS_METHOD =
   'send a message every INTERVAL_MS, check each echo and time its round trip; a VU reconnects after ' +
   'MESSAGES echoes. CPU per 1,000 echoes.';
 
-/** HTTP/2 is measured by its own benchmark (h2load, not k6); the TLS section says where. */
-const H2_NOTE =
-  'Every TLS hop here is HTTP/1.1. HTTP/2 (the gateway with ALPN h2 vs HTTP/1.1, and vs nginx terminating h2 ' +
-  'in front of it) is measured by `npm run bench:h2` (h2load), published in `loadtest/results/published/h2/`.';
-
 function tlsSection(rows: Row[]): string[] {
   return [
-    ...[`## ${titleOf('tls')}`, '', TLS_METHOD, '', H2_NOTE, '', tlsTable(rows), ''],
+    ...[`## ${titleOf('tls')}`, '', TLS_METHOD, '', h2Pointer(rows), '', tlsTable(rows), ''],
     ...bullets(tlsFindings(rows)),
     ...['![tls p99](tls-p99.svg)', '![tls CPU](tls-cpu.svg)', '![tls throughput](tls-rps.svg)', ''],
   ];
@@ -219,7 +222,7 @@ function scenarioSection(rows: Row[], sc: string): string[] {
 }
 
 /** Sections of their own for the scenarios whose rows have another shape. */
-const SECTIONS: Record<string, (rows: Row[]) => string[]> = { tls: tlsSection, ws: wsSection };
+const SECTIONS: Record<string, (rows: Row[]) => string[]> = { tls: tlsSection, ws: wsSection, h2: h2Section };
 
 export function renderReport(info: RunInfo): Report {
   const scenarios = [...new Set(info.rows.map((r) => r.scenario))];

@@ -37,6 +37,17 @@ export interface Row {
   thresholdsOk: boolean;
   /** WebSocket rows: sessions opened (k6's ws_sessions); requests are then echoes. */
   sessions?: number;
+  /** h2 rows: each recorded round's window (the row's rps and cpuPer1k are their medians). */
+  rounds?: RoundFigures[];
+  /** h2 rows: requests in flight at once (closed model: connections × streams). */
+  inFlight?: number;
+}
+
+/** One window of a row made of rounds (the h2 scenario, h2.ts): its round number, req/s and CPU s per 1,000. */
+export interface RoundFigures {
+  round: number;
+  rps: number;
+  cpuPer1k: number | null;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60000, h: 3600000 };

@@ -9,7 +9,9 @@
 //   npm run compare -- --topologies gateway,full --scenarios fixed-rate,static --duration 30
 //   npm run compare -- --mode compose        (or --mode auto: compose where it can run)
 //   npm run compare -- --topologies gateway-tls,full-tls,gateway,full --scenarios tls,ws --duration 8
-//     (TLS at the gateway vs at nginx, and WebSocket echo; a tls/ws-only run is linked as results/latest-tls)
+//     (TLS at the gateway vs at nginx, and WebSocket echo; a tls/ws/h2-only run is linked as results/latest-tls)
+//   npm run compare -- --topologies gateway-tls,full-tls --scenarios h2
+//     (HTTP/2 vs HTTP/1.1 at the gateway, and the gateway's h2 vs nginx's h2 in front of it: h2load, h2.ts)
 //
 // Fairness: every serving process of a topology (nginx included) is pinned to
 // --server-cpus (default core 1), k6 and this runner to --load-cpus (core 0), so
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
   const hasWrk = onPath('wrk');
   const mode = resolveMode(o);
   const { topologies, scenarios } = selection(o, mode.compose ? COMPOSE_TOPOLOGIES : TOPOLOGIES);
+  const hasK6 = spawnSync(K6, ['version'], { stdio: 'ignore' }).status === 0;
   // Counted before this process pins itself (availableParallelism follows the affinity mask).
   const cores = availableParallelism();
   const hasTaskset = onPath('taskset');
@@ -152,15 +155,16 @@ async function main(): Promise<void> {
   if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', o.loadCpus, String(process.pid)], { stdio: 'ignore' });
   const OUT = runFolder(o);
 
-  const k: Knobs = { ...o, hasWrk };
+  // An h2-only run warms up with its own h2load windows: without k6 it skips k6's warm-up instead of stopping.
+  const k: Knobs = { ...o, hasWrk, ...(!hasK6 && scenarios.every((s) => s === 'h2') ? { warmup: 0 } : {}) };
   /** Why a topology is not measured in this run, or undefined. */
   const whyNot = (t: TopologyName) => (mode.compose && isComposeTopology(t) ? undefined : unavailable(t));
   const runnable = topologies.filter((t) => !whyNot(t));
   const plan = runnable.flatMap((t) => runOrder(scenarios, k, isPython(t)));
   // k6 only where a step needs it: capacity alone is wrk's (where wrk is), so with --warmup 0 a
-  // capacity run needs no k6.
-  const needsK6 = plan.some((s) => s.name !== 'capacity' || !hasWrk);
-  if (needsK6 && spawnSync(K6, ['version'], { stdio: 'ignore' }).status !== 0) {
+  // capacity run needs no k6; h2 is h2load's.
+  const needsK6 = plan.some((s) => s.name !== 'h2' && (s.name !== 'capacity' || !hasWrk));
+  if (needsK6 && !hasK6) {
     console.error(`compare: no k6 (${K6}) on PATH (a capacity-only run with --warmup 0 needs only wrk)`);
     process.exit(2);
   }
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const cpuModel =
     /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? osCpus()[0]?.model ?? 'unknown CPU';
-  const k6Version = (spawnSync(K6, ['version'], { encoding: 'utf8' }).stdout ?? '')
+  const k6Version = (hasK6 ? (spawnSync(K6, ['version'], { encoding: 'utf8' }).stdout ?? '') : '')
     .trim()
     .replace(/^k6 (v\S+).*/s, '$1');
 
@@ -296,7 +300,7 @@ async function main(): Promise<void> {
   writeReport(OUT, info);
   const complete =
     mode.compose && !interrupted && COMPOSE_TOPOLOGIES.every((t) => infos.some((i) => i.name === t && !i.skipped));
-  const onlyTlsWs = scenarios.every((s) => s === 'tls' || s === 'ws');
+  const onlyTlsWs = scenarios.every((s) => s === 'tls' || s === 'ws' || s === 'h2');
   progress.say(`done: ${join(OUT, 'report.md')}${copyLatest(o, OUT, mode.compose, complete, onlyTlsWs)}`);
 }
 

@@ -4,11 +4,15 @@
 // a k6 summary, and whether its result is the topology's knee. run.ts walks this
 // table for every topology: the warm-up, then capacity (whenever fixed-rate needs
 // its knee), then the other scenarios in the order asked for.
+import { H2_SCENARIO, type H2Plan } from './h2.ts';
 import type { Options } from './options.ts';
 
-export const SCENARIO_NAMES = ['capacity', 'fixed-rate', 'static', 'slow', 'cpu', 'churn', 'tls', 'ws'] as const;
+export const SCENARIO_NAMES = ['capacity', 'fixed-rate', 'static', 'slow', 'cpu', 'churn', 'tls', 'ws', 'h2'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
-/** The default run; tls (wrk + churn.js, meant for the -tls topologies and their plain twins) and ws only when named. */
+/**
+ * The default run; tls (wrk + churn.js, meant for the -tls topologies and their plain twins), ws and h2 (h2load, on the
+ * -tls topologies only: the default topologies are plain HTTP) only when named.
+ */
 export const DEFAULT_SCENARIOS: ScenarioName[] = ['capacity', 'fixed-rate', 'static', 'slow', 'cpu', 'churn'];
 
 /** Seconds between the steps of a multi-step k6 script. */
@@ -36,7 +40,8 @@ export type Knobs = Pick<
 /** One load step: a k6 script run (its summary in `dir`, under the run folder), or wrk's closed-model capacity run. */
 export type Step =
   | { kind: 'k6'; script: string; env: Record<string, string | number>; label: string; dir?: string }
-  | { kind: 'wrk'; label: string };
+  | { kind: 'wrk'; label: string }
+  | { kind: 'h2load'; label: string; plan: H2Plan };
 
 export interface StepContext {
   baseUrl: string;
@@ -249,6 +254,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     ],
     figures: 'ws',
   },
+  h2: H2_SCENARIO,
 };
 
 /**

@@ -1,6 +1,7 @@
 // The "Settings" of a comparison report: how the run was made, in words, from the
 // options and the facts of the run (mode, tools, versions). Only prose lives here.
 import { COMPOSE_PROJECT, COMPOSE_TOPOLOGIES } from './containers.ts';
+import { h2Setting } from './h2.ts';
 import type { Options } from './options.ts';
 import type { ScenarioName } from './scenarios.ts';
 
@@ -21,6 +22,8 @@ const WS_INTERVAL_MS = 20;
 
 function common(f: RunFacts): Record<string, string> {
   const { o } = f;
+  // An h2-only run (h2load, warmed up by its own windows) has none of the k6 and wrk lines.
+  if (f.scenarios.every((s) => s === 'h2')) return h2Only(f);
   return {
     'warm-up': `${o.warmup}s of GET / per topology before anything is measured`,
     capacity: f.hasWrk
@@ -45,6 +48,7 @@ function common(f: RunFacts): Record<string, string> {
             `${o.duration}s with Connection: close. k6 speaks HTTP/1.1 to every topology (GODEBUG=http2client=0)`,
         }
       : {}),
+    ...(f.scenarios.includes('h2') ? { h2: h2Setting(o) } : {}),
     ...(f.scenarios.includes('ws')
       ? {
           ws:
@@ -55,10 +59,20 @@ function common(f: RunFacts): Record<string, string> {
   };
 }
 
+function h2Only(f: RunFacts): Record<string, string> {
+  const warm = f.k6Version && f.o.warmup > 0;
+  return {
+    ...(warm
+      ? { 'warm-up': `${f.o.warmup}s of GET / per topology with k6 ${f.k6Version} before anything is measured` }
+      : {}),
+    h2: h2Setting(f.o),
+  };
+}
+
 const nativeBudget = (o: Options) =>
   `every serving process of a topology pinned to CPU ${o.serverCpus} (taskset; children inherit): nginx master and ` +
   'worker, gateway master and workers, app processes, gunicorn master and workers. ' +
-  `nginx's CPU is counted in its topology's CPU seconds. k6 and the runner on CPU ${o.loadCpus}.`;
+  `nginx's CPU is counted in its topology's CPU seconds. The load generators (k6, wrk, h2load) and the runner on CPU ${o.loadCpus}.`;
 const NATIVE_CPU =
   'utime+stime from /proc/<pid>/stat of every serving process, sampled every 100 ms and integrated over ' +
   "each step's window; per 1,000 completed requests";

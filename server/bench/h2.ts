@@ -10,8 +10,14 @@
  * The machine is shared and drifts: the targets run side by side, loaded in turn in short windows (a fixed number of requests),
  * round after round, in a shuffled order; each round gives the ratios of windows seconds apart, and
  * the figures are medians over the rounds. CPU seconds of the serving processes (nginx included)
- * per 1,000 requests beside the throughput. With --out, the figures are written as JSON too (what
- * loadtest/results/published/h2/ holds and the README cites).
+ * per 1,000 requests beside the throughput. With --out, the figures are written as JSON too.
+ *
+ * The figures the README cites come from the comparison runner's h2 scenario (loadtest/compare/h2.ts,
+ * `npm run compare -- --topologies gateway-tls,full-tls --scenarios h2`, published in
+ * loadtest/results/published/h2/), which adds latency percentiles and HTTP/1.1 through nginx but
+ * measures one topology after the other. This script stays as the check on its gateway-vs-nginx
+ * ratio: here both topologies are up at once and every round loads each, seconds apart. Both load
+ * through the same h2load driver (harness/src/h2load.ts).
  *
  *   npm run bench:h2 [-- --rounds 7 --per-connection 900 --clients 20 --streams 10 --out FILE]
  */
@@ -19,7 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { nginxVersion, startTopology, type Topology } from '@gw/harness';
+import { type H2loadProtocol, nginxVersion, runH2load, shuffled, startTopology, type Topology } from '@gw/harness';
 import { median, need, needBuilt } from './common.ts';
 
 const { values: opts } = parseArgs({
@@ -49,8 +55,8 @@ needBuilt();
 interface Case {
   name: 'gateway h2' | 'gateway h1' | 'nginx h2';
   target: Topology;
-  /** h2load's protocol arguments: h2 with STREAMS streams a connection, or HTTP/1.1 (one at a time). */
-  args: string[];
+  /** h2 with STREAMS streams a connection, or HTTP/1.1 (one at a time). */
+  protocol: H2loadProtocol;
 }
 
 interface Window {
@@ -58,39 +64,24 @@ interface Window {
   cpuPer1k: number;
 }
 
-/** One window of h2load on core 0: its req/s, and the target's CPU seconds per 1,000 requests. */
-function load(c: Case): Window {
+/** One window of h2load on core 0 (harness/src/h2load.ts): its req/s, and the target's CPU seconds per 1,000 requests. */
+async function load(c: Case): Promise<Window> {
   const before = c.target.cpuSeconds();
-  const n = String(CLIENTS * PER_CONNECTION);
-  const out = execFileSync(
-    'taskset',
-    ['-c', '0', 'h2load', '-n', n, '-c', String(CLIENTS), ...c.args, `${c.target.baseUrl}${opts.path}`],
-    { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
-  );
+  const w = await runH2load({
+    url: `${c.target.baseUrl}${opts.path}`,
+    protocol: c.protocol,
+    clients: CLIENTS,
+    streams: STREAMS,
+    requests: CLIENTS * PER_CONNECTION,
+    cpus: '0',
+    latencies: false,
+  });
   const cpu = c.target.cpuSeconds() - before;
-  const done = /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed/.exec(out);
-  const rps = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out);
-  if (!done || !rps) throw new Error(`h2load output not understood:\n${out}`);
-  if (Number(done[3]) > 0) throw new Error(`${c.name}: ${done[3]} failed requests:\n${out}`);
-  return { rps: Number(rps[1]), cpuPer1k: (cpu / Number(done[2])) * 1000 };
-}
-
-/** A seeded shuffle (mulberry32), so that a run's order can be told and repeated. */
-function shuffled<T>(xs: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
+  const f = w.figures;
+  if (!f) throw new Error(`h2load output not understood:\n${w.text}`);
+  if (f.protocol !== c.protocol) throw new Error(`${c.name}: asked for ${c.protocol}, negotiated ${f.protocol}`);
+  if (f.failed > 0) throw new Error(`${c.name}: ${f.failed} failed requests:\n${w.text}`);
+  return { rps: f.rps, cpuPer1k: (cpu / f.done) * 1000 };
 }
 
 type Result = {
@@ -144,14 +135,13 @@ if (opts.from) {
 const common = { workers: 1, cpus: '1', nginxWorkers: 1 as const };
 const gatewayTls = await startTopology('gateway-tls', common);
 const fullTls = await startTopology('full-tls', common);
-const h2 = ['-m', String(STREAMS)];
 const cases: Case[] = [
-  { name: 'gateway h2', target: gatewayTls, args: h2 },
-  { name: 'gateway h1', target: gatewayTls, args: ['--h1'] },
-  { name: 'nginx h2', target: fullTls, args: h2 },
+  { name: 'gateway h2', target: gatewayTls, protocol: 'h2' },
+  { name: 'gateway h1', target: gatewayTls, protocol: 'http/1.1' },
+  { name: 'nginx h2', target: fullTls, protocol: 'h2' },
 ];
 try {
-  for (const c of cases) for (let i = 0; i < 2; i++) load(c);
+  for (const c of cases) for (let i = 0; i < 2; i++) await load(c);
   const windows = new Map<Case['name'], Window[]>(cases.map((c) => [c.name, []]));
   const h2OverH1: number[] = [];
   const gatewayOverNginx: number[] = [];
@@ -159,7 +149,7 @@ try {
   const cpuGatewayOverNginx: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const got = new Map<Case['name'], Window>();
-    for (const c of shuffled(cases, round + 1)) got.set(c.name, load(c));
+    for (const c of shuffled(cases, round + 1)) got.set(c.name, await load(c));
     const [gh2, gh1, nh2] = [got.get('gateway h2')!, got.get('gateway h1')!, got.get('nginx h2')!];
     for (const [name, w] of got) windows.get(name)!.push(w);
     h2OverH1.push(gh2.rps / gh1.rps);
