@@ -20,7 +20,19 @@ export function renderMemoryReport(run: MemoryRun): string {
     '',
     '## Summary (RSS in MiB unless said; a worker: the mean of the workers)',
     '',
-    '| target | master idle | worker idle | master under load (peak) | worker under load (peak) | Pss of all, idle | Pss of all, under load | per idle keep-alive connection, KiB (RSS / Pss) | drift idle 1 s, KiB (RSS / Pss) | kept open | req/s under load |',
+    `| ${[
+      'target',
+      'master idle',
+      'worker idle',
+      'master under load (peak)',
+      'worker under load (peak)',
+      'Pss of all, idle',
+      'Pss of all, under load',
+      'per idle keep-alive connection, KiB (RSS / Pss)',
+      'drift idle 1 s, KiB (RSS / Pss)',
+      'kept open',
+      'req/s under load',
+    ].join(' | ')} |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const t of run.targets) {
@@ -43,7 +55,8 @@ export function renderMemoryReport(run: MemoryRun): string {
     for (const p of t.processes)
       lines.push(
         `| ${t.name} | ${p.role} | ${p.pid} | ${mib(p.idle.rssKiB)} / ${mib(p.idle.pssKiB)} | ` +
-          `${mib(p.loadPeak.rssKiB)} / ${mib(p.loadPeak.pssKiB)} | ${mib(p.beforeConnections.rssKiB)} / ${mib(p.beforeConnections.pssKiB)} | ` +
+          `${mib(p.loadPeak.rssKiB)} / ${mib(p.loadPeak.pssKiB)} | ` +
+          `${mib(p.beforeConnections.rssKiB)} / ${mib(p.beforeConnections.pssKiB)} | ` +
           `${mib(p.withConnections.rssKiB)} / ${mib(p.withConnections.pssKiB)} |`,
       );
   lines.push(
@@ -54,10 +67,11 @@ export function renderMemoryReport(run: MemoryRun): string {
       '/proc/PID/smaps_rollup: each shared page divided among the processes that map it, so the Pss of a pool summed is what ' +
       'it holds, where RSS summed counts pages a master shares with workers it forked in every one of them.',
     `- The targets: ${run.targets.map((t) => `${t.name}: ${t.description}`).join('; ')}.`,
-    '- Per idle keep-alive connection: the growth of the RSS (and Pss) of all the processes of a target, from a sample 2 s ' +
+    '- Per idle keep-alive connection: the growth of the RSS (and Pss) of all the processes of a target, from a sample 5 s ' +
       'after the load to one taken 1 s after the last connection had its answer, divided by the connections still open ' +
       'then. Beside it, how much the same sum moved, idle, in the second before the connections were opened: a growth ' +
-      'that small is within the noise. A Gunicorn sync worker closes every connection after its response (no keep-alive): nothing is held, no figure.',
+      'that small is within the noise. A Gunicorn sync worker closes every connection after its response ' +
+      '(no keep-alive): nothing is held, no figure.',
     '',
   );
   return lines.join('\n');
