@@ -18,7 +18,7 @@
 // Every serving process is pinned to --server-cpus, wrk and this runner to --load-cpus; the run
 // holds the measurement lock (run.ts takes it). Writes memory.json and report.md in a run folder
 // of its own under loadtest/results/runs/; publishing is copying them to results/published/memory/.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { availableParallelism, cpus as osCpus, release } from 'node:os';
@@ -28,7 +28,6 @@ import {
   type Memory,
   memoryOf,
   onPath,
-  PM2_BIN,
   pinned,
   pm2Unavailable,
   ROOT,
@@ -291,7 +290,7 @@ export async function runMemory(o: Options): Promise<void> {
   }
   const cores = availableParallelism();
   const hasTaskset = onPath('taskset');
-  if (hasTaskset) spawn('taskset', ['-a', '-p', '-c', o.loadCpus, String(process.pid)], { stdio: 'ignore' });
+  if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', o.loadCpus, String(process.pid)], { stdio: 'ignore' });
   const cpus = hasTaskset ? o.serverCpus : undefined;
   const t0 = Date.now();
   const stamp = new Date(t0).toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
@@ -319,9 +318,13 @@ export async function runMemory(o: Options): Promise<void> {
     await sleep(500);
   }
   const v = versions();
-  const pm2Version = (
-    JSON.parse(readFileSync(join(ROOT, 'node_modules/pm2/package.json'), 'utf8')) as { version: string }
-  ).version;
+  let pm2Version = '';
+  try {
+    pm2Version = (JSON.parse(readFileSync(join(ROOT, 'node_modules/pm2/package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    /* not installed: its row says why it was skipped */
+  }
   const run: MemoryRun = {
     kind: 'memory',
     startedAt: new Date(t0).toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -333,7 +336,7 @@ export async function runMemory(o: Options): Promise<void> {
     },
     versions: {
       node: v.node!,
-      pm2: PM2_BIN ? pm2Version : '',
+      pm2: pm2Version,
       gunicorn: v.gunicorn!,
       flask: v.flask!,
       python: v.python!,
