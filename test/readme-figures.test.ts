@@ -8,10 +8,11 @@
 // longer finds it, or a new published run the README was not updated for, fails
 // here with the figure, the value it should be and the file.
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { MemoryRun, MemoryTarget } from '../loadtest/compare/memory.ts';
 import { h2Between, h2OverH1, type Row, type RunInfo } from '../loadtest/compare/report.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,7 +27,8 @@ type Source =
   | { kind: 'run'; path: string; run: RunInfo; dir: string }
   | { kind: 'reliability'; path: string; results: Reliability }
   | { kind: 'static'; path: string; bench: StaticBench }
-  | { kind: 'nginx-cost'; path: string; cost: NginxCost };
+  | { kind: 'nginx-cost'; path: string; cost: NginxCost }
+  | { kind: 'memory'; path: string; memory: MemoryRun; overhead: Overhead };
 
 /** What loadtest/compare/nginx-cost.ts publishes (loadtest/results/published/minproxy/nginx-cost.json). */
 interface NginxCost {
@@ -39,6 +41,39 @@ interface StaticBench {
     'before' | 'after',
     Record<string, Record<string, { cpuPer1k: number; bytesPerRequest: number; encoding: string }>>
   >;
+}
+
+/**
+ * The per-worker overhead benchmarks as published (loadtest/results/published/memory/): their output
+ * as printed, bench:throughput's ratio lines ("- LABEL: **0.985** (…)") and bench:cost's lines per
+ * round ("round 1: gateway -w 1 (worker)   67144 instructions/request"), the median over rounds.
+ */
+interface Overhead {
+  throughput: Record<string, number>;
+  /** File (cost.md, cost-h1.md) → process → instructions per request, median of rounds. */
+  cost: Record<string, Record<string, number>>;
+}
+
+function memorySource(): Source {
+  const dir = join(ROOT, 'loadtest/results/published/memory');
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+  const throughput: Record<string, number> = {};
+  for (const m of read('throughput.md').matchAll(/^- (.+): \*\*([\d.]+)\*\*/gm)) throughput[m[1]!] = Number(m[2]);
+  const cost: Overhead['cost'] = {};
+  for (const f of ['cost.md', 'cost-h1.md'].filter((x) => existsSync(join(dir, x)))) {
+    const rounds: Record<string, number[]> = {};
+    for (const m of read(f).matchAll(/^round \d+: (.+?) +(-?\d+) instructions\/request/gm))
+      rounds[m[1]!] = [...(rounds[m[1]!] ?? []), Number(m[2])];
+    cost[f] = Object.fromEntries(
+      Object.entries(rounds).map(([k, xs]) => {
+        const sorted = [...xs].sort((a, b) => a - b);
+        const mid = Math.floor(sorted.length / 2);
+        return [k, sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2];
+      }),
+    );
+  }
+  const memory = JSON.parse(read('memory.json')) as MemoryRun;
+  return { kind: 'memory', path: 'loadtest/results/published/memory/', memory, overhead: { throughput, cost } };
 }
 
 const SOURCE_LINK = /\]\((loadtest\/results\/published\/([a-z0-9-]+)\/[^)]*|docs\/reliability\.md)\)/g;
@@ -57,6 +92,7 @@ function loadSource(link: string, published: string | undefined): Source {
     const path = `loadtest/results/published/${published}/${costFile}`;
     return { kind: 'nginx-cost', path, cost: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as NginxCost };
   }
+  if (published === 'memory') return memorySource();
   const dir = join(ROOT, 'loadtest/results/published', published);
   const path = `loadtest/results/published/${published}/run.json`;
   assert.ok(link.startsWith(`loadtest/results/published/${published}/`));
@@ -322,6 +358,89 @@ const TABLES: TableCheck[] = [
 ];
 
 TABLES.push(udsTable('nginx → gateway over'), udsTable('compose: nginx → gateway over'));
+
+const MEMORY_ROWS: Record<string, MemoryTarget> = {
+  'the gateway, `-w 2`': 'gateway',
+  'PM2 cluster mode, `-i 2`': 'pm2',
+  'Gunicorn, 2 sync workers': 'gunicorn',
+};
+const summaryOf = (s: Source, t: string) =>
+  s.kind === 'memory' ? (s.memory.targets.find((x) => x.name === t && !x.skipped)?.summary ?? undefined) : undefined;
+const orUndefined = (x: number | null | undefined) => (x === null ? undefined : x);
+const throughputRatio = (s: Source, label: string) => (s.kind === 'memory' ? s.overhead.throughput[label] : undefined);
+const costOf = (s: Source, file: string, key: string) =>
+  s.kind === 'memory' ? s.overhead.cost[file]?.[key] : undefined;
+const STANDALONE_COST = 'standalone (process)';
+const WORKER_COST = 'gateway -w 1 (worker)';
+const MASTER_COST = 'gateway -w 1 (master)';
+
+/** The memory table and the per-worker overhead table (loadtest/results/published/memory/). */
+const MEMORY_TABLES: TableCheck[] = [
+  {
+    first: 'memory, MiB (RSS)',
+    key: (label) => MEMORY_ROWS[label] ?? `(no target for "${label}")`,
+    columns: [
+      { header: /^master, idle$/, values: (s, t) => [summaryOf(s, t)?.masterIdleMiB] },
+      { header: /^each worker, idle$/, values: (s, t) => [summaryOf(s, t)?.workerIdleMiB] },
+      { header: /^master, under load$/, values: (s, t) => [summaryOf(s, t)?.masterLoadMiB] },
+      { header: /^each worker, under load$/, values: (s, t) => [summaryOf(s, t)?.workerLoadMiB] },
+      {
+        header: /^all processes, Pss: idle \/ under load$/,
+        values: (s, t) => [
+          orUndefined(summaryOf(s, t)?.totalPssIdleMiB),
+          orUndefined(summaryOf(s, t)?.totalPssLoadMiB),
+        ],
+      },
+      {
+        header: /^per idle keep-alive connection, KiB$/,
+        values: (s, t) => [orUndefined(summaryOf(s, t)?.perConnectionKiB)],
+      },
+    ],
+  },
+  {
+    first: 'per-worker overhead',
+    key: (label) => label,
+    columns: [
+      { header: /^target$/ },
+      {
+        header: /^measured$/,
+        values: (s, label) => {
+          if (label.startsWith('throughput, gateway `-w 1` / standalone'))
+            return [throughputRatio(s, 'gateway -w 1 / standalone, throughput (target ≥ 0.97)')];
+          if (label.startsWith('CPU per request, gateway `-w 1` / standalone'))
+            return [throughputRatio(s, 'gateway -w 1 / standalone, CPU per request')];
+          if (label.startsWith('A/A control'))
+            return [throughputRatio(s, 'A/A control / standalone, throughput (the same server twice: ideally 1.000)')];
+          const file = label.includes('`--http-protocols h1`') ? 'cost-h1.md' : 'cost.md';
+          const standalone = costOf(s, 'cost.md', STANDALONE_COST);
+          const worker = costOf(s, file, WORKER_COST);
+          const master = costOf(s, file, MASTER_COST);
+          if (label.startsWith('instructions per request, gateway worker'))
+            return [ratio(worker, standalone), worker, standalone];
+          if (label.startsWith('instructions per request, worker + master'))
+            return [ratio(worker === undefined || master === undefined ? undefined : worker + master, standalone)];
+          return [undefined];
+        },
+      },
+      { header: /^met\?$/ },
+    ],
+  },
+];
+
+test('the memory and per-worker overhead tables match loadtest/results/published/memory/', () => {
+  const tables = tablesOf(README);
+  for (const spec of MEMORY_TABLES) {
+    const mine = tables.filter((t) => t.header[0] === spec.first);
+    assert.equal(mine.length, 1, `one README table starting "${spec.first}"`);
+    const table = mine[0]!;
+    const source = sourceAt(README, table.offset);
+    assert.ok(
+      source?.kind === 'memory',
+      `the table "${spec.first}" cites loadtest/results/published/memory/ before it`,
+    );
+    assert.ok(checkTable(spec, table, source) >= table.rows.length, `"${spec.first}": a figure per row at least`);
+  }
+});
 
 const NUMBER = /\d[\d,]*(?:\.\d+)?/g;
 

@@ -43,6 +43,7 @@ import {
 } from './containers.ts';
 import { type Drivers, K6 } from './drivers.ts';
 import { measure, type Run } from './measure.ts';
+import { runMemory } from './memory.ts';
 import { type Options, parseOptions, selection } from './options.ts';
 import { clock, note, Progress } from './progress.ts';
 import { type Row, type RunInfo, renderReport, type TopologyInfo } from './report.ts';
@@ -144,6 +145,8 @@ function copyLatest(o: Options, OUT: string, compose: boolean, complete: boolean
 async function main(): Promise<void> {
   const o = parseOptions();
   await holdLock(o);
+  // The memory figures are a run of their own (memory.ts): other targets (PM2), no k6.
+  if (o.scenarios === 'memory') return runMemory(o);
   const hasWrk = onPath('wrk');
   const mode = resolveMode(o);
   const { topologies, scenarios } = selection(o, mode.compose ? COMPOSE_TOPOLOGIES : TOPOLOGIES);
