@@ -10,6 +10,8 @@
 //   npm run compare -- --mode compose        (or --mode auto: compose where it can run)
 //   npm run compare -- --topologies gateway-tls,full-tls,gateway,full --scenarios tls,ws --duration 8
 //     (TLS at the gateway vs at nginx, and WebSocket echo; a tls/ws-only run is linked as results/latest-tls)
+//   npm run compare -- --scenarios balance
+//     (worker balance, shared socket vs --reuse-port, on the image's Node: balance.ts)
 //
 // Fairness: every serving process of a topology (nginx included) is pinned to
 // --server-cpus (default core 1), k6 and this runner to --load-cpus (core 0), so
@@ -27,6 +29,7 @@ import { availableParallelism, cpus as osCpus, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { composeCli, endpoint, onPath, type Serving, startTopology, TOPOLOGIES, type TopologyName } from '@gw/harness';
+import { runBalance } from './balance.ts';
 import {
   buildImages,
   COMPOSE_PROJECT,
@@ -141,6 +144,12 @@ function copyLatest(o: Options, OUT: string, compose: boolean, complete: boolean
 async function main(): Promise<void> {
   const o = parseOptions();
   await holdLock(o);
+  // Worker balance (balance.ts): the gateway alone with wrk, no k6 and no topologies; on its own.
+  if (o.scenarios === 'balance') {
+    const cpus = ['--server-cpus', o.serverCpus, '--load-cpus', o.loadCpus];
+    await runBalance([...cpus, ...(process.argv.includes('--duration') ? ['--duration', String(o.duration)] : [])]);
+    return;
+  }
   const hasWrk = onPath('wrk');
   const mode = resolveMode(o);
   const { topologies, scenarios } = selection(o, mode.compose ? COMPOSE_TOPOLOGIES : TOPOLOGIES);
