@@ -115,6 +115,18 @@ export async function listen(bind: Bind, backlog: number, socketMode: number, re
         });
       }
     }
+    // SO_REUSEPORT would let this bind join the sockets of another server of the same user on that
+    // port (a second gateway started by mistake), and take a share of its connections: a plain bind
+    // first, closed at once, fails on a port something listens on, as without --reuse-port.
+    const probe = reusePort && bind.port !== 0 ? createServerHandle(address, bind.port, family) : undefined;
+    if (probe !== undefined) {
+      if (typeof probe === 'number' || !boundPort(probe)) {
+        if (typeof probe !== 'number') probe.close();
+        const why = typeof probe === 'number' ? getSystemErrorName(probe) : 'EADDRINUSE';
+        throw new GatewayError('GW_ERR_BIND', `cannot listen on ${bind.text}: ${why}`);
+      }
+      probe.close();
+    }
     handle = createServerHandle(address, bind.port, family, undefined, reusePort ? UV_TCP_REUSEPORT : 0);
   }
   if (typeof handle === 'number') {
@@ -134,6 +146,13 @@ export async function listen(bind: Bind, backlog: number, socketMode: number, re
   const address = out.family === 'IPv6' ? `[${out.address}]:${out.port}` : `${out.address}:${out.port}`;
   if (reusePort) return { bind, handle, address, own: { host: out.address!, port: out.port! } };
   return { bind, handle, address };
+}
+
+/** The port a TCP handle is bound to; 0 when libuv deferred a bind error (EADDRINUSE) to listen(). */
+function boundPort(handle: BoundHandle): number {
+  const out: { port?: number } = {};
+  handle.getsockname?.(out);
+  return out.port ?? 0;
 }
 
 export function closeListener(l: Listener): void {

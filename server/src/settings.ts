@@ -104,15 +104,16 @@ export const SETTINGS = [
     flags: ['--reuse-port'],
     kind: 'string',
     meta: 'auto|on|off',
-    default: 'auto',
+    default: 'off',
     validate: toReusePort,
     desc:
-      'How workers accept on TCP addresses. `on`: each worker listens on a socket of its own (SO_REUSEPORT) ' +
-      'and the kernel spreads connections over them; `off`: one socket bound by the master, shared by every ' +
-      'worker (connections go to whichever wakes first); `auto`: `on` where Node has `reusePort` (22.12 / ' +
-      '23.1 on), else `off`, said at start. `on` where Node lacks it stops the start (GW_ERR_REUSE_PORT). ' +
-      'With per-worker sockets a stopping worker resets the connections still queued on its socket unless ' +
-      '`net.ipv4.tcp_migrate_req = 1`. `unix:` addresses are always shared. Set at start (a HUP keeps it).',
+      'How workers accept on TCP addresses. `off`: one socket bound by the master, shared by every worker ' +
+      '(a busy or blocked worker accepts nothing, the others take its share); `on`: each worker listens on ' +
+      'a socket of its own (SO_REUSEPORT) and the kernel hashes each new connection to one of them, busy or ' +
+      'not; `auto`: `on` where Node has `reusePort` (22.12 / 23.1 on), else `off`, said at start. `on` where ' +
+      'Node lacks it stops the start (GW_ERR_REUSE_PORT). With per-worker sockets a stopping worker resets ' +
+      'the connections still queued on its socket unless `net.ipv4.tcp_migrate_req = 1`. `unix:` addresses ' +
+      'are always shared. Set at start (a HUP keeps it). Figures: README, "Worker balance".',
   }),
   ...WORKER_SETTINGS,
   ...HTTP2_SETTINGS,

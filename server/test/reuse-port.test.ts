@@ -55,14 +55,29 @@ describe('--reuse-port where Node has reusePort', { skip: NEEDS }, () => {
     }
   });
 
-  test('auto is on here; off keeps the one shared socket', async () => {
+  test('a second gateway on the port of a running one is refused (GW_ERR_BIND), not let in beside it', async () => {
+    const gw = await startGateway(['-w', '1', '-b', '127.0.0.1:0', '--reuse-port', 'on', fixture('echo.mjs')]);
+    try {
+      const args = [CLI, '-w', '1', '-b', `127.0.0.1:${gw.port}`, '--reuse-port', 'on', fixture('echo.mjs')];
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /GW_ERR_BIND: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+      assert.equal(listening(gw.port), 1, 'the running gateway keeps its one socket, alone');
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('auto is on here; off (the default) keeps the one shared socket', async () => {
     for (const [mode, sockets] of [
       ['auto', 2],
       ['off', 1],
+      [undefined, 1],
     ] as const) {
-      const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', '--reuse-port', mode, fixture('echo.mjs')]);
+      const flag = mode === undefined ? [] : ['--reuse-port', mode];
+      const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', ...flag, fixture('echo.mjs')]);
       try {
-        assert.equal(listening(gw.port), sockets, `--reuse-port ${mode}`);
+        assert.equal(listening(gw.port), sockets, `--reuse-port ${mode ?? '(default)'}`);
         assert.equal((await request(`${gw.url}/`)).status, 200);
       } finally {
         await gw.stop();
@@ -83,8 +98,8 @@ describe('--reuse-port where Node has no reusePort', { skip: LACKS }, () => {
     assert.doesNotMatch(r.stderr, /Booting worker/);
   });
 
-  test('auto (the default): the shared socket, said once at start', async () => {
-    const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', fixture('echo.mjs')]);
+  test('auto: the shared socket, said once at start', async () => {
+    const gw = await startGateway(['-w', '2', '-b', '127.0.0.1:0', '--reuse-port', 'auto', fixture('echo.mjs')]);
     try {
       assert.equal(gw.count(/^Reuse port: Node \S+ has no reusePort .*; the workers share one socket per address$/), 1);
       assert.equal(listening(gw.port), 1);
