@@ -55,6 +55,14 @@ test('the busiest worker over its fair share, and the medians over rounds per wo
   assert.equal(off!.maxShare, 1.1); // 1.5, 1.0, 1.1: the median, not the mean
   assert.equal(off!.rps, 2000);
   assert.equal(on!.rounds, 1);
-  const md = renderBalance({ date: 'd', node: 'v26', kernel: 'k', hostMigrateReq: '0', options: {}, ...run, stops: [] });
+  const md = renderBalance({
+    date: 'd',
+    node: 'v26',
+    kernel: 'k',
+    hostMigrateReq: '0',
+    options: {},
+    ...run,
+    stops: [],
+  });
   assert.match(md, /\| 2 \| 50 \| shared socket \| 2000 \| 20\.00 \| 1\.10 \| 1\.00 \|/);
 });
