@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { type BalanceRun, medians } from '../loadtest/compare/balance-report.ts';
 import type { MemoryRun, MemoryTarget } from '../loadtest/compare/memory.ts';
 import { h2Between, h2OverH1, type Row, type RunInfo } from '../loadtest/compare/report.ts';
 
@@ -28,7 +29,8 @@ type Source =
   | { kind: 'reliability'; path: string; results: Reliability }
   | { kind: 'static'; path: string; bench: StaticBench }
   | { kind: 'nginx-cost'; path: string; cost: NginxCost }
-  | { kind: 'memory'; path: string; memory: MemoryRun; overhead: Overhead };
+  | { kind: 'memory'; path: string; memory: MemoryRun; overhead: Overhead }
+  | { kind: 'balance'; path: string; balance: BalanceRun };
 
 /** What loadtest/compare/nginx-cost.ts publishes (loadtest/results/published/minproxy/nginx-cost.json). */
 interface NginxCost {
@@ -93,6 +95,10 @@ function loadSource(link: string, published: string | undefined): Source {
     return { kind: 'nginx-cost', path, cost: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as NginxCost };
   }
   if (published === 'memory') return memorySource();
+  if (published === 'balance') {
+    const path = 'loadtest/results/published/balance/balance.json';
+    return { kind: 'balance', path, balance: JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as BalanceRun };
+  }
   const dir = join(ROOT, 'loadtest/results/published', published);
   const path = `loadtest/results/published/${published}/run.json`;
   assert.ok(link.startsWith(`loadtest/results/published/${published}/`));
@@ -946,4 +952,54 @@ test('the checker catches a figure edited by hand', () => {
     () => checkFigure('x', '3.6', ratio(31_865, 9039), sourceAt(README, table.offset)!),
     /README says 3\.6.*3\.5 as written/,
   );
+});
+
+// ---- worker balance (loadtest/compare/balance.ts) --------------------------------------------
+
+const BALANCE_MODES: Record<string, 'off' | 'on'> = { 'shared socket': 'off', 'reuse-port': 'on' };
+
+test('the README worker-balance tables match the published balance.json (medians over rounds)', () => {
+  const tables = tablesOf(README);
+  const spread = tables.filter((t) => t.header[0] === 'workers, connections');
+  assert.equal(spread.length, 1, 'one README table starting "workers, connections"');
+  const table = spread[0]!;
+  const source = sourceAt(README, table.offset);
+  assert.ok(source?.kind === 'balance', 'the balance table cites loadtest/results/published/balance/ before it');
+  const rows = medians(source.balance);
+  assert.deepEqual(table.header.slice(1), [
+    'socket',
+    'req/s',
+    'p99 ms',
+    "busiest worker's requests ÷ fair share",
+    "busiest worker's connections ÷ fair share",
+  ]);
+  let checked = 0;
+  for (const cells of table.rows) {
+    const [w, c] = cells[0]!.split(',').map((x) => Number(x.trim()));
+    const mode = BALANCE_MODES[cells[1]!];
+    const r = rows.find((x) => x.workers === w && x.connections === c && x.mode === mode);
+    const what = `README balance table, ${cells[0]} ${cells[1]}`;
+    assert.ok(r, `${what}: no such cell in ${source.path}`);
+    [r.rps, r.p99Ms, r.maxShare, r.maxConnShare].forEach((v, i) => {
+      checkFigure(`${what} × "${table.header[i + 2]}"`, cells[i + 2]!.replace(/\*/g, ''), v, source);
+      checked++;
+    });
+  }
+  assert.equal(checked, rows.length * 4, 'every cell of the run is in the table');
+
+  const stops = tables.filter((t) => t.header[0] === 'socket, during HUP reloads');
+  assert.equal(stops.length, 1, 'one README table starting "socket, during HUP reloads"');
+  const st = stops[0]!;
+  const stopSource = sourceAt(README, st.offset);
+  assert.ok(stopSource?.kind === 'balance' && Array.isArray(stopSource.balance.stops));
+  const cases = stopSource.balance.stops as Exclude<BalanceRun['stops'], { skipped: string }>;
+  assert.deepEqual(st.header.slice(1), ['tcp_migrate_req', 'reloads', 'requests', 'connections reset or refused']);
+  assert.equal(st.rows.length, cases.length);
+  for (const cells of st.rows) {
+    const k = cases.find((x) => x.mode === BALANCE_MODES[cells[0]!] && x.migrate === Number(cells[1]));
+    assert.ok(k, `README stop table, ${cells[0]} ${cells[1]}: no such case`);
+    [k.reloads, k.requests, k.errors].forEach((v, i) => {
+      checkFigure(`README stop table, ${cells[0]} ${cells[1]}`, cells[i + 2]!, v, stopSource);
+    });
+  }
 });

@@ -34,7 +34,7 @@ export interface Options {
 }
 
 const HELP = `npm run compare -- [--mode native|compose|auto (native)] [--topologies ${ALL_TOPOLOGIES.join(',')}]
-  [--scenarios ${SCENARIO_NAMES.join(',')}]
+  [--scenarios ${SCENARIO_NAMES.join(',')}]  (or --scenarios balance alone: worker balance, compare/balance.ts)
   [--tls-rate R (300) for the tls keepalive/churn steps] [--ws-connections N (50)]
   [--duration S (10) per measured step] [--warmup S (5)] [--ramp S (30)] [--max-rate R (12000)] [--knee-p95 MS (50)]
   [--fractions 0.5,0.8] [--workers N (2)] [--server-cpus 1] [--load-cpus 0] [--out DIR] [--no-latest] [--no-lock]

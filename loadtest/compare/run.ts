@@ -12,6 +12,8 @@
 //     (TLS at the gateway vs at nginx, and WebSocket echo; a tls/ws/h2-only run is linked as results/latest-tls)
 //   npm run compare -- --topologies gateway-tls,full-tls --scenarios h2
 //     (HTTP/2 vs HTTP/1.1 at the gateway, and the gateway's h2 vs nginx's h2 in front of it: h2load, h2.ts)
+//   npm run compare -- --scenarios balance
+//     (worker balance, shared socket vs --reuse-port, on the image's Node: balance.ts)
 //
 // Fairness: every serving process of a topology (nginx included) is pinned to
 // --server-cpus (default core 1), k6 and this runner to --load-cpus (core 0), so
@@ -29,6 +31,7 @@ import { availableParallelism, cpus as osCpus, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { composeCli, endpoint, onPath, type Serving, startTopology, TOPOLOGIES, type TopologyName } from '@gw/harness';
+import { runBalance } from './balance.ts';
 import {
   buildImages,
   COMPOSE_EXTRA_TOPOLOGIES,
@@ -147,6 +150,12 @@ async function main(): Promise<void> {
   await holdLock(o);
   // The memory figures are a run of their own (memory.ts): other targets (PM2), no k6.
   if (o.scenarios === 'memory') return runMemory(o);
+  // Worker balance (balance.ts): the gateway alone with wrk, no k6 and no topologies; on its own.
+  if (o.scenarios === 'balance') {
+    const cpus = ['--server-cpus', o.serverCpus, '--load-cpus', o.loadCpus];
+    await runBalance([...cpus, ...(process.argv.includes('--duration') ? ['--duration', String(o.duration)] : [])]);
+    return;
+  }
   const hasWrk = onPath('wrk');
   const mode = resolveMode(o);
   const { topologies, scenarios } = selection(o, mode.compose ? COMPOSE_TOPOLOGIES : TOPOLOGIES);

@@ -73,6 +73,12 @@ export interface Listener {
   handle: BoundHandle;
   /** The address actually bound (the port, when 0 was asked). */
   address: string;
+  /**
+   * --reuse-port: the master's handle only holds the port (bound with SO_REUSEPORT, never listening,
+   * so it is in no accept group); each worker binds and listens on a socket of its own at this
+   * address and port, and the kernel spreads new connections over them (reuse-port.ts).
+   */
+  own?: { host: string; port: number };
 }
 
 type CreateServerHandle = (
@@ -87,7 +93,11 @@ type CreateServerHandle = (
 // and the kernel hands connections straight to the workers.
 const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
 
-export async function listen(bind: Bind, backlog: number, socketMode: number): Promise<Listener> {
+/** libuv's UV_TCP_REUSEPORT bind flag (libuv 1.49, Node 22.12 / 23.1): SO_REUSEPORT on the socket. */
+export const UV_TCP_REUSEPORT = 2;
+
+/** `reusePort`: a TCP address is bound with SO_REUSEPORT, for the workers to bind sockets of their own beside it. */
+export async function listen(bind: Bind, backlog: number, socketMode: number, reusePort = false): Promise<Listener> {
   void backlog; // applied by each worker's listen(); the master never listens itself
   let handle: BoundHandle | number;
   if (bind.kind === 'unix') {
@@ -105,7 +115,19 @@ export async function listen(bind: Bind, backlog: number, socketMode: number): P
         });
       }
     }
-    handle = createServerHandle(address, bind.port, family);
+    // SO_REUSEPORT would let this bind join the sockets of another server of the same user on that
+    // port (a second gateway started by mistake), and take a share of its connections: a plain bind
+    // first, closed at once, fails on a port something listens on, as without --reuse-port.
+    const probe = reusePort && bind.port !== 0 ? createServerHandle(address, bind.port, family) : undefined;
+    if (probe !== undefined) {
+      if (typeof probe === 'number' || !boundPort(probe)) {
+        if (typeof probe !== 'number') probe.close();
+        const why = typeof probe === 'number' ? getSystemErrorName(probe) : 'EADDRINUSE';
+        throw new GatewayError('GW_ERR_BIND', `cannot listen on ${bind.text}: ${why}`);
+      }
+      probe.close();
+    }
+    handle = createServerHandle(address, bind.port, family, undefined, reusePort ? UV_TCP_REUSEPORT : 0);
   }
   if (typeof handle === 'number') {
     throw new GatewayError('GW_ERR_BIND', `cannot listen on ${bind.text}: ${getSystemErrorName(handle)}`);
@@ -122,7 +144,15 @@ export async function listen(bind: Bind, backlog: number, socketMode: number): P
     throw new GatewayError('GW_ERR_BIND', `cannot listen on ${bind.text}: EADDRINUSE`);
   }
   const address = out.family === 'IPv6' ? `[${out.address}]:${out.port}` : `${out.address}:${out.port}`;
+  if (reusePort) return { bind, handle, address, own: { host: out.address!, port: out.port! } };
   return { bind, handle, address };
+}
+
+/** The port a TCP handle is bound to; 0 when libuv deferred a bind error (EADDRINUSE) to listen(). */
+function boundPort(handle: BoundHandle): number {
+  const out: { port?: number } = {};
+  handle.getsockname?.(out);
+  return out.port ?? 0;
 }
 
 export function closeListener(l: Listener): void {

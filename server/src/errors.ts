@@ -57,6 +57,13 @@ export const ERRORS = {
     'An address cannot be bound: in use (`EADDRINUSE`), not permitted (`EACCES`), unresolvable host, or a ' +
       'non-socket file at a `unix:` path. Nothing is started.',
   ),
+  GW_ERR_REUSE_PORT: createError(
+    'Per-worker sockets asked for where Node cannot make them',
+    'RUNTIME',
+    '`--reuse-port on` on a Node without `reusePort` (before 22.12 / 23.1): it would silently share one ' +
+      'socket. Use `auto` (per-worker sockets where Node has them, the shared socket elsewhere) or `off`. ' +
+      'Nothing is started.',
+  ),
   GW_ERR_PIDFILE: createError(
     'The pid file could not be written',
     'RUNTIME',

@@ -13,6 +13,7 @@ import { GatewayError } from './errors.js';
 import { answerHealth, type HealthView } from './health.js';
 import type { MasterMetrics } from './master-metrics.js';
 import { removePidfile, writePidfile } from './pidfile.js';
+import { useReusePort } from './reuse-port.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
 
@@ -102,7 +103,12 @@ export async function bindMaster(config: Config, endpoints: MasterEndpoints, log
   if (tlsEnabled(config)) tlsOptions(config);
   const listeners: Listener[] = [];
   try {
-    for (const bind of config.bind) listeners.push(await listen(bind, config.backlog, config.unix_socket_mode));
+    const reusePort = useReusePort(config, log);
+    for (const bind of config.bind) {
+      // unix: always shared (SO_REUSEPORT balances TCP only).
+      const own = reusePort && bind.kind === 'tcp';
+      listeners.push(await listen(bind, config.backlog, config.unix_socket_mode, own));
+    }
     if (config.pidfile) writePidfile(config.pidfile);
     await endpoints.start(config);
   } catch (err) {

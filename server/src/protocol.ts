@@ -16,6 +16,8 @@ export interface BootMessage {
 export interface ListenerMessage {
   t: 'listener';
   index: number;
+  /** --reuse-port: no handle comes with it; the worker binds a SO_REUSEPORT socket of its own here. */
+  own?: { host: string; port: number };
 }
 export interface MetricsRequest {
   t: 'metrics';

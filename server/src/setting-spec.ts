@@ -180,6 +180,17 @@ export function toLevel(raw: unknown): string {
   return s;
 }
 
+export function toReusePort(raw: unknown): string {
+  const modes = ['auto', 'on', 'off'];
+  // Gunicorn's reuse_port is a boolean: true/false (a config file's, or GATEWAY_REUSE_PORT=1) read as on/off.
+  if (typeof raw === 'boolean') return raw ? 'on' : 'off';
+  const s = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (['1', 'true', 'yes'].includes(s)) return 'on';
+  if (['0', 'false', 'no'].includes(s)) return 'off';
+  if (!modes.includes(s)) fail(`expected one of ${modes.join(', ')} (or true, false)`);
+  return s;
+}
+
 export function toTlsVersion(raw: unknown): string {
   const s = typeof raw === 'string' ? raw.trim() : '';
   if (s !== 'TLSv1.2' && s !== 'TLSv1.3') fail('expected TLSv1.2 or TLSv1.3');

@@ -17,6 +17,7 @@ import {
   toOctalMode,
   toOptionalAddress,
   toOptionalString,
+  toReusePort,
   toSeconds,
   toTlsVersion,
 } from './setting-spec.js';
@@ -96,6 +97,23 @@ export const SETTINGS = [
     validate: toOctalMode,
     show: (mode) => mode.toString(8),
     desc: 'File mode of `unix:` sockets (octal). 660 lets the owning group (say, nginx) connect and nobody else.',
+  }),
+  spec({
+    name: 'reuse_port',
+    section: 'Server socket',
+    flags: ['--reuse-port'],
+    kind: 'string',
+    meta: 'auto|on|off',
+    default: 'off',
+    validate: toReusePort,
+    desc:
+      'How workers accept on TCP addresses. `off`: one socket bound by the master, shared by every worker ' +
+      '(a busy or blocked worker accepts nothing, the others take its share); `on`: each worker listens on ' +
+      'a socket of its own (SO_REUSEPORT) and the kernel hashes each new connection to one of them, busy or ' +
+      'not; `auto`: `on` where Node has `reusePort` (22.12 / 23.1 on), else `off`, said at start. `on` where ' +
+      'Node lacks it stops the start (GW_ERR_REUSE_PORT). With per-worker sockets a stopping worker resets ' +
+      'the connections still queued on its socket unless `net.ipv4.tcp_migrate_req = 1`. `unix:` addresses ' +
+      'are always shared. Set at start (a HUP keeps it). Figures: README, "Worker balance".',
   }),
   ...WORKER_SETTINGS,
   ...HTTP2_SETTINGS,

@@ -87,7 +87,10 @@ export class WorkerProcess implements MetricsWorker {
       workerId: boot.workerId,
     };
     this.child.send(message);
-    for (const [index, l] of boot.listeners.entries()) this.child.send({ t: 'listener', index }, l.handle as never);
+    for (const [index, l] of boot.listeners.entries()) {
+      if (l.own) this.child.send({ t: 'listener', index, own: l.own });
+      else this.child.send({ t: 'listener', index }, l.handle as never);
+    }
   }
 
   /** Sends `signal`; from the first one on the worker is stopping, and its graceful deadline runs. */

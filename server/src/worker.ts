@@ -20,6 +20,7 @@ import { guardListen, ownServer } from './listen-guard.js';
 import { type AccessLog, createAccessLog, createErrorLog, type ReopenableLogger } from './logger.js';
 import type { BootMessage, Heartbeat, MasterMessage, RecycleReason, WorkerMessage } from './protocol.js';
 import { acceptProxyProtocol, proxyProtocolOptions } from './proxy-protocol.js';
+import { type ListenTarget, listenOn } from './reuse-port.js';
 import type { Config } from './settings.js';
 import { tlsEnabled, tlsOptions } from './tls.js';
 import { UpgradeGuard } from './upgrades.js';
@@ -42,8 +43,8 @@ class Worker {
   private readonly stats = new WorkerStats();
   private readonly connections = new ConnectionDrain();
   private readonly servers: http.Server[] = [];
-  /** The master's bound sockets (raw TCP or Pipe handles), listened on here. */
-  private readonly handles = new Map<number, object>();
+  /** The master's bound sockets (raw TCP or Pipe handles), or where to bind one of its own (--reuse-port). */
+  private readonly handles = new Map<number, ListenTarget>();
   /** After how many requests this worker asks to be recycled (max_requests plus its jitter); 0: never. */
   private readonly maxRequests: number;
   private hosted: HostedApp | undefined;
@@ -153,7 +154,7 @@ class Worker {
     return server;
   }
 
-  addHandle(index: number, handle: object): void {
+  addHandle(index: number, handle: ListenTarget): void {
     this.handles.set(index, handle);
     this.maybeListen();
   }
@@ -164,10 +165,12 @@ class Worker {
     let pending = this.servers.length;
     this.servers.forEach((server, i) => {
       server.once('error', (err) => {
-        this.log.error({ err }, 'Worker cannot listen on the shared socket');
+        // A shared handle, or (--reuse-port) its own socket: say which, the fix differs.
+        const own = 'port' in (this.handles.get(i) as object);
+        this.log.error({ err }, `Worker cannot listen on ${own ? 'its own SO_REUSEPORT socket' : 'the shared socket'}`);
         this.quickStop(exitCodeOf('GW_ERR_WORKER_BOOT'));
       });
-      server.listen(this.handles.get(i)!, this.config.backlog, () => {
+      listenOn(server, this.handles.get(i)!, this.config.backlog, () => {
         if (--pending > 0) return;
         this.log.info(`Worker ready (app kind: ${this.hosted!.kind})`);
         // A first beat with it: the master has this worker's memory as soon as it counts it ready.
@@ -257,7 +260,8 @@ process.on('message', (msg: MasterMessage, handle?: object) => {
       void worker.start();
       break;
     case 'listener':
-      if (handle) worker?.addHandle(msg.index, handle);
+      if (msg.own) worker?.addHandle(msg.index, msg.own);
+      else if (handle) worker?.addHandle(msg.index, handle);
       break;
     case 'metrics':
       worker?.scrape(msg.id);

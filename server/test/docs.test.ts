@@ -42,6 +42,7 @@ test('each error code is bound to the exit status the CLI stops with', () => {
     'GW_ERR_CTL_NO_WORKER',
     'GW_ERR_CTL_STATE',
     'GW_ERR_PIDFILE',
+    'GW_ERR_REUSE_PORT',
     'GW_ERR_TLS',
   ]);
   assert.deepEqual(byExit(EXIT.WORKER_BOOT_ERROR), ['GW_ERR_WORKER_BOOT']);
