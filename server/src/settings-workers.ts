@@ -3,7 +3,7 @@
  * part of the one table in settings.ts, kept apart only for that file's length. Their order here is
  * their order in `--help` and docs/settings.md.
  */
-import { defaultWorkers, spec, toInt, toOptionalSeconds, toSeconds } from './setting-spec.js';
+import { defaultWorkers, spec, toBool, toInt, toOptionalSeconds, toSeconds } from './setting-spec.js';
 import { limits } from './shared-limits.js';
 
 /**
@@ -41,7 +41,36 @@ export const WORKER_SETTINGS = [
     meta: 'INT',
     default: 1000,
     validate: toInt(1),
-    desc: 'Open client connections one worker accepts at most; past it the worker stops accepting until one closes.',
+    desc:
+      'Open client connections one worker holds at most. At the ceiling a new connection takes the place of the ' +
+      'oldest one that is not being served (shed_connections); only when there is none is the newcomer closed.',
+  }),
+  spec({
+    name: 'shed_connections',
+    section: 'Worker processes',
+    flags: ['--shed-connections'],
+    kind: 'bool',
+    default: true,
+    defaultText: 'true',
+    validate: toBool,
+    desc:
+      'At worker_connections, close the oldest connection that holds a slot without being served (no complete ' +
+      'request head yet; a body or a response stalled on its client for 2 s; kept alive and idle for 2 s) instead ' +
+      'of refusing the newcomer, as nginx reuses its idle connections. Never one whose request waits on the app, ' +
+      'a WebSocket or an HTTP/2 connection. `--shed-connections=false`: refuse the newcomer, as Node does.',
+  }),
+  spec({
+    name: 'max_connections_per_client',
+    section: 'Worker processes',
+    flags: ['--max-connections-per-client'],
+    kind: 'int',
+    meta: 'INT',
+    default: 0,
+    validate: toInt(0),
+    desc:
+      "Open connections one peer address holds on one worker at most (0: no bound), like nginx's limit_conn; " +
+      'more are closed at accept. Peers in forwarded_allow_ips or proxy_allow_ips are exempt: a proxy in front ' +
+      'carries many clients.',
   }),
   spec({
     name: 'max_requests',
