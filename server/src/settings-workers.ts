@@ -42,8 +42,8 @@ export const WORKER_SETTINGS = [
     default: 1000,
     validate: toInt(1),
     desc:
-      'Open client connections one worker holds at most. At the ceiling a new connection takes the place of the ' +
-      'oldest one that is not being served (shed_connections); only when there is none is the newcomer closed.',
+      'Open client connections one worker holds at most. From 80% of it on, the oldest connections that are not ' +
+      'being served are closed (shed_connections); at the ceiling a newcomer is closed only when there is none.',
   }),
   spec({
     name: 'shed_connections',
@@ -54,10 +54,10 @@ export const WORKER_SETTINGS = [
     defaultText: 'true',
     validate: toBool,
     desc:
-      'At worker_connections, close the oldest connection that holds a slot without being served (no complete ' +
-      'request head yet; a body or a response stalled on its client for 2 s; kept alive and idle for 2 s) instead ' +
-      'of refusing the newcomer, as nginx reuses its idle connections. Never one whose request waits on the app, ' +
-      'a WebSocket or an HTTP/2 connection. `--shed-connections=false`: refuse the newcomer, as Node does.',
+      'From 80% of worker_connections on, close the oldest connections that hold a slot without being served (no complete ' +
+      "request head yet; a body or a response moving under 500 bytes/s, Apache's MinRate; kept alive and idle) " +
+      'instead of refusing the newcomer, as nginx reuses its idle connections. Never one whose request waits on the ' +
+      'app, a WebSocket or an HTTP/2 connection. `--shed-connections=false`: refuse the newcomer, as Node does.',
   }),
   spec({
     name: 'max_connections_per_client',

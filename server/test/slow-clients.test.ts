@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { STALLED_MS } from '../src/connection-guard.js';
+import { SWEEP_MS } from '../src/connection-guard.js';
 import { type Gateway, request, startGateway } from './helpers.js';
 
 const SAMPLE_APP = fileURLToPath(new URL('../../app/dist/app.js', import.meta.url));
@@ -59,7 +59,9 @@ async function metric(gw: Gateway, sample: string): Promise<number> {
 test('a worker full of incomplete heads: the oldest is shed, a new client is served; with shedding off it is refused', async () => {
   for (const shed of [true, false]) {
     const gw = await startGateway([
-      ...['-w', '1', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', '--worker-connections', '4'],
+      // Four held connections: with shedding, 80% of 5 (the mark past which the worker trims);
+      // without, the whole ceiling of 4.
+      ...['-w', '1', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', '--worker-connections', shed ? '5' : '4'],
       ...(shed ? [] : ['--shed-connections=false']),
       SAMPLE_APP,
     ]);
@@ -107,8 +109,8 @@ test('a stalled body is shed, a request waiting on the app is not, even when old
     const upload =
       'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n';
     const stalled = await hold(gw.port, `${upload}0123456789`);
-    // Long enough for the body to count as stalled: STALLED_MS (2 s) after the sweep that saw its last byte.
-    await new Promise((r) => setTimeout(r, 1.5 * STALLED_MS + 500));
+    // Long enough for the body to count as slow: a whole sweep window after the sweep that first saw it.
+    await new Promise((r) => setTimeout(r, 2 * SWEEP_MS + 500));
     assert.equal(await getFrom(gw.port, '127.0.0.1'), 200, 'the new client is served');
     await stalled.closed;
     await waiting.closed;
