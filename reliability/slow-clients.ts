@@ -13,9 +13,10 @@
  * its default levers at 5,000 and 10,000 too.
  *
  * The gateway's levers (server/src/connection-guard.ts) as LEVERS, each a gateway configuration
- * with a baseline of its own: default (the shipped defaults), off (`--shed-connections=false`, no
- * per-client cap: the gateway before issue 18's fix, Node's refuse-the-newest), cap (a per-client
- * cap of 64 without shedding), ceiling (defaults with `--worker-connections 5000`).
+ * with a baseline of its own: default (the shipped defaults: shedding, worker_connections 5000, no
+ * per-client cap), off (the gateway before issue 18: `--shed-connections=false`, Node's
+ * refuse-the-newest, worker_connections 1000), cap (defaults with `--max-connections-per-client
+ * 64`), ceiling1000 (defaults with the old `--worker-connections 1000`).
  * 10,000 attack sockets need 10,000 descriptors here and ulimit -n is 20000: the script raises
  * nothing, it checks the soft limit and says so when it is too low (`ulimit -n 30000` first).
  *
@@ -36,20 +37,20 @@ const SOURCES = (process.env.SOURCES ?? 'single').split(',') as Source[];
 const RATE = Number(process.env.RATE ?? 300);
 const MEASURE_S = Number(process.env.MEASURE_S ?? 10);
 type Attack = 'slowloris' | 'slowbody' | 'slowread';
-type Lever = 'default' | 'off' | 'cap' | 'ceiling';
+type Lever = 'default' | 'off' | 'cap' | 'ceiling1000';
 type Source = 'single' | 'spread';
 
 const LEVER_ARGS: Record<Lever, string[]> = {
   default: [],
-  off: ['--shed-connections=false', '--max-connections-per-client', '0'],
-  cap: ['--shed-connections=false', '--max-connections-per-client', '64'],
-  ceiling: ['--worker-connections', '5000'],
+  off: ['--shed-connections=false', '--max-connections-per-client', '0', '--worker-connections', '1000'],
+  cap: ['--max-connections-per-client', '64'],
+  ceiling1000: ['--worker-connections', '1000'],
 };
 const LEVER_TEXT: Record<Lever, string> = {
   default: '',
-  off: ', levers off (refuse the newest)',
-  cap: ', per-client cap 64 only',
-  ceiling: ', worker_connections 5000',
+  off: ', levers off (before issue 18: refuse the newest, worker_connections 1000)',
+  cap: ', max_connections_per_client 64',
+  ceiling1000: ', worker_connections 1000',
 };
 
 const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).trim());
