@@ -101,10 +101,6 @@ export class ConnectionGuard {
     }
   }
 
-  get size(): number {
-    return this.open.size;
-  }
-
   /**
    * Makes `server` go through the guard before any other handling (PROXY header, HTTP/2, http's
    * parser): call it once every other 'connection' listener is in place. `tls`: the server's
@@ -139,7 +135,7 @@ export class ConnectionGuard {
     this.open.set(socket, entry);
     if (entry.peer !== undefined) this.perPeer.set(entry.peer, (this.perPeer.get(entry.peer) ?? 0) + 1);
     socket.once('close', () => this.forget(entry));
-    if (o.shed && this.open.size > this.mark && this.open.size <= o.ceiling) this.scheduleTrim();
+    if (o.shed && this.open.size > this.mark) this.scheduleTrim();
     if (this.open.size <= o.ceiling) return;
     // Past the ceiling: decided now, among the connections that have been read.
     const victim = o.shed ? this.victims(1)[0] : undefined;
