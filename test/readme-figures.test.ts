@@ -468,6 +468,15 @@ const CLAIMS: Claim[] = [
     ],
   },
   {
+    text: 'nginx in front kept {}% and {}% against slowloris and slow body and {}% against slow readers',
+    from: 'reliability',
+    values: (s) => [
+      slowPct(s, 'proxy', 'slowloris', 10000),
+      slowPct(s, 'proxy', 'slowbody', 10000),
+      slowPct(s, 'proxy', 'slowread', 10000),
+    ],
+  },
+  {
     text: '10,000 slow readers of a 4 MB file still take it to {}%',
     from: 'reliability',
     values: (s) => [slowPct(s, 'gateway', 'slowread', 10000)],
