@@ -1,36 +1,78 @@
 /**
  * Slow and hostile clients against each topology, natively on loopback: slowloris (a request
  * head trickled one header every 5 s), slow body (a POST declaring 1 MB, 10 bytes every 5 s),
- * slow read (a 4 MB static file requested, then never read). Attackers connect from 127.0.0.9
- * and reopen whatever the server closes, so N stay open; normal clients send GET / at a fixed
- * rate from 127.0.0.2 (nginx's per-address limits apply per source, and only on /api/).
- * Figures per cell: normal clients' throughput and p99 as a fraction of the same topology's
- * no-attack baseline. Target: ≥ 90% of baseline throughput at 1,000 slow connections.
+ * slow read (a 4 MB static file requested, then never read). Attackers reopen whatever the server
+ * closes (100 ms later), so N stay open or knocking; normal clients send GET / at a fixed rate from
+ * 127.0.0.2. Attackers come from one address (127.0.0.9: SOURCES=single) or spread over N / 4
+ * addresses of 127.1.0.0/16 (SOURCES=spread: a distributed attack, against which a per-address cap
+ * does nothing and only shedding helps). Servers run on CPU 1, this script (load and attack) on 0.
+ * Figures per cell: normal clients' throughput and p99 as a fraction of the same topology's (and
+ * gateway configuration's) no-attack baseline, the resident memory of each server process while
+ * the attack holds, and for the gateway the connections it shed and refused (its metrics).
+ * Target: ≥ 90% of baseline throughput at 1,000 slow connections, and for the gateway alone with
+ * its default levers at 5,000 and 10,000 too.
  *
- *   flock /tmp/gw-measure.lock node --import tsx reliability/slow-clients.ts
- *   SIZES=100,1000,5000 TOPOLOGIES=gateway,full ATTACKS=slowloris RATE=300 …
+ * The gateway's levers (server/src/connection-guard.ts) as LEVERS, each a gateway configuration
+ * with a baseline of its own: default (the shipped defaults: shedding, worker_connections 5000, no
+ * per-client cap), off (the gateway before issue 18: `--shed-connections=false`, Node's
+ * refuse-the-newest, worker_connections 1000), cap (defaults with `--max-connections-per-client
+ * 64`), ceiling1000 (defaults with the old `--worker-connections 1000`).
+ * 10,000 attack sockets need 10,000 descriptors here and ulimit -n is 20000: the script raises
+ * nothing, it checks the soft limit and says so when it is too low (`ulimit -n 30000` first).
+ *
+ *   flock /tmp/gw-measure.lock taskset -c 0 node --import tsx reliability/slow-clients.ts
+ *   SIZES=5000,10000 TOPOLOGIES=gateway LEVERS=default,off SOURCES=single,spread ATTACKS=slowloris …
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { type CaseResult, Load, report, round, sleep, summarize } from './lib/measure.js';
-import { missing, startTarget, type TopologyName } from './lib/targets.js';
+import { missing, startTarget, type Target, type TopologyName } from './lib/targets.js';
 
 const SIZES = (process.env.SIZES ?? '100,1000').split(',').map(Number);
 const TOPOS = (process.env.TOPOLOGIES ?? 'gateway,proxy,full,gunicorn').split(',') as TopologyName[];
 const ATTACKS = (process.env.ATTACKS ?? 'slowloris,slowbody,slowread').split(',') as Attack[];
+const LEVERS = (process.env.LEVERS ?? 'default').split(',') as Lever[];
+const SOURCES = (process.env.SOURCES ?? 'single').split(',') as Source[];
 const RATE = Number(process.env.RATE ?? 300);
 const MEASURE_S = Number(process.env.MEASURE_S ?? 10);
-const ATTACKER = '127.0.0.9';
 type Attack = 'slowloris' | 'slowbody' | 'slowread';
+type Lever = 'default' | 'off' | 'cap' | 'ceiling1000';
+type Source = 'single' | 'spread';
+
+const LEVER_ARGS: Record<Lever, string[]> = {
+  default: [],
+  off: ['--shed-connections=false', '--max-connections-per-client', '0', '--worker-connections', '1000'],
+  cap: ['--max-connections-per-client', '64'],
+  ceiling1000: ['--worker-connections', '1000'],
+};
+const LEVER_TEXT: Record<Lever, string> = {
+  default: '',
+  off: ', levers off (before issue 18: refuse the newest, worker_connections 1000)',
+  cap: ', max_connections_per_client 64',
+  ceiling1000: ', worker_connections 1000',
+};
+
+const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).trim());
+if (Number.isFinite(fdLimit) && fdLimit < Math.max(...SIZES) + 2000)
+  throw new Error(`ulimit -n is ${fdLimit}: too low for ${Math.max(...SIZES)} attack sockets; raise it first`);
+
+/** The attacker's source address for its i-th connection. */
+function source(kind: Source, i: number): string {
+  if (kind === 'single') return '127.0.0.9';
+  const a = Math.floor(i / 4);
+  return `127.1.${a >> 8}.${a & 255}`;
+}
 
 /** Keeps `n` slow connections open until stop(); counts how often the server closed one. */
-function attack(kind: Attack, port: number, n: number) {
+function attack(kind: Attack, port: number, n: number, from: Source) {
   const socks = new Set<net.Socket>();
   let stopped = false;
   let closedByServer = 0;
   let refused = 0;
-  const open = () => {
+  const open = (i: number) => {
     if (stopped) return;
-    const s = net.connect({ port, host: '127.0.0.1', localAddress: ATTACKER });
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: source(from, i) });
     socks.add(s);
     let timer: NodeJS.Timeout | undefined;
     s.on('connect', () => {
@@ -58,11 +100,11 @@ function attack(kind: Attack, port: number, n: number) {
       socks.delete(s);
       if (!stopped) {
         closedByServer++;
-        setTimeout(open, 100);
+        setTimeout(() => open(i), 100);
       }
     });
   };
-  for (let i = 0; i < n; i++) open();
+  for (let i = 0; i < n; i++) open(i);
   return {
     stats: () => ({ open: socks.size, closedByServer, refused }),
     stop: () => {
@@ -72,14 +114,70 @@ function attack(kind: Attack, port: number, n: number) {
   };
 }
 
+/** Resident memory of each server process, MB, labelled: "gateway master 61, worker 84, worker 90". */
+function memory(t: Target): { text: string; byPid: Record<string, number> } {
+  // The root of the gateway's process tree is its master.
+  const master = t.gateway?.pids()[0];
+  const byPid: Record<string, number> = {};
+  const parts: string[] = [];
+  for (const pid of t.pids()) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    const mb = Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    const role = /nginx: master/.test(cmd)
+      ? 'nginx master'
+      : /nginx/.test(cmd)
+        ? 'nginx worker'
+        : pid === master
+          ? 'gateway master'
+          : /gunicorn|python/.test(cmd)
+            ? 'gunicorn'
+            : /standalone/.test(cmd)
+              ? 'app server'
+              : 'gateway worker';
+    byPid[`${role} ${pid}`] = mb;
+    parts.push(`${role} ${mb}`);
+  }
+  return { text: parts.sort().join(', '), byPid };
+}
+
+/** The gateway's shed and refused connections so far (its metrics), or undefined without a gateway. */
+async function guardCounts(t: Target): Promise<Record<string, number> | undefined> {
+  if (!t.gateway) return undefined;
+  const text = await fetch(t.gateway.metricsUrl).then((r) => r.text());
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^gateway_connections_(shed|refused)_total\{reason="(\w+)"\} (\d+)/gm))
+    if (Number(m[3]) > 0) out[`${m[1]} ${m[2]}`] = Number(m[3]);
+  return out;
+}
+
+const diff = (after: Record<string, number> = {}, before: Record<string, number> = {}) =>
+  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+const phrase = (c: Record<string, number>) =>
+  Object.entries(c)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || 'none';
+
 const rows: CaseResult[] = [];
-for (const name of TOPOS) {
+const configs: Array<{ name: TopologyName; lever: Lever }> = TOPOS.flatMap(
+  (name): Array<{ name: TopologyName; lever: Lever }> =>
+    name === 'gateway' ? LEVERS.map((lever) => ({ name, lever })) : [{ name, lever: 'default' as const }],
+);
+for (const { name, lever } of configs) {
   const skip = missing(name);
   if (skip) {
     console.log(`skip ${name}: ${skip}`);
     continue;
   }
-  const t = await startTarget(name, { workers: 2 }).catch((e: Error) => {
+  const withGateway = name === 'gateway' || name === 'full';
+  const extraArgs = [...(withGateway ? ['--metrics-bind', '127.0.0.1:0'] : []), ...LEVER_ARGS[lever]];
+  const t = await startTarget(name, { workers: 2, cpus: '1', extraArgs }).catch((e: Error) => {
     console.log(`skip ${name}: ${e.message.split('\n')[0]}`);
     return undefined;
   });
@@ -98,37 +196,54 @@ for (const name of TOPOS) {
       return summarize(await load.stop(), 0, MEASURE_S * 1000);
     };
     const base = await measure();
-    console.log(`${name} baseline: ${base.rps} req/s ok, p99 ${base.p99} ms, ${base.failed} failed`);
+    const idle = memory(t);
+    console.log(
+      `${name}${LEVER_TEXT[lever]} baseline: ${base.rps} req/s ok, p99 ${base.p99} ms; memory MB: ${idle.text}`,
+    );
     for (const kind of ATTACKS) {
       for (const n of SIZES) {
-        const a = attack(kind, t.port, n);
-        await sleep(3000);
-        const under = await measure();
-        const st = a.stats();
-        a.stop();
-        await sleep(2000);
-        const frac = round(under.rps / base.rps, 2);
-        rows.push({
-          case: `${kind} ×${n}`,
-          topology: name,
-          pass: n > 1000 ? undefined : frac >= 0.9,
-          result:
-            `${round(frac * 100, 0)}% of baseline throughput (${under.rps}/${base.rps} req/s), ` +
-            `p99 ${under.p99} ms (baseline ${base.p99}), ${under.failed} failed; ` +
-            `attacker: ${st.open} open, ${st.closedByServer} closed by the server`,
-          figures: {
-            rate: RATE,
-            baseRps: base.rps,
-            rps: under.rps,
-            fraction: frac,
-            p99: under.p99,
-            baseP99: base.p99,
-            failed: under.failed,
-            failures: under.failures,
-            attacker: st,
-          },
-        });
-        console.log(`  ${rows.at(-1)!.case}: ${rows.at(-1)!.result}`);
+        // A distributed attack only where it differs: against the gateway's own levers.
+        for (const from of name === 'gateway' && lever !== 'off' ? SOURCES : (['single'] as Source[])) {
+          const before = await guardCounts(t);
+          const a = attack(kind, t.port, n, from);
+          await sleep(3000);
+          const under = await measure();
+          const mem = memory(t);
+          const st = a.stats();
+          const guard = diff(await guardCounts(t), before);
+          a.stop();
+          await sleep(2000);
+          const frac = round(under.rps / base.rps, 2);
+          const where = from === 'spread' ? ` from ${Math.ceil(n / 4)} addresses` : '';
+          const target = n <= 1000 || (name === 'gateway' && lever === 'default');
+          rows.push({
+            case: `${kind} ×${n}${where}${LEVER_TEXT[lever]}`,
+            topology: name,
+            pass: target ? frac >= 0.9 : undefined,
+            result:
+              `${round(frac * 100, 0)}% of baseline throughput (${under.rps}/${base.rps} req/s), ` +
+              `p99 ${under.p99} ms (baseline ${base.p99}), ${under.failed} failed; ` +
+              `attacker: ${st.open} open, ${st.closedByServer} closed by the server; ` +
+              `${withGateway ? `gateway shed/refused: ${phrase(guard)}; ` : ''}memory MB: ${mem.text}`,
+            figures: {
+              rate: RATE,
+              lever,
+              source: from,
+              baseRps: base.rps,
+              rps: under.rps,
+              fraction: frac,
+              p99: under.p99,
+              baseP99: base.p99,
+              failed: under.failed,
+              failures: under.failures,
+              attacker: st,
+              guard,
+              rssMb: mem.byPid,
+              idleRssMb: idle.byPid,
+            },
+          });
+          console.log(`  ${rows.at(-1)!.case}: ${rows.at(-1)!.result}`);
+        }
       }
     }
   } finally {

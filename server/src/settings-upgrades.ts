@@ -18,8 +18,8 @@ export const UPGRADE_SETTINGS = [
     validate: toInt(0),
     desc:
       'Upgraded connections (WebSockets) one worker holds at most (0: no bound); past it an upgrade request is ' +
-      'answered 503 with Retry-After and the app never sees it. Keep it below worker_connections (the default is ' +
-      'half of its default), so ordinary requests always find a slot.',
+      'answered 503 with Retry-After and the app never sees it. Keep it below worker_connections (the default is a ' +
+      'tenth of its default), so ordinary requests always find a slot.',
   }),
   spec({
     name: 'max_upgraded_per_client',

@@ -6,6 +6,7 @@
  * recycled, reloaded or replaced (Prometheus would take the drop for a counter reset).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { REFUSE_REASONS, type RefuseReason, SHED_REASONS, type ShedReason } from './connection-guard.js';
 import { PROXY_REFUSALS, type ProxyRefusal } from './proxy-protocol.js';
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -37,6 +38,10 @@ export interface RequestCounts {
   upgrades?: Record<string, number>;
   /** Close frames the app sent on its WebSockets, by close code (1002: the client broke the protocol). */
   wsCloses?: Record<string, number>;
+  /** Connections the worker closed at its ceiling to make room (connection-guard.ts), by reason. */
+  shed?: Partial<Record<ShedReason, number>>;
+  /** Connections closed at accept: the worker full with none to shed, or the client's cap reached. */
+  refusedConnections?: Partial<Record<RefuseReason, number>>;
 }
 
 export function emptyCounts(): RequestCounts {
@@ -48,6 +53,8 @@ export function emptyCounts(): RequestCounts {
     h2: 0,
     upgrades: {},
     wsCloses: {},
+    shed: {},
+    refusedConnections: {},
   };
 }
 
@@ -69,6 +76,10 @@ export function addCounts(into: RequestCounts, from: RequestCounts): void {
   into.wsCloses ??= {};
   addTo(into.upgrades, from.upgrades);
   addTo(into.wsCloses, from.wsCloses);
+  into.shed ??= {};
+  into.refusedConnections ??= {};
+  addTo(into.shed, from.shed);
+  addTo(into.refusedConnections, from.refusedConnections);
 }
 
 /** The request metrics in prom-client's JSON form, from counts summed over workers. */
@@ -143,7 +154,22 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
     aggregator: 'sum',
     values: Object.entries(counts.wsCloses ?? {}).map(([code, value]) => ({ value, labels: { code } })),
   };
-  return [requests, duration, byProtocol, inFlightMetric, proxyRefusals, upgrades, wsCloses];
+  // Every reason from the start, at 0, as for the PROXY refusals.
+  const shed: MetricJson = {
+    name: 'gateway_connections_shed_total',
+    help: 'Connections closed at worker_connections to make room for a new one, by reason: head, body, response, idle.',
+    type: 'counter',
+    aggregator: 'sum',
+    values: SHED_REASONS.map((reason) => ({ value: counts.shed?.[reason] ?? 0, labels: { reason } })),
+  };
+  const refused: MetricJson = {
+    name: 'gateway_connections_refused_total',
+    help: 'Connections closed at accept: worker_full (none to shed), per_client (max_connections_per_client).',
+    type: 'counter',
+    aggregator: 'sum',
+    values: REFUSE_REASONS.map((reason) => ({ value: counts.refusedConnections?.[reason] ?? 0, labels: { reason } })),
+  };
+  return [requests, duration, byProtocol, inFlightMetric, proxyRefusals, upgrades, wsCloses, shed, refused];
 }
 
 export class WorkerStats {
@@ -157,6 +183,8 @@ export class WorkerStats {
   private h2 = 0;
   private readonly upgrades: Record<string, number> = {};
   private readonly wsCloses: Record<string, number> = {};
+  private readonly shed: Record<string, number> = {};
+  private readonly refusedConnections: Record<string, number> = {};
   private readonly defaults = new Registry();
 
   private collecting = false;
@@ -200,6 +228,15 @@ export class WorkerStats {
     this.wsCloses[code] = (this.wsCloses[code] ?? 0) + 1;
   }
 
+  /** A connection closed by the guard (connection-guard.ts). */
+  shedConnection(reason: ShedReason): void {
+    this.shed[reason] = (this.shed[reason] ?? 0) + 1;
+  }
+
+  refusedConnection(reason: RefuseReason): void {
+    this.refusedConnections[reason] = (this.refusedConnections[reason] ?? 0) + 1;
+  }
+
   counts(): RequestCounts {
     return {
       status: Object.fromEntries(this.byStatus),
@@ -209,6 +246,8 @@ export class WorkerStats {
       h2: this.h2,
       upgrades: { ...this.upgrades },
       wsCloses: { ...this.wsCloses },
+      shed: { ...this.shed },
+      refusedConnections: { ...this.refusedConnections },
     };
   }
 

@@ -10,6 +10,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { type HostedApp, loadApp } from './app-loader.js';
+import { ConnectionGuard } from './connection-guard.js';
 import { ConnectionDrain } from './drain.js';
 import { EXIT, exitCodeOf, GatewayError } from './errors.js';
 import { fetchListener } from './fetch-adapter.js';
@@ -110,6 +111,7 @@ class Worker {
       draining: () => this.draining,
     });
     const path = { config, trust, stats, errorLog: log, upgrades };
+    const guard = this.connectionGuard();
     try {
       // TLS files are read here, once per worker boot: a HUP reload serves a renewed certificate.
       const tls = tlsEnabled(config) ? tlsOptions(config) : undefined;
@@ -117,6 +119,8 @@ class Worker {
         const server = this.createServer(tls);
         attachRequestPath(server, pipeline, path);
         if (config.proxy_protocol) acceptProxyProtocol(server, proxyProtocolOptions(config, stats, log));
+        // Last, so it runs first: a connection over the ceiling is closed before anything reads it.
+        guard.attach(server, tls !== undefined);
         this.servers.push(server);
       }
     } catch (err) {
@@ -150,8 +154,25 @@ class Worker {
     // No truncation: Node would silently drop headers past the count (Host among them); the pipeline
     // counts them and answers 431, and maxHeaderSize bounds the memory.
     server.maxHeadersCount = 0;
-    server.maxConnections = config.worker_connections;
     return server;
+  }
+
+  /** worker_connections over all of this worker's servers, shedding instead of refusing (connection-guard.ts). */
+  private connectionGuard(): ConnectionGuard {
+    const { config, stats } = this;
+    // A proxy in front carries many clients: no per-client cap on it.
+    const proxies = compileTrust([
+      ...config.forwarded_allow_ips,
+      ...(config.proxy_protocol ? config.proxy_allow_ips : []),
+    ]);
+    return new ConnectionGuard({
+      ceiling: config.worker_connections,
+      shed: config.shed_connections,
+      perClient: config.max_connections_per_client,
+      trusted: proxies,
+      onShed: (reason) => stats.shedConnection(reason),
+      onRefuse: (reason) => stats.refusedConnection(reason),
+    });
   }
 
   addHandle(index: number, handle: ListenTarget): void {
