@@ -342,17 +342,6 @@ const TABLES: TableCheck[] = [
     ],
   },
   {
-    first: 'first run: nginx in front of the gateway',
-    key: (label) => label.replace(/`/g, ''),
-    columns: [
-      { header: /^what changes$/ },
-      { header: /^req\/s$/, values: (s, v) => [costVariant(s, v)?.rps] },
-      { header: /^CPU s \/ 1k$/, values: (s, v) => [costVariant(s, v)?.cpuPer1k] },
-      { header: /^req\/s ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.rpsOverShipped] },
-      { header: /^CPU ÷ shipped$/, values: (s, v) => [costVariant(s, v)?.cpuOverShipped] },
-    ],
-  },
-  {
     first: 'over TLS, ALPN',
     key: (label) => H2_ROWS[label] ?? `(no h2 row for "${label}")`,
     columns: [
@@ -824,7 +813,7 @@ const CLAIMS: Claim[] = [
     },
   },
   {
-    text: '`full` {}× over TCP and `full-uds` {}× over the socket',
+    text: 'is not met: {}× over TCP, {}× over the socket',
     from: 'run',
     values: (s) => [
       ratio(capacityRow(s, 'full')?.rps, capacityRow(s, 'minimal')?.rps),
