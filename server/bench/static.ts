@@ -22,6 +22,7 @@ import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as harness from '@gw/harness';
+import { shuffled } from '@gw/harness';
 import { median, need, needBuilt } from './common.ts';
 
 const { values: opts } = parseArgs({
@@ -120,24 +121,6 @@ async function load(target: harness.Topology, v: Variant, seconds: number): Prom
     rps: count / took,
     encoding: [...encodings][0]!,
   };
-}
-
-/** A seeded shuffle (mulberry32), so that a run's order can be told and repeated. */
-function shuffled<T>(xs: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 const KiB = (bytes: number) => (bytes / 1024).toFixed(1);
