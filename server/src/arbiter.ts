@@ -98,10 +98,6 @@ export class Arbiter {
     this.signals.push(sig);
   }
 
-  get workerPids(): number[] {
-    return [...this.workers.values()].map((w) => w.pid);
-  }
-
   get addresses(): string[] {
     return this.listeners.map((l) => l.address);
   }
@@ -183,6 +179,9 @@ export class Arbiter {
         // A boot may have blocked its loop past `timeout`: being ready is a sign of life of its own.
         w.readyAt = w.lastBeat = Date.now();
         this.log.debug(`Worker (pid:${w.pid}) ready`);
+        this.manageWorkers();
+        break;
+      case 'closed': // it accepts no more: a reload may be complete now
         this.manageWorkers();
         break;
       case 'recycle':
@@ -279,7 +278,8 @@ export class Arbiter {
         this.stopWorker(w, 'SIGTERM');
       }
     }
-    if (this.reload_) {
+    // Complete once no old worker accepts: from then on every new connection reaches the new code.
+    if (this.reload_ && !all.some((w) => w.generation !== this.generation && w.accepting)) {
       this.log.info(
         `Reload complete: generation ${this.generation} serving (${Date.now() - this.reload_.startedAt} ms)`,
       );

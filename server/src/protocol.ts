@@ -38,6 +38,10 @@ export interface Heartbeat {
 export interface Ready {
   t: 'ready';
 }
+/** A draining worker has closed its listeners: no new connection reaches it from now on. */
+export interface Closed {
+  t: 'closed';
+}
 /** Why a worker asks to be replaced, and how the master's log says it. */
 export const RECYCLE_REASONS = {
   max_requests: 'reached max requests',
@@ -58,4 +62,4 @@ export interface MetricsReply {
   inFlight: number;
   defaults: unknown[];
 }
-export type WorkerMessage = Heartbeat | Ready | RecycleRequest | MetricsReply;
+export type WorkerMessage = Heartbeat | Ready | Closed | RecycleRequest | MetricsReply;

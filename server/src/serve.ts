@@ -111,7 +111,7 @@ export async function startMaster(o: MasterOptions): Promise<RunningGateway> {
       return arbiter.addresses;
     },
     get workerPids() {
-      return arbiter.workerPids;
+      return [...arbiter.workers.values()].map((w) => w.pid);
     },
     get error() {
       return arbiter.haltedBy;

@@ -50,6 +50,8 @@ export class WorkerProcess implements MetricsWorker {
   state: WorkerState = 'booting';
   /** Waiting for its replacement to be ready (max requests, memory, error), then stopped. */
   retire = false;
+  /** Until it says it closed its listeners (or exits): a reload is complete only once none old does. */
+  accepting = true;
   lastBeat: number;
   readonly startedAt: number;
   /** When it said it was ready (never, for one that failed to boot). */
@@ -75,8 +77,14 @@ export class WorkerProcess implements MetricsWorker {
     boot.capture?.attach(this.child);
     this.startedAt = this.lastBeat = Date.now();
     log.info(`Booting worker with pid: ${this.pid}`);
-    this.child.on('message', (msg: WorkerMessage) => events.message(this, msg));
-    this.child.once('exit', (code, signal) => events.exit(this, code, signal));
+    this.child.on('message', (msg: WorkerMessage) => {
+      if (msg.t === 'closed') this.accepting = false;
+      events.message(this, msg);
+    });
+    this.child.once('exit', (code, signal) => {
+      this.accepting = false;
+      events.exit(this, code, signal);
+    });
     this.child.on('error', (err) => log.error({ err }, `Worker (pid:${this.pid}) IPC error`));
     const message: BootMessage = {
       t: 'boot',

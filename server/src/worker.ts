@@ -247,7 +247,10 @@ class Worker {
     if (wss) for (const client of wss.clients) client.close(1001, 'going away');
     // HTTP/2 connections get GOAWAY: their open streams finish, then they close like any other.
     this.http2?.drain();
-    await this.connections.drain(this.servers);
+    // drain() stops accepting at once; the master waits for this before it says a reload is complete.
+    const drained = this.connections.drain(this.servers);
+    send({ t: 'closed' });
+    await drained;
     try {
       await this.hosted?.close?.();
     } catch (err) {

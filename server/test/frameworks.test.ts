@@ -138,8 +138,14 @@ describe('--reload', () => {
     try {
       await gw.waitFor(/^Reload: watching /);
       assert.equal((await request(`${gw.url}/`)).json().version, 'v1');
+      const [oldPid] = gw.liveWorkers();
       writeFileSync(app, version('v2'));
       await gw.waitFor(/^Reload complete/);
+      // Complete means the old worker has closed its listener (it logs its drain first): a new
+      // connection can no longer land on the old code. A fresh-clone CI run once got v1 here.
+      const at = (re: RegExp, pid?: number) =>
+        gw.lines.findIndex((l) => re.test(l.msg ?? '') && (!pid || l.pid === pid));
+      assert.ok(at(/^Worker draining/, oldPid) >= 0 && at(/^Worker draining/, oldPid) < at(/^Reload complete/));
       assert.equal((await request(`${gw.url}/`)).json().version, 'v2');
 
       writeFileSync(app, 'export default 42;\n');
