@@ -20,15 +20,36 @@
  * 10,000 attack sockets need 10,000 descriptors here and ulimit -n is 20000: the script raises
  * nothing, it checks the soft limit and says so when it is too low (`ulimit -n 30000` first).
  *
+ *
+ * MTU=1500 runs it all (servers, attackers, normal clients) in a network namespace of its own
+ * (unshare -n, root) whose loopback has that MTU; the host's is 65536. Linux sizes a connection's
+ * send buffer from its segment size, so on the host's loopback a reader that never reads still has
+ * ~4 MB of the file taken off the server into kernel buffers (each "slow" reader is a bulk download
+ * the worker copies at full speed), where with an Ethernet-sized MTU the kernel takes ~0.7 MB and
+ * then pushes back, as on a real network (reliability/FINDINGS.md, "Slow readers").
+ *
  *   flock /tmp/gw-measure.lock taskset -c 0 node --import tsx reliability/slow-clients.ts
  *   SIZES=5000,10000 TOPOLOGIES=gateway LEVERS=default,off SOURCES=single,spread ATTACKS=slowloris …
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { type CaseResult, Load, report, round, sleep, summarize } from './lib/measure.js';
 import { missing, startTarget, type Target, type TopologyName } from './lib/targets.js';
 
+const MTU = process.env.MTU ? Number(process.env.MTU) : undefined;
+if (MTU !== undefined && process.env.GW_SLOW_NETNS !== String(MTU)) {
+  if (!Number.isInteger(MTU) || MTU < 1280 || MTU > 65536) throw new Error(`MTU=${process.env.MTU}: 1280 to 65536`);
+  // The same script again, in a new network namespace whose loopback has this MTU.
+  const self = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo mtu ${MTU} up && exec "$@"`, 'sh', ...self], {
+    stdio: 'inherit',
+    env: { ...process.env, GW_SLOW_NETNS: String(MTU) },
+  });
+  if (r.error || r.status !== 0) console.error(r.error?.message ?? `unshare -n: status ${r.status} (root is needed)`);
+  process.exit(r.status ?? 1);
+}
 const SIZES = (process.env.SIZES ?? '100,1000').split(',').map(Number);
 const TOPOS = (process.env.TOPOLOGIES ?? 'gateway,proxy,full,gunicorn').split(',') as TopologyName[];
 const ATTACKS = (process.env.ATTACKS ?? 'slowloris,slowbody,slowread').split(',') as Attack[];
@@ -214,7 +235,7 @@ for (const { name, lever } of configs) {
           a.stop();
           await sleep(2000);
           const frac = round(under.rps / base.rps, 2);
-          const where = from === 'spread' ? ` from ${Math.ceil(n / 4)} addresses` : '';
+          const where = (from === 'spread' ? ` from ${Math.ceil(n / 4)} addresses` : '') + (MTU ? `, MTU ${MTU}` : '');
           const target = n <= 1000 || (name === 'gateway' && lever === 'default');
           rows.push({
             case: `${kind} ×${n}${where}${LEVER_TEXT[lever]}`,
@@ -227,6 +248,7 @@ for (const { name, lever } of configs) {
               `${withGateway ? `gateway shed/refused: ${phrase(guard)}; ` : ''}memory MB: ${mem.text}`,
             figures: {
               rate: RATE,
+              mtu: MTU ?? 65536,
               lever,
               source: from,
               baseRps: base.rps,
