@@ -20,12 +20,11 @@
  * 10,000 attack sockets need 10,000 descriptors here and ulimit -n is 20000: the script raises
  * nothing, it checks the soft limit and says so when it is too low (`ulimit -n 30000` first).
  *
- *
  * MTU=1500 runs it all (servers, attackers, normal clients) in a network namespace of its own
  * (unshare -n, root) whose loopback has that MTU; the host's is 65536. Linux sizes a connection's
  * send buffer from its segment size, so on the host's loopback a reader that never reads still has
  * ~4 MB of the file taken off the server into kernel buffers (each "slow" reader is a bulk download
- * the worker copies at full speed), where with an Ethernet-sized MTU the kernel takes ~0.7 MB and
+ * the worker copies at full speed), where with an Ethernet-sized MTU the kernel takes ~0.6 MB and
  * then pushes back, as on a real network (reliability/FINDINGS.md, "Slow readers").
  *
  *   flock /tmp/gw-measure.lock taskset -c 0 node --import tsx reliability/slow-clients.ts
