@@ -50,7 +50,7 @@ export class WorkerProcess implements MetricsWorker {
   state: WorkerState = 'booting';
   /** Waiting for its replacement to be ready (max requests, memory, error), then stopped. */
   retire = false;
-  /** Until it says it closed its listeners (or exits): a reload is complete only once none old does. */
+  /** Until it says it closed its listeners (the arbiter forgets it when it exits): a reload is complete only once no old one accepts. */
   accepting = true;
   lastBeat: number;
   readonly startedAt: number;
@@ -81,10 +81,7 @@ export class WorkerProcess implements MetricsWorker {
       if (msg.t === 'closed') this.accepting = false;
       events.message(this, msg);
     });
-    this.child.once('exit', (code, signal) => {
-      this.accepting = false;
-      events.exit(this, code, signal);
-    });
+    this.child.once('exit', (code, signal) => events.exit(this, code, signal));
     this.child.on('error', (err) => log.error({ err }, `Worker (pid:${this.pid}) IPC error`));
     const message: BootMessage = {
       t: 'boot',
