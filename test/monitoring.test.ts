@@ -117,6 +117,27 @@ describe('monitoring/: rules, runbook, dashboard and compose agree', () => {
     }
   });
 
+  it('each unit test file orders every group it loads, recording groups before alert groups', () => {
+    // Without group_eval_order promtool evaluates groups in Go's map order, a new one each run,
+    // and an alert can read the recording rule's previous value: a test that fails now and then.
+    for (const f of testFiles) {
+      const doc = parseYaml(readFileSync(join(MON, 'rules', f), 'utf8')) as {
+        rule_files: string[];
+        group_eval_order?: string[];
+      };
+      const groups = doc.rule_files.flatMap((rf) =>
+        (parseYaml(readFileSync(join(MON, 'rules', rf), 'utf8')) as { groups: Array<{ name: string }> }).groups.map(
+          (g) => g.name,
+        ),
+      );
+      const order = doc.group_eval_order ?? [];
+      assert.deepEqual(order.slice().sort(), groups.slice().sort(), `${f}: group_eval_order must list ${groups}`);
+      const lastRecording = Math.max(...order.map((g, i) => (g.endsWith('.recording') ? i : -1)));
+      const firstAlerts = order.findIndex((g) => g.endsWith('.alerts'));
+      assert.ok(lastRecording < firstAlerts, `${f}: every *.recording group before the first *.alerts group`);
+    }
+  });
+
   it('recording rules are named level:metric:operations', () => {
     const names = ruleFiles().flatMap((f) => metricNames.recordedIn(f));
     assert.ok(names.length >= 10);
