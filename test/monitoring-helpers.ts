@@ -115,6 +115,28 @@ export async function promQuery(
   return doc.data.result.map((s) => ({ metric: s.metric, value: Number(s.value[1]) }));
 }
 
+/** Each scrape target's job, instance, health, last scrape's duration and error, one line each. */
+export async function promTargets(port: number): Promise<string> {
+  const r = await httpGet(`http://127.0.0.1:${port}/api/v1/targets`);
+  const doc = JSON.parse(r.body) as {
+    data: {
+      activeTargets: Array<{
+        labels: Record<string, string>;
+        health: string;
+        lastError: string;
+        lastScrapeDuration: number;
+      }>;
+    };
+  };
+  return doc.data.activeTargets
+    .map(
+      (t) =>
+        `\n  ${t.labels.job} ${t.labels.instance}: ${t.health}, ${t.lastScrapeDuration.toFixed(3)} s` +
+        (t.lastError ? `, ${t.lastError}` : ''),
+    )
+    .join('');
+}
+
 // ---- rules, PromQL, scrapes, the dashboard -----------------------------------------------------
 
 export interface Alert {

@@ -43,6 +43,7 @@ import {
   metricNames,
   otherDockerRuns,
   promQuery,
+  promTargets,
   ROOT,
   ruleFiles,
   run,
@@ -386,11 +387,16 @@ describe('profile monitoring beside profile full on a real Docker engine', {
       'up{job="prometheus"}',
       'nginx_up{topology="full"}',
     ];
-    for (const query of want)
-      await waitFor(query, async () => ((await q(query))[0]?.value === 1 ? true : undefined), 60_000, 2000);
-    // The topologies that are not running are targets too: down, by design.
-    assert.equal((await q('up{job="gateway",topology="gateway"}'))[0]?.value, 0);
-    assert.equal((await q('nginx_up{topology="proxy"}'))[0]?.value, 0);
+    try {
+      for (const query of want)
+        await waitFor(query, async () => ((await q(query))[0]?.value === 1 ? true : undefined), 60_000, 2000);
+      // The topologies that are not running are targets too: down, by design.
+      assert.equal((await q('up{job="gateway",topology="gateway"}'))[0]?.value, 0);
+      assert.equal((await q('nginx_up{topology="proxy"}'))[0]?.value, 0);
+    } catch (error) {
+      // What Prometheus says of each target is what tells a slow scrape from a wrong one.
+      throw new Error(`${String(error)}\ntargets: ${await promTargets(ports.prometheus as number)}`);
+    }
   });
 
   it(`counts the ${REQUESTS} requests sent through nginx: the gateway's counter in Prometheus equals them`, async () => {
