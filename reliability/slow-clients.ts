@@ -26,6 +26,10 @@
  * ~4 MB of the file taken off the server into kernel buffers (each "slow" reader is a bulk download
  * the worker copies at full speed), where with an Ethernet-sized MTU the kernel takes ~0.6 MB and
  * then pushes back, as on a real network (reliability/FINDINGS.md, "Slow readers").
+ * NOTSENT_LOWAT=16384 runs it in such a namespace too, with that net.ipv4.tcp_notsent_lowat: the
+ * kernel then takes at most that many unsent bytes per connection before a write waits, so a
+ * reader that never reads costs the server what is in flight plus 16 kB, not its whole send buffer
+ * (docker-compose.yml sets it for the gateway at the edge). Both together: MTU=1500 NOTSENT_LOWAT=….
  *
  *   flock /tmp/gw-measure.lock taskset -c 0 node --import tsx reliability/slow-clients.ts
  *   SIZES=5000,10000 TOPOLOGIES=gateway LEVERS=default,off SOURCES=single,spread ATTACKS=slowloris …
@@ -38,13 +42,22 @@ import { type CaseResult, Load, report, round, sleep, summarize } from './lib/me
 import { missing, startTarget, type Target, type TopologyName } from './lib/targets.js';
 
 const MTU = process.env.MTU ? Number(process.env.MTU) : undefined;
-if (MTU !== undefined && process.env.GW_SLOW_NETNS !== String(MTU)) {
-  if (!Number.isInteger(MTU) || MTU < 1280 || MTU > 65536) throw new Error(`MTU=${process.env.MTU}: 1280 to 65536`);
-  // The same script again, in a new network namespace whose loopback has this MTU.
+const LOWAT = process.env.NOTSENT_LOWAT ? Number(process.env.NOTSENT_LOWAT) : undefined;
+if ((MTU !== undefined || LOWAT !== undefined) && process.env.GW_SLOW_NETNS !== '1') {
+  if (MTU !== undefined && (!Number.isInteger(MTU) || MTU < 1280 || MTU > 65536))
+    throw new Error(`MTU=${process.env.MTU}: 1280 to 65536`);
+  if (LOWAT !== undefined && (!Number.isInteger(LOWAT) || LOWAT < 1))
+    throw new Error(`NOTSENT_LOWAT=${process.env.NOTSENT_LOWAT}: a number of bytes`);
+  // The same script again, in a new network namespace: its loopback with this MTU, its TCP with
+  // this tcp_notsent_lowat (a sysctl of the namespace, as in a container's `sysctls:`).
+  const setup = [
+    `ip link set lo ${MTU ? `mtu ${MTU} ` : ''}up`,
+    ...(LOWAT ? [`sysctl -qw net.ipv4.tcp_notsent_lowat=${LOWAT}`] : []),
+  ].join(' && ');
   const self = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo mtu ${MTU} up && exec "$@"`, 'sh', ...self], {
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', `${setup} && exec "$@"`, 'sh', ...self], {
     stdio: 'inherit',
-    env: { ...process.env, GW_SLOW_NETNS: String(MTU) },
+    env: { ...process.env, GW_SLOW_NETNS: '1' },
   });
   if (r.error || r.status !== 0) console.error(r.error?.message ?? `unshare -n: status ${r.status} (root is needed)`);
   process.exit(r.status ?? 1);
@@ -90,12 +103,16 @@ function attack(kind: Attack, port: number, n: number, from: Source) {
   let stopped = false;
   let closedByServer = 0;
   let refused = 0;
+  let connected = 0;
+  const t0 = Date.now();
+  let allConnectedMs: number | undefined;
   const open = (i: number) => {
     if (stopped) return;
     const s = net.connect({ port, host: '127.0.0.1', localAddress: source(from, i) });
     socks.add(s);
     let timer: NodeJS.Timeout | undefined;
     s.on('connect', () => {
+      if (++connected >= n && allConnectedMs === undefined) allConnectedMs = Date.now() - t0;
       if (kind === 'slowloris') s.write('GET / HTTP/1.1\r\nHost: localhost\r\n');
       if (kind === 'slowbody')
         s.write(
@@ -126,7 +143,11 @@ function attack(kind: Attack, port: number, n: number, from: Source) {
   };
   for (let i = 0; i < n; i++) open(i);
   return {
-    stats: () => ({ open: socks.size, closedByServer, refused }),
+    stats: () => ({ open: socks.size, closedByServer, refused, allConnectedMs }),
+    /** Resolves once n connections have been made (at most `ms` later). */
+    allConnected: async (ms: number) => {
+      for (const deadline = Date.now() + ms; allConnectedMs === undefined && Date.now() < deadline; ) await sleep(100);
+    },
     stop: () => {
       stopped = true;
       for (const s of socks) s.destroy();
@@ -226,6 +247,11 @@ for (const { name, lever } of configs) {
         for (const from of name === 'gateway' && lever !== 'off' ? SOURCES : (['single'] as Source[])) {
           const before = await guardCounts(t);
           const a = attack(kind, t.port, n, from);
+          // Measured once every attacker is connected (and 3 s on): this process also drives the
+          // normal clients, and opening thousands of sockets bound to one source address costs it
+          // seconds of bind() (Linux searches that address's ports, TIME_WAIT ones included), time
+          // in which its own normal requests would wait and count against the server.
+          await a.allConnected(60_000);
           await sleep(3000);
           const under = await measure();
           const mem = memory(t);
@@ -234,7 +260,10 @@ for (const { name, lever } of configs) {
           a.stop();
           await sleep(2000);
           const frac = round(under.rps / base.rps, 2);
-          const where = (from === 'spread' ? ` from ${Math.ceil(n / 4)} addresses` : '') + (MTU ? `, MTU ${MTU}` : '');
+          const where =
+            (from === 'spread' ? ` from ${Math.ceil(n / 4)} addresses` : '') +
+            (MTU ? `, MTU ${MTU}` : '') +
+            (LOWAT ? `, tcp_notsent_lowat ${LOWAT}` : '');
           const target = n <= 1000 || (name === 'gateway' && lever === 'default');
           rows.push({
             case: `${kind} ×${n}${where}${LEVER_TEXT[lever]}`,
@@ -243,11 +272,12 @@ for (const { name, lever } of configs) {
             result:
               `${round(frac * 100, 0)}% of baseline throughput (${under.rps}/${base.rps} req/s), ` +
               `p99 ${under.p99} ms (baseline ${base.p99}), ${under.failed} failed; ` +
-              `attacker: ${st.open} open, ${st.closedByServer} closed by the server; ` +
+              `attacker: ${st.open} open (all ${n} connected after ${st.allConnectedMs === undefined ? 'more than 60 s' : `${round(st.allConnectedMs / 1000, 1)} s`}), ${st.closedByServer} closed by the server; ` +
               `${withGateway ? `gateway shed/refused: ${phrase(guard)}; ` : ''}memory MB: ${mem.text}`,
             figures: {
               rate: RATE,
               mtu: MTU ?? 65536,
+              notsentLowat: LOWAT ?? null,
               lever,
               source: from,
               baseRps: base.rps,
