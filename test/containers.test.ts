@@ -716,6 +716,14 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
         }
       });
 
+      if (topo.profile === 'gateway')
+        it('the gateway at the edge: its network caps unsent bytes per connection (tcp_notsent_lowat 16384)', () => {
+          const id = compose([topo.profile], ['ps', '-q', 'gateway']).stdout.trim();
+          assert.ok(id, 'no gateway container');
+          const v = docker(['exec', id, 'cat', '/proc/sys/net/ipv4/tcp_notsent_lowat']).stdout.trim();
+          assert.equal(v, '16384');
+        });
+
       it(`GET /static/1k.txt is served by ${topo.nginx ? 'nginx itself' : 'the app'}`, async () => {
         const r = await request(port(), '/static/1k.txt');
         assert.equal(r.status, 200);
