@@ -260,6 +260,7 @@ for (const { name, lever } of configs) {
           a.stop();
           await sleep(2000);
           const frac = round(under.rps / base.rps, 2);
+          const ramp = st.allConnectedMs === undefined ? 'more than 60 s' : `${round(st.allConnectedMs / 1000, 1)} s`;
           const where =
             (from === 'spread' ? ` from ${Math.ceil(n / 4)} addresses` : '') +
             (MTU ? `, MTU ${MTU}` : '') +
@@ -272,7 +273,7 @@ for (const { name, lever } of configs) {
             result:
               `${round(frac * 100, 0)}% of baseline throughput (${under.rps}/${base.rps} req/s), ` +
               `p99 ${under.p99} ms (baseline ${base.p99}), ${under.failed} failed; ` +
-              `attacker: ${st.open} open (all ${n} connected after ${st.allConnectedMs === undefined ? 'more than 60 s' : `${round(st.allConnectedMs / 1000, 1)} s`}), ${st.closedByServer} closed by the server; ` +
+              `attacker: ${st.open} open (all ${n} connected after ${ramp}), ${st.closedByServer} closed by the server; ` +
               `${withGateway ? `gateway shed/refused: ${phrase(guard)}; ` : ''}memory MB: ${mem.text}`,
             figures: {
               rate: RATE,
