@@ -16,7 +16,8 @@
  *   nothing for a whole sweep window (a silent connect);
  * - `body`: its request body incomplete and arriving slower than MIN_RATE (slow body);
  * - `response`: its response waiting in the worker's buffer, read slower than MIN_RATE (slow read);
- * - `idle`: kept alive after a response, and nothing moving.
+ * - `idle`: kept alive after a response, and nothing moving;
+ * - `waiting`: its request waits for its address's turn at the app (client-share.ts), nothing moving.
  * "Slower than MIN_RATE" is over a whole SWEEP_MS window, as Apache's mod_reqtimeout MinRate.
  * Never one whose request waits on the app, nor an upgraded (WebSocket) or HTTP/2 connection, a TLS
  * handshake or a PROXY header in progress: those have bounds of their own. A shed connection loses
@@ -29,6 +30,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type net from 'node:net';
+import { WAITING } from './client-share.js';
 import type { TrustFn } from './forwarded.js';
 
 /** How often byte counts are looked at, once the worker is half full. */
@@ -36,7 +38,7 @@ export const SWEEP_MS = 1000;
 /** Bytes per second below which a body, a response or an idle connection is slow (Apache's MinRate). */
 export const MIN_RATE = 500;
 
-export const SHED_REASONS = ['head', 'body', 'response', 'idle'] as const;
+export const SHED_REASONS = ['head', 'body', 'response', 'idle', 'waiting'] as const;
 export type ShedReason = (typeof SHED_REASONS)[number];
 export const REFUSE_REASONS = ['worker_full', 'per_client'] as const;
 export type RefuseReason = (typeof REFUSE_REASONS)[number];
@@ -44,7 +46,7 @@ export type RefuseReason = (typeof REFUSE_REASONS)[number];
 /** What Node's HTTP/1 server leaves on the socket it serves. */
 type HttpSocket = net.Socket & {
   parser?: unknown;
-  _httpMessage?: (ServerResponse & { req?: { complete: boolean } }) | null;
+  _httpMessage?: (ServerResponse & { req?: { complete: boolean }; [WAITING]?: boolean }) | null;
 };
 
 interface Entry {
@@ -194,6 +196,7 @@ function sheddable(entry: Entry): ShedReason | undefined {
     return entry.slow ? 'idle' : undefined;
   }
   if (!entry.slow) return undefined;
+  if (res[WAITING]) return 'waiting';
   if (res.req && !res.req.complete) return 'body';
   if (s.writableLength > 0) return 'response';
   // The request is complete and its response not buffered: it waits on the app.

@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RequestListener } from './app-loader.js';
 import { limitBody } from './body-limit.js';
+import type { ClientShare } from './client-share.js';
 import type { TrustFn } from './forwarded.js';
 import { mayContinue, useTargetAuthority, vetForwarded, vetHead } from './head-checks.js';
 import type { AccessLog } from './logger.js';
@@ -43,6 +44,8 @@ export interface PipelineOptions {
   stats: WorkerStats;
   errorLog: Logger;
   accessLog: AccessLog | undefined;
+  /** Each untrusted address's share of the app (max_in_flight_per_client). */
+  share: ClientShare;
   /** After how many requests (counted in stats.total) the worker asks to be recycled; 0: never. */
   maxRequests: number;
   onMaxRequests: () => void;
@@ -52,7 +55,7 @@ const START = Symbol('gateway.start');
 const WRITTEN = Symbol('gateway.written');
 
 export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { config, trust, app, stats, errorLog, accessLog, maxRequests, onMaxRequests } = o;
+  const { config, trust, app, stats, errorLog, accessLog, share, maxRequests, onMaxRequests } = o;
   const idPrefix = `${randomBytes(4).toString('hex')}-`;
   let seq = 0;
   const bodyLimit = config.limit_request_body;
@@ -104,24 +107,28 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       dropForbiddenTrailers(req);
     }
     vetForwarded(req, head, trust);
+    const peer = sock.remoteAddress;
+    const trusted = peer === undefined || trust(peer, 0);
     if (accessLog) {
       // A trusted proxy's request id is kept so one id follows the request through nginx and here.
-      const peer = sock.remoteAddress;
-      const trusted = peer === undefined || trust(peer, 0);
       if (!trusted || req.headers['x-request-id'] === undefined)
         req.headers['x-request-id'] = idPrefix + (++seq).toString(36);
       res.setHeader('x-request-id', req.headers['x-request-id'] as string);
     }
 
-    try {
-      const out = app(req, res);
-      if (out && typeof (out as Promise<void>).then === 'function') {
-        (out as Promise<void>).then(undefined, (err: unknown) => appFailed(err, req, res, errorLog));
-      }
-    } catch (err) {
-      appFailed(err, req, res, errorLog);
-    }
+    share.admit(trusted ? undefined : peer, res, () => runApp(app, req, res, errorLog));
   };
+}
+
+function runApp(app: RequestListener, req: IncomingMessage, res: ServerResponse, log: Logger): void {
+  try {
+    const out = app(req, res);
+    if (out && typeof (out as Promise<void>).then === 'function') {
+      (out as Promise<void>).then(undefined, (err: unknown) => appFailed(err, req, res, log));
+    }
+  } catch (err) {
+    appFailed(err, req, res, log);
+  }
 }
 
 function appFailed(err: unknown, req: IncomingMessage, res: ServerResponse, log: Logger): void {

@@ -78,6 +78,23 @@ export const WORKER_SETTINGS = [
       'since a refused attacker reconnects at once, did worse against one address than shedding alone.',
   }),
   spec({
+    name: 'max_in_flight_per_client',
+    section: 'Worker processes',
+    flags: ['--max-in-flight-per-client'],
+    kind: 'int',
+    meta: 'INT',
+    // 128: 10,000 slow readers from one address left normal clients 0–57% of their throughput, the
+    // workers busy serving the attacker's 10,000 file requests at once; at 128 they kept 100%
+    // (docs/reliability.md). A normal client of that run held up to 128 connections a worker.
+    default: 128,
+    validate: toInt(0),
+    desc:
+      "Requests of one peer address in a worker's app at once (0: no bound); the rest wait their turn, first " +
+      'come first served, and one that waited `timeout` seconds gets 503. Other addresses never wait behind them. A ' +
+      'response lasts until it is sent, so a client that never reads holds its share, not the worker. Peers in ' +
+      'forwarded_allow_ips are exempt: a proxy carries many clients (set it for your load balancer).',
+  }),
+  spec({
     name: 'max_requests',
     section: 'Worker processes',
     flags: ['--max-requests'],

@@ -42,7 +42,12 @@ export interface RequestCounts {
   shed?: Partial<Record<ShedReason, number>>;
   /** Connections closed at accept: the worker full with none to shed, or the client's cap reached. */
   refusedConnections?: Partial<Record<RefuseReason, number>>;
+  /** Requests that waited for their address's turn (client-share.ts): served, or timed_out (a 503). */
+  clientWaits?: Partial<Record<ClientWait, number>>;
 }
+
+export const CLIENT_WAITS = ['served', 'timed_out'] as const;
+export type ClientWait = (typeof CLIENT_WAITS)[number];
 
 export function emptyCounts(): RequestCounts {
   return {
@@ -55,6 +60,7 @@ export function emptyCounts(): RequestCounts {
     wsCloses: {},
     shed: {},
     refusedConnections: {},
+    clientWaits: {},
   };
 }
 
@@ -80,6 +86,8 @@ export function addCounts(into: RequestCounts, from: RequestCounts): void {
   into.refusedConnections ??= {};
   addTo(into.shed, from.shed);
   addTo(into.refusedConnections, from.refusedConnections);
+  into.clientWaits ??= {};
+  addTo(into.clientWaits, from.clientWaits);
 }
 
 /** The request metrics in prom-client's JSON form, from counts summed over workers. */
@@ -169,7 +177,25 @@ export function requestMetrics(counts: RequestCounts, inFlight: number): MetricJ
     aggregator: 'sum',
     values: REFUSE_REASONS.map((reason) => ({ value: counts.refusedConnections?.[reason] ?? 0, labels: { reason } })),
   };
-  return [requests, duration, byProtocol, inFlightMetric, proxyRefusals, upgrades, wsCloses, shed, refused];
+  const clientWaits: MetricJson = {
+    name: 'gateway_client_waits_total',
+    help: 'Requests that waited for their address to have fewer than max_in_flight_per_client in the app: served, timed_out (503).',
+    type: 'counter',
+    aggregator: 'sum',
+    values: CLIENT_WAITS.map((outcome) => ({ value: counts.clientWaits?.[outcome] ?? 0, labels: { outcome } })),
+  };
+  return [
+    requests,
+    duration,
+    byProtocol,
+    inFlightMetric,
+    proxyRefusals,
+    upgrades,
+    wsCloses,
+    shed,
+    refused,
+    clientWaits,
+  ];
 }
 
 export class WorkerStats {
@@ -185,6 +211,7 @@ export class WorkerStats {
   private readonly wsCloses: Record<string, number> = {};
   private readonly shed: Record<string, number> = {};
   private readonly refusedConnections: Record<string, number> = {};
+  private readonly clientWaits: Record<string, number> = {};
   private readonly defaults = new Registry();
 
   private collecting = false;
@@ -237,6 +264,11 @@ export class WorkerStats {
     this.refusedConnections[reason] = (this.refusedConnections[reason] ?? 0) + 1;
   }
 
+  /** A request that waited for its address's turn (client-share.ts). */
+  clientWait(outcome: ClientWait): void {
+    this.clientWaits[outcome] = (this.clientWaits[outcome] ?? 0) + 1;
+  }
+
   counts(): RequestCounts {
     return {
       status: Object.fromEntries(this.byStatus),
@@ -248,6 +280,7 @@ export class WorkerStats {
       wsCloses: { ...this.wsCloses },
       shed: { ...this.shed },
       refusedConnections: { ...this.refusedConnections },
+      clientWaits: { ...this.clientWaits },
     };
   }
 

@@ -10,6 +10,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { type HostedApp, loadApp } from './app-loader.js';
+import { ClientShare } from './client-share.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { ConnectionDrain } from './drain.js';
 import { EXIT, exitCodeOf, GatewayError } from './errors.js';
@@ -101,6 +102,11 @@ class Worker {
       stats,
       errorLog: log,
       accessLog: this.accessLog,
+      share: new ClientShare({
+        limit: config.max_in_flight_per_client,
+        waitMs: config.timeout * 1000,
+        onWait: (outcome) => stats.clientWait(outcome),
+      }),
       maxRequests: this.maxRequests,
       // Asked once; the heartbeat repeats the request until the master grants it.
       onMaxRequests: () => this.askRecycle('max_requests'),

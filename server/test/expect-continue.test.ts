@@ -8,6 +8,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import pino from 'pino';
+import { ClientShare } from '../src/client-share.js';
 import { parseArgv, resolveConfig } from '../src/config.js';
 import { compileTrust } from '../src/forwarded.js';
 import { attachRequestPath, createPipeline } from '../src/http-handler.js';
@@ -79,6 +80,7 @@ test('the head of an Expect: 100-continue request is scanned once, before the 10
     stats,
     errorLog,
     accessLog: undefined,
+    share: new ClientShare({ limit: 0, waitMs: 0, onWait() {} }),
     maxRequests: 0,
     onMaxRequests() {},
   });

@@ -153,3 +153,85 @@ test('--max-connections-per-client caps one address; another address is served; 
     await gw.stop();
   }
 });
+
+/** The status of what a held connection got, 0 while it has nothing. */
+const statusOf = (h: Held) => Number(/^HTTP\/1\.1 (\d{3})/.exec(h.out())?.[1] ?? 0);
+const slowGet = (ms: number) => `GET /slow?ms=${ms} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
+
+test('--max-in-flight-per-client: one address waits its turn, another address and a trusted proxy do not', async () => {
+  const gw = await startGateway([
+    ...['-w', '1', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', '--max-in-flight-per-client', '2'],
+    ...['--forwarded-allow-ips', '127.0.0.3'],
+    SAMPLE_APP,
+  ]);
+  try {
+    // Two in the app (4 s each), a third from the same address waits for one of them.
+    const first = [await hold(gw.port, slowGet(4000), '127.0.0.2'), await hold(gw.port, slowGet(4000), '127.0.0.2')];
+    const third = await hold(gw.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '127.0.0.2');
+    assert.equal(await getFrom(gw.port, '127.0.0.4'), 200, 'another address is served at once');
+    const proxied = await Promise.all([1, 2, 3].map(() => hold(gw.port, slowGet(100), '127.0.0.3')));
+    await Promise.all(proxied.map((h) => h.closed));
+    assert.deepEqual(proxied.map(statusOf), [200, 200, 200], 'the trusted proxy had three in the app at once');
+    assert.equal(statusOf(third), 0, 'the third request of the busy address is still waiting');
+    assert.ok(first.every((h) => !h.isClosed()));
+    await third.closed;
+    assert.equal(statusOf(third), 200, 'its turn came once one of the first two was answered');
+    await Promise.all(first.map((h) => h.closed));
+    assert.deepEqual(first.map(statusOf), [200, 200]);
+    assert.equal(await metric(gw, 'gateway_client_waits_total{outcome="served"}'), 1);
+    assert.equal(await metric(gw, 'gateway_client_waits_total{outcome="timed_out"}'), 0);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('--max-in-flight-per-client: a request that waited `timeout` seconds gets 503, without the app', async () => {
+  const gw = await startGateway([
+    ...['-w', '1', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', '--max-in-flight-per-client', '1'],
+    ...['--timeout', '2'],
+    SAMPLE_APP,
+  ]);
+  try {
+    const inApp = await hold(gw.port, slowGet(6000), '127.0.0.2');
+    const waiting = await hold(gw.port, slowGet(10), '127.0.0.2');
+    await waiting.closed;
+    assert.equal(statusOf(waiting), 503, 'the waiting request was refused');
+    assert.match(waiting.out(), /too many requests from this address in progress/);
+    assert.equal(inApp.isClosed(), false, 'before the request in the app was answered');
+    await inApp.closed;
+    assert.equal(statusOf(inApp), 200);
+    assert.equal(await metric(gw, 'gateway_client_waits_total{outcome="timed_out"}'), 1);
+    assert.equal(await metric(gw, 'gateway_http_requests_total{status="503"}'), 1);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('a worker under pressure sheds a request that waits its turn (reason waiting), never the one in the app', async () => {
+  const gw = await startGateway([
+    ...['-w', '1', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', '--worker-connections', '5'],
+    ...['--max-in-flight-per-client', '1'],
+    SAMPLE_APP,
+  ]);
+  try {
+    const inApp = await hold(gw.port, slowGet(8000), '127.0.0.2');
+    const waiting = [await hold(gw.port, slowGet(10), '127.0.0.2'), await hold(gw.port, slowGet(10), '127.0.0.2')];
+    // A whole sweep window after the sweep that first saw them: nothing moved, they count as slow.
+    await new Promise((r) => setTimeout(r, 2 * SWEEP_MS + 500));
+    const fourth = await hold(gw.port, PARTIAL_HEAD, '127.0.0.4');
+    // The fifth connection passes 80% of 5: the oldest one that may be shed goes.
+    assert.equal(await getFrom(gw.port, '127.0.0.5'), 200, 'the new client is served');
+    await waiting[0]!.closed;
+    assert.equal(statusOf(waiting[0]!), 0, 'the oldest waiting request was shed unanswered');
+    assert.equal(waiting[1]!.isClosed(), false, 'only one was shed');
+    assert.equal(inApp.isClosed(), false, 'the request in the app was not');
+    assert.equal(await metric(gw, 'gateway_connections_shed_total{reason="waiting"}'), 1);
+    fourth.sock.destroy();
+    await inApp.closed;
+    assert.equal(statusOf(inApp), 200);
+    await waiting[1]!.closed;
+    assert.equal(statusOf(waiting[1]!), 200, 'the other waiting request had its turn');
+  } finally {
+    await gw.stop();
+  }
+});
