@@ -44,18 +44,19 @@ export class ClientShare {
 
   constructor(private readonly o: ClientShareOptions) {}
 
-  /** Runs `start` now, or once `peer` has fewer than `limit` requests in the app. `peer` undefined: now. */
-  admit(peer: string | undefined, res: ServerResponse, start: () => void): void {
-    if (this.o.limit <= 0 || peer === undefined) {
-      start();
-      return;
-    }
-    const n = this.inApp.get(peer) ?? 0;
-    if (n < this.o.limit) {
-      this.enter(peer, res);
-      start();
-      return;
-    }
+  /**
+   * Whether a request of `peer` may go to the app now (counted in its share until its response's
+   * 'close'); undefined `peer` (trusted, or no address): always. When not, call wait().
+   */
+  enter(peer: string | undefined, res: ServerResponse): boolean {
+    if (this.o.limit <= 0 || peer === undefined) return true;
+    if ((this.inApp.get(peer) ?? 0) >= this.o.limit) return false;
+    this.count(peer, res);
+    return true;
+  }
+
+  /** Queues a request enter() turned away: `start` runs when its turn comes, or it gets its 503. */
+  wait(peer: string, res: ServerResponse, start: () => void): void {
     const turn: Turn = { res, start, timer: setTimeout(() => this.giveUp(peer, turn), this.o.waitMs) };
     turn.timer.unref();
     (res as Waiting)[WAITING] = true;
@@ -69,7 +70,7 @@ export class ClientShare {
     });
   }
 
-  private enter(peer: string, res: ServerResponse): void {
+  private count(peer: string, res: ServerResponse): void {
     this.inApp.set(peer, (this.inApp.get(peer) ?? 0) + 1);
     res.once('close', () => this.leave(peer));
   }
@@ -86,7 +87,7 @@ export class ClientShare {
     clearTimeout(next.timer);
     next.res[WAITING] = false;
     this.o.onWait('served');
-    this.enter(peer, next.res);
+    this.count(peer, next.res);
     next.start();
   }
 

@@ -116,7 +116,10 @@ export function createPipeline(o: PipelineOptions): (req: IncomingMessage, res: 
       res.setHeader('x-request-id', req.headers['x-request-id'] as string);
     }
 
-    share.admit(trusted ? undefined : peer, res, () => runApp(app, req, res, errorLog));
+    // No closure on the way in: only a request that must wait keeps one.
+    const client = trusted ? undefined : peer;
+    if (share.enter(client, res)) runApp(app, req, res, errorLog);
+    else share.wait(client!, res, () => runApp(app, req, res, errorLog));
   };
 }
 
