@@ -16,7 +16,8 @@
  * with a baseline of its own: default (the shipped defaults: shedding, worker_connections 5000, no
  * per-client cap), off (the gateway before issue 18: `--shed-connections=false`, Node's
  * refuse-the-newest, worker_connections 1000), cap (defaults with `--max-connections-per-client
- * 64`), ceiling1000 (defaults with the old `--worker-connections 1000`).
+ * 64`), ceiling1000 (defaults with the old `--worker-connections 1000`), noshare (defaults with
+ * `--max-in-flight-per-client 0`: one address may have any number of requests in the app).
  * 10,000 attack sockets need 10,000 descriptors here and ulimit -n is 20000: the script raises
  * nothing, it checks the soft limit and says so when it is too low (`ulimit -n 30000` first).
  *
@@ -70,20 +71,25 @@ const SOURCES = (process.env.SOURCES ?? 'single').split(',') as Source[];
 const RATE = Number(process.env.RATE ?? 300);
 const MEASURE_S = Number(process.env.MEASURE_S ?? 10);
 type Attack = 'slowloris' | 'slowbody' | 'slowread';
-type Lever = 'default' | 'off' | 'cap' | 'ceiling1000';
+type Lever = 'default' | 'off' | 'cap' | 'ceiling1000' | 'noshare';
 type Source = 'single' | 'spread';
 
 const LEVER_ARGS: Record<Lever, string[]> = {
   default: [],
-  off: ['--shed-connections=false', '--max-connections-per-client', '0', '--worker-connections', '1000'],
+  off: [
+    ...['--shed-connections=false', '--max-connections-per-client', '0', '--worker-connections', '1000'],
+    ...['--max-in-flight-per-client', '0'],
+  ],
   cap: ['--max-connections-per-client', '64'],
   ceiling1000: ['--worker-connections', '1000'],
+  noshare: ['--max-in-flight-per-client', '0'],
 };
 const LEVER_TEXT: Record<Lever, string> = {
   default: '',
   off: ', levers off (before issue 18: refuse the newest, worker_connections 1000)',
   cap: ', max_connections_per_client 64',
   ceiling1000: ', worker_connections 1000',
+  noshare: ', max_in_flight_per_client 0',
 };
 
 const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).trim());
@@ -103,7 +109,8 @@ function attack(kind: Attack, port: number, n: number, from: Source) {
   let stopped = false;
   let closedByServer = 0;
   let refused = 0;
-  let connected = 0;
+  // Indices that have connected once: a reconnect after the server closed one is not a new attacker.
+  const connectedOnce = new Set<number>();
   const t0 = Date.now();
   let allConnectedMs: number | undefined;
   const open = (i: number) => {
@@ -112,7 +119,8 @@ function attack(kind: Attack, port: number, n: number, from: Source) {
     socks.add(s);
     let timer: NodeJS.Timeout | undefined;
     s.on('connect', () => {
-      if (++connected >= n && allConnectedMs === undefined) allConnectedMs = Date.now() - t0;
+      connectedOnce.add(i);
+      if (connectedOnce.size >= n && allConnectedMs === undefined) allConnectedMs = Date.now() - t0;
       if (kind === 'slowloris') s.write('GET / HTTP/1.1\r\nHost: localhost\r\n');
       if (kind === 'slowbody')
         s.write(
