@@ -710,9 +710,30 @@ const CLAIMS: Claim[] = [
     ],
   },
   {
-    text: '10,000 slow readers of a 4 MB file still take it to {}%',
+    text: '10,000 slow readers of a 4 MB file from one address left normal clients {}% ({}% with `--max-in-flight-per-client 0`',
     from: 'reliability',
-    values: (s) => [slowPct(s, 'gateway', 'slowread', 10000)],
+    values: (s) => [
+      slowPct(s, 'gateway', 'slowread', 10000),
+      slowPct(s, 'gateway', 'slowread', 10000, ', tcp_notsent_lowat 16384, max_in_flight_per_client 0'),
+    ],
+  },
+  {
+    text: 'and `tcp_notsent_lowat`, {}% without: the workers were serving 10,000 file requests at once',
+    from: 'reliability',
+    values: (s) => [slowPct(s, 'gateway', 'slowread', 10000, ', max_in_flight_per_client 0')],
+  },
+  {
+    text: 'From 2,500 addresses, each within its share, they take it to {}% with the host',
+    from: 'reliability',
+    values: (s) => [slowPct(s, 'gateway', 'slowread', 10000, ' from 2500 addresses')],
+  },
+  {
+    text: 'with it normal clients kept {}% against 10,000 slow readers from 2,500 addresses and {}% from one',
+    from: 'reliability',
+    values: (s) => [
+      slowPct(s, 'gateway', 'slowread', 10000, ' from 2500 addresses, tcp_notsent_lowat 16384'),
+      slowPct(s, 'gateway', 'slowread', 10000, ', tcp_notsent_lowat 16384'),
+    ],
   },
   {
     text: 'nginx in front absorbs {} of each without a dent',
