@@ -3,19 +3,20 @@
  * requests are in the app at once; the rest wait their turn, first come first served, and a
  * request that waited `waitMs` is answered 503 without the app. Other addresses never wait behind
  * them. Why: 10,000 requests for a 4 MB file sent at once from one address (slow readers that
- * never read) cost the sample app's workers about 3 ms of CPU each, 25 s of both cores' time in
- * which normal clients got nothing; with the app taking 128 of them per worker at a time, normal
- * clients kept their whole throughput (docs/reliability.md, reliability/FINDINGS.md).
+ * never read) cost the sample app's workers about 3 ms of CPU each, 25–30 s of the servers' core in
+ * which normal clients got next to nothing; with the app taking 128 of them per worker at a time,
+ * normal clients kept their whole throughput (docs/reliability.md, reliability/FINDINGS.md).
  *
  * "In the app" lasts until the response's 'close': a response a client never reads keeps its
  * place, so a reader that never reads holds at most `limit` of the worker's app, not more. A
  * waiting request's connection is marked WAITING, and the connection guard may shed it under
- * pressure like any connection that holds a slot without being served. Peers in
- * forwarded_allow_ips (and proxy_allow_ips with proxy_protocol) are exempt: a proxy carries many
- * clients. Nothing is kept for an address with nothing in the app.
+ * pressure like any connection that holds a slot without being served. The pipeline exempts peers
+ * in forwarded_allow_ips: a proxy carries many clients. (With proxy_protocol the peer is the client
+ * its header names.) Nothing is kept for an address with nothing in the app.
  */
 import type { ServerResponse } from 'node:http';
 import { reject } from './refusals.js';
+import type { ClientWait } from './worker-stats.js';
 
 /** On a waiting request's response: it has not reached the app yet. */
 export const WAITING = Symbol('gateway.waiting');
@@ -28,7 +29,7 @@ export interface ClientShareOptions {
   /** How long a request may wait for its turn before its 503. */
   waitMs: number;
   /** A request that had to wait: its turn came (served), or its 503 did (timed_out). */
-  onWait: (outcome: 'served' | 'timed_out') => void;
+  onWait: (outcome: ClientWait) => void;
 }
 
 interface Turn {

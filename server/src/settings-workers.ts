@@ -83,7 +83,7 @@ export const WORKER_SETTINGS = [
     flags: ['--max-in-flight-per-client'],
     kind: 'int',
     meta: 'INT',
-    // 128: 10,000 slow readers from one address left normal clients 0–57% of their throughput, the
+    // 128: 10,000 slow readers from one address left normal clients 1–57% of their throughput, the
     // workers busy serving the attacker's 10,000 file requests at once; at 128 they kept 100%
     // (docs/reliability.md). A normal client of that run held up to 128 connections a worker.
     default: 128,
