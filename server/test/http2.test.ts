@@ -15,7 +15,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { devCertificate, ROOT } from '@gw/harness';
 import { fixture, request, sleep, startGateway } from './helpers.js';
 
@@ -503,5 +503,39 @@ describe('GOAWAY on graceful stop and reload', () => {
         await gw.stop();
       }
     });
+  }
+});
+
+test('h2: the streams of an untrusted address share its --max-in-flight-per-client, and a waiting one can time out with 503', async () => {
+  const gw = await startGateway([
+    ...['-w', '1', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', ...TLS],
+    ...['--max-in-flight-per-client', '1', '--timeout', '2'],
+    SAMPLE_APP,
+  ]);
+  try {
+    const session = http2.connect(`https://127.0.0.1:${gw.port}`, {
+      createConnection: () =>
+        tls.connect({
+          ...{ host: '127.0.0.1', port: gw.port, localAddress: '127.0.0.2' },
+          ...{ ALPNProtocols: ['h2'], rejectUnauthorized: false },
+        }),
+    });
+    await on(session, 'connect');
+    // Three streams at once, one at a time in the app: all answered, two after a wait.
+    const three = await Promise.all([1, 2, 3].map(() => h2(session, '/slow?ms=200')));
+    assert.deepEqual(
+      three.map((r) => r.status),
+      [200, 200, 200],
+    );
+    assert.equal(await gw.metric('gateway_client_waits_total{outcome="served"}'), 2);
+    // One stream the app holds 6 s, one behind it that waits past --timeout: 503, the session lives on.
+    const [long, behind] = await Promise.all([h2(session, '/slow?ms=6000'), h2(session, '/healthz')]);
+    assert.equal(behind.status, 503);
+    assert.equal(long.status, 200);
+    assert.equal((await h2(session, '/healthz')).status, 200, 'the session is still usable');
+    assert.equal(await gw.metric('gateway_client_waits_total{outcome="timed_out"}'), 1);
+    session.close();
+  } finally {
+    await gw.stop();
   }
 });
