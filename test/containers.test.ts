@@ -320,6 +320,8 @@ interface Rollout {
   failed: string[];
   before: string[];
   after: string[];
+  /** When there were failures: when each came (s after the command started), and nginx's complaints meanwhile. */
+  trouble: string;
 }
 
 /**
@@ -350,8 +352,20 @@ async function rolloutUnderLoad(
   });
   await sleep(5000);
   const samples = await load.stop();
-  const failed = samples.filter((s) => !ok(s)).map((s) => s.error ?? `status ${s.status}`);
-  return { ran, requests: samples.length, failed, before, after: ids() };
+  const bad = samples.filter((s) => !ok(s));
+  const failed = bad.map((s) => s.error ?? `status ${s.status}`);
+  let trouble = '';
+  if (bad.length > 0) {
+    // What the next failure needs to be explained: its moment against the script's steps, and what
+    // nginx said about its upstreams (the access log's 5xx lines name the upstream address).
+    const at = bad.map((s) => `${((s.start - 2000) / 1000).toFixed(1)} s`).join(', ');
+    const edge = compose(ALL_PROFILES, ['logs', '--no-color', '--tail', '400', `nginx-${profile}`]).stdout;
+    const lines = edge.split('\n').filter((l) => /\[(alert|crit|emerg|error)\]|"status":5\d\d/.test(l));
+    trouble =
+      `\nfailed at ${at} after the command started\nscripts/rollout:\n${ran.stdout}${ran.stderr}` +
+      `\nnginx-${profile}:\n${lines.slice(-15).join('\n')}`;
+  }
+  return { ran, requests: samples.length, failed, before, after: ids(), trouble };
 }
 
 // ---- the profiles -----------------------------------------------------------------
@@ -832,7 +846,11 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
           assert.equal(r.ran.status, 0, `scripts/rollout failed:\n${r.ran.stderr}\n${r.ran.stdout}`);
           assert.equal(r.after.length, r.before.length, 'the count of replicas changed');
           assert.ok(!r.after.some((id) => r.before.includes(id)), 'an old replica is still there');
-          assert.deepEqual(r.failed, [], `${r.failed.length} of ${r.requests} requests failed during the rollout`);
+          assert.deepEqual(
+            r.failed,
+            [],
+            `${r.failed.length} of ${r.requests} requests failed during the rollout${r.trouble}`,
+          );
           timings.push(
             `profile proxy: rollout of ${r.after.length} app replicas (${proxyCli.join(' ')}), ${r.requests} requests, 0 failed`,
           );
@@ -902,7 +920,11 @@ describe('images and compose profiles on a real Docker engine', { skip, timeout:
           assert.ok(!r.after.some((id) => r.before.includes(id)), 'an old gateway container is still there');
           const image = docker(['inspect', '-f', '{{.Config.Image}}', r.after[0] as string]).stdout.trim();
           assert.equal(image, `${IMAGE}:${ROLLOUT_TAG}`);
-          assert.deepEqual(r.failed, [], `${r.failed.length} of ${r.requests} requests failed during the rollout`);
+          assert.deepEqual(
+            r.failed,
+            [],
+            `${r.failed.length} of ${r.requests} requests failed during the rollout${r.trouble}`,
+          );
           timings.push(
             `profile full: rollout of gateway-full (${fullCli.join(' ')}), ${r.requests} requests, 0 failed`,
           );
