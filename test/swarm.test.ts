@@ -160,7 +160,7 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
     log(`${service} on the failures:\n${lines.slice(-15).join('\n')}`);
   };
 
-  it('runs hardened, with the certificate from its secret, nginx config from a Docker config, backends by DNS', () => {
+  it('runs hardened, with the certificate from its secret, nginx config from a Docker config, backends by DNS', async () => {
     const byService = (name: string) =>
       docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${svc(name)}`])
         .stdout.split('\n')
@@ -183,17 +183,21 @@ describe('Docker Swarm, one node: deploy/swarm/stack.yml under load', { skip, ti
     assert.match(crt, /BEGIN CERTIFICATE/);
     assert.equal(docker(['exec', nginx, 'stat', '-c', '%u %a', '/etc/nginx/certs/tls.key']).stdout.trim(), '101 400');
     // dnsrr: the backend's name is every task's own address (two replicas), which nginx balances itself.
-    const addrs = docker(['exec', nginx, 'getent', 'ahostsv4', 'backend']).stdout;
-    assert.equal(
+    // Waited for: the stack answers once one task does, and CI once asked before the second was in the DNS.
+    const addresses = () =>
       new Set(
-        addrs
-          .split('\n')
+        docker(['exec', nginx, 'getent', 'ahostsv4', 'backend'])
+          .stdout.split('\n')
           .filter(Boolean)
           .map((l) => l.split(/\s+/)[0]),
-      ).size,
-      2,
-      addrs,
-    );
+      );
+    const seen = await pollFor(
+      'two backend addresses in the DNS',
+      async () => (addresses().size >= 2 ? addresses() : undefined),
+      60_000,
+      1000,
+    ).catch(() => addresses());
+    assert.equal(seen.size, 2, [...seen].join(' '));
   });
 
   it('a rolling update of the backends to a new tag, under load: 0 failed', async () => {
