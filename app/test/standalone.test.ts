@@ -30,7 +30,8 @@ async function startStandalone(extraEnv: Record<string, string> = {}): Promise<S
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': it comes once stdout has ended, so the last lines (`stopped`) are read.
+    child.on('close', (code, signal) => {
       resolve({ code, signal });
     });
   });
