@@ -158,6 +158,19 @@ describe('Docker Swarm, three Docker-in-Docker nodes: spread, rolling update, a 
     inNode(MANAGER, ['swarm', 'init', '--advertise-addr', ips.get(MANAGER) as string]);
     const token = inNode(MANAGER, ['swarm', 'join-token', '-q', 'worker']).stdout.trim();
     for (const node of NODES.slice(1)) inNode(node, ['swarm', 'join', '--token', token, `${ips.get(MANAGER)}:2377`]);
+    // A node that has just joined can still be Unknown to the manager: a stack deployed then is
+    // spread over the Ready ones only, and Swarm does not rebalance it later.
+    await pollFor(
+      `${NODES.length} Ready, Active nodes`,
+      async () => {
+        const ls = inNode(MANAGER, ['node', 'ls', '--format', '{{.Status}} {{.Availability}}'])
+          .stdout.trim()
+          .split('\n');
+        return ls.length === NODES.length && ls.every((l) => l === 'Ready Active') ? true : undefined;
+      },
+      60_000,
+      1000,
+    );
     const env = {
       STACK_IMAGE: IMAGE,
       STACK_TAG: TAGS.base,
