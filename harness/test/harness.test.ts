@@ -56,6 +56,13 @@ test('dev-certificate.sh: a self-signed EC P-256 certificate for localhost, its 
   assert.match(bad.stderr, /^usage: /);
 });
 
+test('freePort: never hands out one port twice, though each is closed before it returns', async () => {
+  const ports: number[] = [];
+  for (let i = 0; i < 200; i++) ports.push(await freePort());
+  assert.equal(new Set(ports).size, ports.length);
+  for (const p of ports) assert.ok(p > 0 && p < 65536);
+});
+
 test('launch: the program runs from the repository root, listens, and stop() ends it', async () => {
   const port = await freePort();
   const code = `require('node:http').createServer((q, s) => s.end(process.cwd())).listen(${port}, '127.0.0.1')`;
